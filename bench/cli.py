@@ -1,0 +1,363 @@
+"""`python -m bench`: the API against a bare Sanic baseline, on loopback, in one run.
+
+Servers run as one process each, pinned to CPU 0; wrk runs pinned to CPU 1. The API runs twice:
+with Redis (cache hits, POST, list) and without REDIS_URL (every read from PostgreSQL). Both use a
+throwaway database created on the PostgreSQL server for this run and dropped at the end, and a
+throwaway redis-server on a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from bench.procs import BenchError, Processes, describe, free_port, wait_for_status
+from bench.report import (
+    ENDPOINTS,
+    RunInfo,
+    Startup,
+    render_markdown,
+    render_table,
+    summarise,
+)
+from bench.wrk import WrkResult, find_wrk, run_wrk, wrk_command
+
+SERVER_CPU = 0
+LOAD_CPU = 1
+DEFAULT_OUTPUT = Path("docs/benchmarks.md")
+SEED_COUNT = 300
+# GET by id rotates over this many seeded cars: all cached after the first pass.
+READ_IDS = 100
+_VIN_TAG_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per endpoint (default 5)")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per measurement (default 10)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="seconds of warm-up per endpoint (default 3)"
+    )
+    parser.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
+    parser.add_argument(
+        "--starts", type=int, default=7, help="API starts for the start-up median (default 7)"
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="PostgreSQL server to create the throwaway database on (an admin URL)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"Markdown report to write (default {DEFAULT_OUTPUT}); '-' to write none",
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    for name in ("rounds", "connections", "starts"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.duration < 1:
+        parser.error("--duration must be at least 1 second")
+    if args.warmup < 0:
+        parser.error("--warmup must not be negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop servers and drop the database.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return run(args, command=_command_line(argv))
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; every process it started is stopped", file=sys.stderr)
+        return 130
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _command_line(argv: list[str] | None) -> str:
+    rest = sys.argv[1:] if argv is None else argv
+    return shlex.join(["python", "-m", "bench", *rest])
+
+
+def run(args: argparse.Namespace, command: str) -> int:
+    wrk = find_wrk()
+    pinned = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    server_cpu, load_cpu = (SERVER_CPU, LOAD_CPU) if pinned else (None, None)
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        raise BenchError("redis-server is not installed: sudo apt-get install -y redis-server")
+    load_before = os.getloadavg()[0]
+
+    with (
+        tempfile.TemporaryDirectory(prefix="api-cars-bench-") as tmp,
+        throwaway_database(args.postgres) as database_url,
+        Processes(Path(tmp)) as procs,
+    ):
+        redis_port = free_port()
+        redis = procs.start(
+            [
+                redis_server,
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            name="redis",
+        )
+        base_env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "WARNING",
+            "WORKERS": "1",
+            "MIGRATE_ON_START": "true",
+        }
+        base_env.pop("REDIS_URL", None)
+        cached_env = {**base_env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
+        _step("migrations", [sys.executable, "-m", "api.migrations"], base_env)
+        _step("seed", [sys.executable, "-m", "api.seed", "--count", str(SEED_COUNT)], base_env)
+        wait_for_redis(redis_port, redis)
+
+        servers = {
+            "baseline": _serve(
+                procs,
+                "baseline",
+                [sys.executable, "-m", "bench.baseline"],
+                os.environ,
+                server_cpu,
+                health="/",
+            ),
+            "api": _serve(procs, "api", [sys.executable, "-m", "api"], cached_env, server_cpu),
+            "api-nocache": _serve(
+                procs, "api-nocache", [sys.executable, "-m", "api"], base_env, server_cpu
+            ),
+        }
+        ids = car_ids(servers["api"], READ_IDS)
+        plans = measurement_plans(servers, ids)
+
+        def measure(key: str, seconds: float, run_number: int) -> WrkResult:
+            url, script, script_args = plans[key]
+            if script == "post_car.lua":
+                script_args = (vin_tag(run_number),)
+            argv = wrk_command(
+                url,
+                duration_s=seconds,
+                connections=args.connections,
+                script=script,
+                script_args=script_args,
+                cpu=load_cpu,
+                wrk=wrk,
+            )
+            return run_wrk(argv, timeout_s=seconds + 30)
+
+        run_number = 0
+        if args.warmup > 0:
+            print(f"bench: warming up each endpoint for {args.warmup:g} s", flush=True)
+            for endpoint in ENDPOINTS:
+                measure(endpoint.key, args.warmup, run_number)
+                run_number += 1
+        results: dict[str, list[WrkResult]] = {e.key: [] for e in ENDPOINTS}
+        for round_number in range(1, args.rounds + 1):
+            for endpoint in ENDPOINTS:
+                result = measure(endpoint.key, args.duration, run_number)
+                run_number += 1
+                results[endpoint.key].append(result)
+                print(
+                    f"bench: round {round_number}/{args.rounds} {endpoint.label}: "
+                    f"{result.requests_per_s:,.0f} req/s, p99 {result.p99_ms:.2f} ms"
+                    + (f", {result.errors} errors" if result.errors else ""),
+                    flush=True,
+                )
+        for name in ("api", "api-nocache", "baseline"):
+            procs.stop(servers[name].proc)
+        startup = measure_startup(procs, cached_env, server_cpu, args.starts)
+
+    summaries = summarise(results)
+    print()
+    print(render_table(summaries, startup))
+    info = RunInfo(
+        command=command,
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        nproc=os.cpu_count() or 1,
+        cpu_model=cpu_model(),
+        python=platform.python_version(),
+        rounds=args.rounds,
+        duration_s=args.duration,
+        connections=args.connections,
+        pinned=pinned,
+        notes=(
+            f"Load average (1 min) when the run started: {load_before:.2f}; the machine is "
+            "shared, so numbers move by about 15% between runs",
+        ),
+    )
+    if str(args.output) != "-":
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(render_markdown(info, summaries, startup))
+        print(f"\nbench: wrote {args.output}")
+    missed = [s for s in summaries if s.passed is False] + ([] if startup.passed else [startup])
+    return 1 if args.check and missed else 0
+
+
+class Server:
+    def __init__(self, proc, port: int):
+        self.proc = proc
+        self.port = port
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def _serve(
+    procs: Processes, name: str, argv: list[str], env, cpu: int | None, health: str = "/health"
+) -> Server:
+    port = free_port()
+    if argv[-1] == "bench.baseline":
+        argv = [*argv, str(port)]
+    proc = procs.start(argv, name=name, env={**env, "PORT": str(port)}, cpu=cpu)
+    try:
+        wait_for_status(port, health, proc=proc, timeout=60)
+    except BenchError as error:
+        raise BenchError(f"{error}; last log lines:\n{procs.log_tail(proc)}") from None
+    return Server(proc, port)
+
+
+def _step(what: str, argv: list[str], env) -> None:
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        output = (done.stderr or done.stdout).strip().splitlines()
+        raise BenchError(f"{what} failed: {output[-1] if output else done.returncode}")
+
+
+def measurement_plans(servers: dict[str, Server], ids: list[int]):
+    """Endpoint key -> (URL, wrk script, script arguments)."""
+    id_args = tuple(str(i) for i in ids)
+    return {
+        "baseline": (servers["baseline"].url("/"), None, ()),
+        "cached": (servers["api"].url("/"), "get_ids.lua", id_args),
+        "postgres": (servers["api-nocache"].url("/"), "get_ids.lua", id_args),
+        "post": (servers["api"].url("/"), "post_car.lua", ()),
+        "list50": (servers["api"].url("/v1/cars?limit=50"), None, ()),
+    }
+
+
+def vin_tag(run_number: int) -> str:
+    """Three VIN characters unique to one wrk run (23**3 runs), so POSTed VINs never repeat."""
+    alphabet = _VIN_TAG_ALPHABET
+    n = len(alphabet)
+    if run_number >= n**3:
+        raise BenchError("too many POST runs for unique VINs")
+    return alphabet[run_number // n**2] + alphabet[run_number // n % n] + alphabet[run_number % n]
+
+
+def car_ids(server: Server, count: int) -> list[int]:
+    """Ids of `count` cars, read through the API's list endpoint."""
+    with urllib.request.urlopen(server.url(f"/v1/cars?limit={count}"), timeout=10) as response:
+        body = json.load(response)
+    ids = [car["id"] for car in body["items"]]
+    if not ids:
+        raise BenchError("the API lists no cars after seeding")
+    return ids
+
+
+def measure_startup(procs: Processes, env, cpu: int | None, starts: int) -> Startup:
+    """Seconds from process start to the first 200 on /health, for `starts` fresh processes."""
+    seconds = []
+    for n in range(starts):
+        port = free_port()
+        started = time.monotonic()
+        proc = procs.start(
+            [sys.executable, "-m", "api"],
+            name=f"startup-{n}",
+            env={**env, "PORT": str(port)},
+            cpu=cpu,
+        )
+        try:
+            seconds.append(wait_for_status(port, "/health", proc=proc, started=started, timeout=30))
+        finally:
+            procs.stop(proc)
+    return Startup(tuple(seconds))
+
+
+def wait_for_redis(port: int, proc) -> None:
+    import redis
+
+    deadline = time.monotonic() + 10
+    client = redis.Redis(port=port, socket_timeout=1)
+    try:
+        while True:
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"{describe(proc)} did not answer PING")
+            time.sleep(0.01)
+    finally:
+        client.close()
+
+
+@contextmanager
+def throwaway_database(admin_url: str) -> Iterator[str]:
+    """A new database on the server of admin_url for this run; dropped when done."""
+    import psycopg
+
+    name = f"api_cars_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    except psycopg.Error as error:
+        where = _safe(admin_url)
+        raise BenchError(f"cannot reach PostgreSQL at {where}: {error}".strip()) from None
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _safe(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"

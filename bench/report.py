@@ -1,0 +1,207 @@
+"""Medians, ratios to the baseline, pass/fail against the targets, and the rendered report."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from bench.wrk import WrkResult
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    key: str
+    label: str
+    target: float | None  # minimum ratio of requests/s to the baseline; None for the baseline
+
+
+BASELINE = Endpoint("baseline", "bare Sanic, constant JSON", None)
+ENDPOINTS = (
+    BASELINE,
+    Endpoint("cached", "GET /v1/cars/{id} (Redis cache hit)", 0.50),
+    Endpoint("postgres", "GET /v1/cars/{id} (PostgreSQL, no cache)", 0.35),
+    Endpoint("post", "POST /v1/cars", 0.30),
+    Endpoint("list50", "GET /v1/cars?limit=50", 0.25),
+)
+STARTUP_TARGET_S = 0.5
+
+
+@dataclass(frozen=True)
+class Summary:
+    endpoint: Endpoint
+    rounds: tuple[WrkResult, ...]
+    requests_per_s: float  # median over rounds
+    p99_ms: float  # median over rounds
+    ratio: float | None  # requests_per_s / the baseline's; None for the baseline itself
+
+    @property
+    def passed(self) -> bool | None:
+        if self.endpoint.target is None or self.ratio is None:
+            return None
+        return self.ratio >= self.endpoint.target
+
+    @property
+    def shortfall(self) -> float:
+        """How far below its target the ratio is, as a fraction of the target (0 when met)."""
+        if self.endpoint.target is None or self.ratio is None:
+            return 0.0
+        return max(0.0, 1 - self.ratio / self.endpoint.target)
+
+    @property
+    def errors(self) -> int:
+        return sum(result.errors for result in self.rounds)
+
+
+@dataclass(frozen=True)
+class Startup:
+    seconds: tuple[float, ...]
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def passed(self) -> bool:
+        return self.median_s < STARTUP_TARGET_S
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    command: str
+    date: str
+    nproc: int
+    cpu_model: str
+    python: str
+    rounds: int
+    duration_s: float
+    connections: int
+    pinned: bool
+    notes: tuple[str, ...] = field(default=())
+
+
+def summarise(results: dict[str, list[WrkResult]]) -> list[Summary]:
+    """One Summary per endpoint with results, in the order of ENDPOINTS; needs the baseline."""
+    if not results.get(BASELINE.key):
+        raise ValueError("no baseline results: ratios need the baseline of the same run")
+    baseline_rps = statistics.median(r.requests_per_s for r in results[BASELINE.key])
+    summaries = []
+    for endpoint in ENDPOINTS:
+        rounds = results.get(endpoint.key)
+        if not rounds:
+            continue
+        rps = statistics.median(r.requests_per_s for r in rounds)
+        summaries.append(
+            Summary(
+                endpoint=endpoint,
+                rounds=tuple(rounds),
+                requests_per_s=rps,
+                p99_ms=statistics.median(r.p99_ms for r in rounds),
+                ratio=None if endpoint is BASELINE else rps / baseline_rps,
+            )
+        )
+    return summaries
+
+
+def _verdict(summary: Summary) -> str:
+    if summary.passed is None:
+        return "-"
+    if summary.passed:
+        return "pass"
+    return f"FAIL ({summary.shortfall:.0%} short)"
+
+
+def _rows(summaries: list[Summary]) -> list[tuple[str, ...]]:
+    rows = []
+    for s in summaries:
+        target = "-" if s.endpoint.target is None else f">= {s.endpoint.target:.2f}"
+        ratio = "1.00" if s.ratio is None else f"{s.ratio:.2f}"
+        rows.append(
+            (
+                s.endpoint.label,
+                f"{s.requests_per_s:,.0f}",
+                f"{s.p99_ms:.2f}",
+                ratio,
+                target,
+                _verdict(s),
+            )
+        )
+    return rows
+
+
+HEADER = ("endpoint", "requests/s", "p99 ms", "ratio", "target", "result")
+
+
+def _startup_line(startup: Startup) -> str:
+    verdict = "pass" if startup.passed else "FAIL"
+    runs = ", ".join(f"{s:.3f}" for s in startup.seconds)
+    return (
+        f"start-up to first 200 on /health: median {startup.median_s:.3f} s "
+        f"(target < {STARTUP_TARGET_S} s: {verdict}; runs: {runs})"
+    )
+
+
+def render_table(summaries: list[Summary], startup: Startup | None) -> str:
+    """A plain-text table for the terminal."""
+    rows = [HEADER, *_rows(summaries)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    if startup is not None:
+        lines += ["", _startup_line(startup)]
+    errors = sum(s.errors for s in summaries)
+    if errors:
+        lines.append(f"WARNING: {errors} failed requests (socket errors or status >= 400)")
+    return "\n".join(lines)
+
+
+def render_markdown(info: RunInfo, summaries: list[Summary], startup: Startup | None) -> str:
+    """docs/benchmarks.md: what was run, on what, and the numbers."""
+    out = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`python -m bench`); do not edit by hand, run it again.",
+        "Requests/s and p99 latency are medians over the rounds; the ratio is the endpoint's",
+        "requests/s over the bare Sanic baseline's, measured the same way in the same run.",
+        "",
+        "## Run",
+        "",
+        f"- Command: `{info.command}`",
+        f"- Date: {info.date}",
+        f"- Machine: {info.nproc} CPUs, {info.cpu_model}; Python {info.python}",
+        f"- Rounds: {info.rounds} x {info.duration_s:g} s per endpoint, "
+        f"wrk with 1 thread and {info.connections} connections on loopback",
+    ]
+    if info.pinned:
+        out.append(
+            "- Each server: one process pinned to CPU 0 (taskset); wrk pinned to CPU 1; "
+            "PostgreSQL and Redis unpinned"
+        )
+    else:
+        out.append("- Not pinned: fewer than 2 CPUs or no taskset; server and wrk share CPUs")
+    out += [f"- {note}" for note in info.notes]
+    out += [
+        "",
+        "## Results",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|",
+    ]
+    out += ["| " + " | ".join(row) + " |" for row in _rows(summaries)]
+    if startup is not None:
+        out += ["", _startup_line(startup).capitalize() + "."]
+    out += ["", "## Every round", "", "| endpoint | round | requests/s | p99 ms | errors |"]
+    out.append("|---|---:|---:|---:|---:|")
+    for s in summaries:
+        for n, r in enumerate(s.rounds, start=1):
+            out.append(
+                f"| {s.endpoint.label} | {n} | {r.requests_per_s:,.0f} | {r.p99_ms:.2f} | "
+                f"{r.errors} |"
+            )
+    return "\n".join(out) + "\n"

@@ -1,0 +1,377 @@
+"""Operational tests: the API as a real process against servers we can stop, kill and slow down.
+
+Nothing here touches the shared PostgreSQL or Redis: each run initdb's its own PostgreSQL cluster
+and starts its own redis-server processes on free ports, and TCP proxies in front of them can
+delay or stall traffic on demand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
+    """Poll `condition` until it returns something truthy; fail the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)  # poll interval
+
+
+@pytest.fixture(name="wait_until")
+def wait_until_fixture():
+    return wait_until
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def _postgres_bin() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    if not candidates:
+        pytest.fail("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
+    return candidates[-1]
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of our own in a temporary directory, on a free port."""
+
+    def __init__(self, root: Path):
+        self.bin = _postgres_bin()
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        # PostgreSQL refuses to run as root: run its programs as the postgres user then.
+        self.user = "postgres" if os.geteuid() == 0 else None
+
+    def _run(self, *argv: str) -> None:
+        done = subprocess.run(
+            argv, user=self.user, capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode != 0:
+            pytest.fail(f"{' '.join(argv[:2])} failed: {done.stderr.strip() or done.stdout}")
+
+    def init(self) -> None:
+        if self.user is not None:
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+        self._run(
+            str(self.bin / "initdb"), "--pgdata", str(self.data), "--username", "postgres",
+            "--auth", "trust", "--encoding", "UTF8", "--no-sync",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        # Durability settings off: this cluster lives for one test run.
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"), "--pgdata", str(self.data), "--log",
+            str(self.root / "postgres.log"), "--options", options, "--wait", "--timeout", "30",
+            "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(
+            str(self.bin / "pg_ctl"), "--pgdata", str(self.data), "--mode", mode, "--wait",
+            "stop",
+        )  # fmt: skip
+
+    def create_database(self, name: str) -> str:
+        self._run(
+            str(self.bin / "createdb"), "--host", "127.0.0.1", "--port", str(self.port),
+            "--username", "postgres", name,
+        )  # fmt: skip
+        return self.url(name)
+
+    def url(self, database: str, port: int | None = None) -> str:
+        return f"postgresql://postgres@127.0.0.1:{port or self.port}/{database}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[ThrowawayPostgres]:
+    root = Path(tempfile.mkdtemp(prefix="api-ops-pg-"))
+    server = ThrowawayPostgres(root)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        if (server.data / "postmaster.pid").exists():
+            server.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+
+class ThrowawayRedis:
+    """A redis-server of our own on a free port; kill it and start it again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(self.answers_ping, 10, f"redis-server on port {self.port}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def client(self):
+        import redis
+
+        return redis.Redis(port=self.port, socket_timeout=2)
+
+    def answers_ping(self) -> bool:
+        # A raw PING: redis-py retries refused connections with back-off, too slow for polling.
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16) == b"+PONG\r\n"
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def redis_server() -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+# --- a TCP proxy that can slow traffic down -------------------------------------------------
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:port to an upstream port; can delay or stall its replies.
+
+    `delay` holds every chunk from the upstream for that many seconds before passing it on;
+    `stall()` holds every chunk until `resume()`. `held` counts the chunks held right now, so a
+    test can tell that requests are in flight.
+    """
+
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        self.delay = 0.0
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._lock = threading.Lock()
+        self.held = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._sockets: list[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stall(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:
+                client.close()
+                continue
+            self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
+        try:
+            while chunk := source.recv(65536):
+                if replies:
+                    self._hold()
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _hold(self) -> None:
+        with self._lock:
+            self.held += 1
+        try:
+            if self.delay:
+                time.sleep(self.delay)  # the slowness under test
+            self._flowing.wait()
+        finally:
+            with self._lock:
+                self.held -= 1
+
+    def close(self) -> None:
+        self._closed = True
+        self._flowing.set()
+        self._listener.close()
+        for sock in self._sockets:
+            sock.close()
+
+
+@pytest.fixture
+def tcp_proxy() -> Iterator[Callable[[int], TcpProxy]]:
+    proxies: list[TcpProxy] = []
+
+    def make(upstream_port: int) -> TcpProxy:
+        proxies.append(TcpProxy(upstream_port))
+        return proxies[-1]
+
+    yield make
+    for proxy in proxies:
+        proxy.close()
+
+
+# --- the API as a process -------------------------------------------------------------------
+
+
+class ApiProcess:
+    """`python -m api` on a free port with the given environment; output kept for inspection."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = free_port()
+        self.env = {**_clean_environ(), "PORT": str(self.port), **env}
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "api"], cwd=REPO, env=self.env, stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        wait_until(self._healthy, STARTUP_TIMEOUT_S, f"the API on port {self.port} to start")
+
+    def _healthy(self) -> bool:
+        if self.proc.poll() is not None:
+            pytest.fail(f"the API exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+        try:
+            return httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def client(self, timeout: float = 10.0) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_lines(self) -> list[str]:
+        return self.log().splitlines()
+
+    def terminate(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def _clean_environ() -> dict[str, str]:
+    """This environment without any API setting a developer may have exported."""
+    api_settings = {
+        "DATABASE_URL", "DATABASE_READ_URL", "SQLITE_PATH", "REDIS_URL", "CACHE_TTL_SECONDS",
+        "WORKERS", "HOST", "PORT", "LOG_LEVEL", "SHUTDOWN_GRACE_SECONDS", "MIGRATE_ON_START",
+    }  # fmt: skip
+    return {k: v for k, v in os.environ.items() if k not in api_settings}
+
+
+@pytest.fixture
+def start_api(tmp_path_factory) -> Iterator[Callable[..., ApiProcess]]:
+    """Start the API with extra environment variables; every one started is stopped after."""
+    started: list[ApiProcess] = []
+
+    def start(**env: str) -> ApiProcess:
+        log_dir = tmp_path_factory.mktemp("api")
+        api = ApiProcess(env, log_dir / "api.log")
+        started.append(api)
+        api.start()
+        return api
+
+    yield start
+    for api in started:
+        api.stop()
+
+
+_databases = iter(range(1, 10_000))
+
+
+@pytest.fixture
+def database_url(postgres_server: ThrowawayPostgres) -> str:
+    """A fresh database on the throwaway cluster for one test."""
+    return postgres_server.create_database(f"api_ops_{next(_databases)}")
+
+
+CAR = {
+    "make": "Toyota",
+    "model": "Corolla",
+    "year": 2021,
+    "color": "white",
+    "price": "18950.00",
+    "mileage_km": 42000,
+}
+
+
+@pytest.fixture
+def car_body() -> dict:
+    return dict(CAR)
