@@ -1,0 +1,107 @@
+"""Follow a stack operation through its events until CloudFormation reaches a final status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cars_stack import render
+from cars_stack.runtime import Context
+from cars_stack.stack import SUCCESS_STATUSES, describe, is_terminal
+
+# Follow-on failures that only say another resource failed first; the first real cause is wanted.
+_KNOCK_ON = ("Resource creation cancelled", "Resource update cancelled", "cancelled")
+
+
+@dataclass
+class Outcome:
+    status: str
+    first_failure: str | None = None
+    timed_out: bool = False
+    cancelled: bool = False
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in SUCCESS_STATUSES and not self.timed_out
+
+
+def newest_event_id(ctx: Context, stack_id: str) -> str | None:
+    """The marker before an operation starts: only events after it belong to the operation."""
+    events = ctx.client("cloudformation").describe_stack_events(StackName=stack_id)["StackEvents"]
+    return events[0]["EventId"] if events else None
+
+
+def _new_events(ctx: Context, stack_id: str, after: str | None, seen: set[str]) -> list[dict]:
+    """Events newer than ``after`` not yet printed, oldest first (the API answers newest first)."""
+    cfn = ctx.client("cloudformation")
+    fresh: list[dict[str, Any]] = []
+    request = {"StackName": stack_id}
+    while True:
+        page = cfn.describe_stack_events(**request)
+        reached_marker = False
+        for event in page["StackEvents"]:
+            if event["EventId"] == after:
+                reached_marker = True
+                break
+            if event["EventId"] not in seen:
+                fresh.append(event)
+        token = page.get("NextToken")
+        if reached_marker or not token:
+            break
+        request["NextToken"] = token
+    fresh.reverse()
+    return fresh
+
+
+def _failure_reason(event: dict[str, Any]) -> str | None:
+    status = event.get("ResourceStatus", "")
+    reason = event.get("ResourceStatusReason") or ""
+    if not status.endswith("_FAILED") or not reason:
+        return None
+    if any(reason.strip().startswith(marker) for marker in _KNOCK_ON):
+        return None
+    return f"{event.get('LogicalResourceId')} {status}: {reason}"
+
+
+def follow(
+    ctx: Context,
+    stack_id: str,
+    *,
+    after_event: str | None,
+    timeout_minutes: float,
+    expected_resources: int = 0,
+) -> Outcome:
+    """Print events as they come; past the timeout, cancel an update and follow its rollback."""
+    cfn = ctx.client("cloudformation")
+    deadline = ctx.now() + timeout_minutes * 60
+    outcome = Outcome(status="")
+    seen: set[str] = set()
+    done: set[str] = set()
+    while True:
+        for event in _new_events(ctx, stack_id, after_event, seen):
+            seen.add(event["EventId"])
+            outcome.events.append(event)
+            if event.get("ResourceType") != "AWS::CloudFormation::Stack" and event.get(
+                "ResourceStatus", ""
+            ).endswith("_COMPLETE"):
+                done.add(event["LogicalResourceId"])
+            ctx.say(render.event_line(event, len(done), expected_resources))
+            if outcome.first_failure is None:
+                outcome.first_failure = _failure_reason(event)
+        stack = describe(cfn, stack_id)
+        outcome.status = stack.status if stack else "DELETE_COMPLETE"
+        if is_terminal(outcome.status):
+            if stack and outcome.first_failure is None and not outcome.succeeded:
+                outcome.first_failure = stack.status_reason
+            return outcome
+        if ctx.now() > deadline and not outcome.timed_out:
+            outcome.timed_out = True
+            if outcome.status == "UPDATE_IN_PROGRESS":
+                ctx.say(f"Timed out after {timeout_minutes:g} min: cancelling the update")
+                cfn.cancel_update_stack(StackName=stack_id)
+                outcome.cancelled = True
+            else:
+                # A create or delete cannot be cancelled: stop watching and say so.
+                return outcome
+        ctx.pause()

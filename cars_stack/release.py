@@ -1,0 +1,115 @@
+"""``release VERSION`` and ``rollback [VERSION]``: change the image and nothing else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cars_stack import changeset, images, rollout
+from cars_stack.errors import Refused
+from cars_stack.runtime import Context
+from cars_stack.stack import Stack, require
+from cars_stack.template import Template
+from template_builder.names import IMAGE_TAG, REPOSITORY_NAME
+
+# The description marks a change set as image-only, so ``execute`` re-applies the guard.
+_IMAGE_CHANGE_VERBS = ("release", "rollback")
+
+
+@dataclass
+class ReleaseOptions:
+    template_path: Path
+    verify: bool = False
+    verify_timeout: float = 300
+    no_execute: bool = False
+    summary_file: Path | None = None
+    timeout_minutes: float = 30
+
+
+def description(verb: str, version: str, live: str | None) -> str:
+    return f"cars-stack {verb} {version}: image change only (live: {live or 'none'})"
+
+
+def is_image_change(text: str) -> bool:
+    return any(text.startswith(f"cars-stack {verb} ") for verb in _IMAGE_CHANGE_VERBS)
+
+
+def check_version(ctx: Context, version: str, template_path: Path) -> None:
+    """Validate against the committed template, or the deployed one when no checkout is at hand."""
+    if template_path.is_file():
+        Template.from_file(template_path).check_version(version)
+        return
+    body = ctx.client("cloudformation").get_template(StackName=ctx.stack_name)["TemplateBody"]
+    if not isinstance(body, str):  # boto3 hands JSON templates back as a dict
+        body = json.dumps(body)
+    Template.from_body(body, source=f"the template of stack {ctx.stack_name}").check_version(
+        version
+    )
+
+
+def change_image(
+    ctx: Context, verb: str, version: str, stack: Stack, options: ReleaseOptions
+) -> int:
+    live = stack.parameters.get(IMAGE_TAG)
+    result = {
+        "stack_name": stack.name,
+        "action": verb,
+        "version": version,
+        "previous_version": live,
+    }
+    if version == live:
+        ctx.say(f"{version} is already live on {stack.name}: nothing to {verb}")
+        ctx.emit({**result, "changed": False})
+        return 0
+    repository = stack.parameters.get(REPOSITORY_NAME)
+    if repository:
+        images.require_image(ctx, repository, version)
+    parameters = [{"ParameterKey": IMAGE_TAG, "ParameterValue": version}] + [
+        {"ParameterKey": key, "UsePreviousValue": True}
+        for key in stack.parameters
+        if key != IMAGE_TAG
+    ]
+    change_set = changeset.create(
+        ctx,
+        name=changeset.new_name(f"{verb}-{version}"),
+        change_type="UPDATE",
+        parameters=parameters,
+        description=description(verb, version, live),
+    )
+    plan = rollout.Plan(
+        change_set=change_set,
+        headline=f"{verb.capitalize()} {version} to {stack.name} (live: {live or 'none'})",
+        image_only=True,
+        verify_version=version if options.verify else None,
+        verify_timeout=options.verify_timeout,
+        summary_file=options.summary_file,
+        no_execute=options.no_execute,
+        timeout_minutes=options.timeout_minutes,
+    )
+    return rollout.run(ctx, plan, result=result)
+
+
+def release(ctx: Context, version: str, options: ReleaseOptions) -> int:
+    check_version(ctx, version, options.template_path)
+    stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
+    stack.refuse_unless_updatable()
+    return change_image(ctx, "release", version, stack, options)
+
+
+def rollback(ctx: Context, version: str | None, options: ReleaseOptions) -> int:
+    if version is not None:
+        check_version(ctx, version, options.template_path)
+    stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
+    stack.refuse_unless_updatable()
+    if version is None:
+        live = stack.parameters.get(IMAGE_TAG)
+        version = images.previous_tag(images.history(ctx, stack.name), live)
+        if version is None:
+            raise Refused(
+                f"no tag before {live} in the task-definition history of {stack.name}: "
+                "name one: cars-stack rollback VERSION"
+            )
+        ctx.say(f"Rolling back {stack.name} from {live} to {version} (the tag live before it)")
+        check_version(ctx, version, options.template_path)
+    return change_image(ctx, "rollback", version, stack, options)

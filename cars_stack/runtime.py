@@ -1,0 +1,128 @@
+"""What a run of the command talks to: AWS clients, the clock, the terminal, the output mode.
+
+Everything with a side effect the tests need to control lives here, injected into each command, so
+tests poll with no delay and answer prompts without a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+
+from cars_stack.errors import Aborted, Refused
+
+# Standard retry mode backs off on throttling, which CloudFormation does under polling.
+_BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="cars-stack"
+)
+
+
+@dataclass
+class Runtime:
+    """Injected dependencies. Defaults are the real ones; tests replace what they need."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    poll_seconds: float = 5.0
+    ask: Callable[[str], str] | None = None  # None: input() when stdin is a terminal
+    stdin_is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
+    stdout: TextIO | None = None
+    stderr: TextIO | None = None
+    # Tests hand in botocore clients wrapped by Stubber; keyed by service name.
+    clients: dict[str, Any] = field(default_factory=dict)
+
+
+class Context:
+    """One command invocation: its AWS session, options and how it talks to the user."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        stack_name: str,
+        region: str | None = None,
+        profile: str | None = None,
+        output: str = "text",
+        yes: bool = False,
+        cfn_role_arn: str | None = None,
+    ):
+        self.runtime = runtime
+        self.stack_name = stack_name
+        self.output = output
+        self.yes = yes
+        self.cfn_role_arn = cfn_role_arn
+        self._region = region
+        self._profile = profile
+        self._session: boto3.Session | None = None
+        self._clients: dict[str, Any] = dict(runtime.clients)
+
+    # --- AWS -------------------------------------------------------------------------------
+    @property
+    def session(self) -> boto3.Session:
+        if self._session is None:
+            # boto3 reads AWS_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, the credential chain and
+            # AWS_ENDPOINT_URL(_<SERVICE>) itself: nothing of that is re-implemented here.
+            self._session = boto3.Session(profile_name=self._profile, region_name=self._region)
+        return self._session
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, config=_BOTO_CONFIG)
+        return self._clients[service]
+
+    @property
+    def region(self) -> str:
+        return self.client("cloudformation").meta.region_name
+
+    # --- time ------------------------------------------------------------------------------
+    def now(self) -> float:
+        return self.runtime.now()
+
+    def pause(self) -> None:
+        self.runtime.sleep(self.runtime.poll_seconds)
+
+    # --- the terminal ----------------------------------------------------------------------
+    @property
+    def json_mode(self) -> bool:
+        return self.output == "json"
+
+    def _out(self) -> TextIO:
+        return self.runtime.stdout or sys.stdout
+
+    def _err(self) -> TextIO:
+        return self.runtime.stderr or sys.stderr
+
+    def say(self, text: str = "") -> None:
+        """Human progress: stdout for people, stderr in JSON mode so stdout stays one document."""
+        stream = self._err() if self.json_mode else self._out()
+        print(text, file=stream, flush=True)
+
+    def warn(self, text: str) -> None:
+        print(text, file=self._err(), flush=True)
+
+    def emit(self, document: dict[str, Any], text: str | None = None) -> None:
+        """The command's result: JSON in JSON mode, else the rendered text."""
+        if self.json_mode:
+            print(json.dumps(document, indent=2, default=str, sort_keys=True), file=self._out())
+        elif text is not None:
+            print(text, file=self._out(), flush=True)
+
+    def confirm(self, question: str, *, expected: tuple[str, ...] = ("y", "yes")) -> None:
+        """Ask before changing anything; ``--yes`` answers for CI; other answers abort."""
+        if self.yes:
+            return
+        ask = self.runtime.ask
+        if ask is None:
+            if not self.runtime.stdin_is_tty():
+                raise Refused("confirmation needed but there is no terminal to ask: pass --yes")
+            ask = input
+        answer = ask(f"{question} [{'/'.join(expected)}] ").strip()
+        if answer.lower() not in expected:
+            raise Aborted("not confirmed: nothing executed")

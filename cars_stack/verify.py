@@ -1,0 +1,42 @@
+"""After a release: poll the service's /version until it reports the released tag."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from cars_stack.errors import DeploymentFailed
+from cars_stack.runtime import Context
+from template_builder.names import OUTPUT_SERVICE_URL
+
+
+def version_url(outputs: dict[str, str]) -> str:
+    base = outputs.get(OUTPUT_SERVICE_URL, "")
+    if not base.startswith(("http://", "https://")):
+        raise DeploymentFailed(
+            f"cannot verify: the stack has no {OUTPUT_SERVICE_URL} output (got {base!r})"
+        )
+    return base.rstrip("/") + "/version"
+
+
+def wait_for_version(
+    ctx: Context, outputs: dict[str, str], version: str, *, timeout_seconds: float
+) -> None:
+    url = version_url(outputs)
+    deadline = ctx.now() + timeout_seconds
+    ctx.say(f"Verifying: waiting for {url} to report {version}")
+    while True:
+        try:
+            # The scheme is checked above: only http(s) URLs reach urlopen.
+            with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310
+                seen = json.load(answer).get("version")
+            if seen == version:
+                ctx.say(f"Verified: {url} reports {version}")
+                return
+            last = f"reports {seen!r}"
+        except (urllib.error.URLError, OSError, ValueError, AttributeError) as error:
+            last = f"answered {getattr(error, 'reason', error)}"
+        if ctx.now() > deadline:
+            raise DeploymentFailed(f"{url} {last} after {timeout_seconds:g} s, not {version}")
+        ctx.pause()
