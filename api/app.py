@@ -1,0 +1,146 @@
+"""The application factory: ``sanic api.app:create_app --factory`` or ``python -m api``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+
+import orjson
+from sanic import HTTPResponse, Request, Sanic
+
+from api import health
+from api.cache import CarCache
+from api.cars import views as cars_views
+from api.config import Settings, settings_or_exit
+from api.database import DatabaseUnavailable, create_database
+from api.logs import access_log, configure_logging
+from api.problems import ProblemErrorHandler, ServiceUnavailable
+
+log = logging.getLogger("api.app")
+
+# A caller's X-Request-ID is kept when it is short and plain; otherwise one is generated.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+# Above the ALB idle timeout (60 s), so the ALB never reuses a connection the API is closing.
+KEEP_ALIVE_TIMEOUT = 75
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Sanic:
+    """Build the API. ``settings`` default to the environment (exit 2 with a message if invalid);
+    ``migrate`` defaults to MIGRATE_ON_START (``python -m api`` migrates before forking workers).
+    """
+    if settings is None:
+        settings = settings_or_exit()
+    if migrate is None:
+        migrate = settings.migrate_on_start
+    configure_logging(settings.log_level)
+
+    app = Sanic(
+        "api-cars",
+        error_handler=ProblemErrorHandler(),
+        configure_logging=False,
+        dumps=orjson.dumps,
+        loads=orjson.loads,
+        strict_slashes=True,
+    )
+    app.config.update(
+        REQUEST_MAX_SIZE=settings.request_max_size,
+        GRACEFUL_SHUTDOWN_TIMEOUT=settings.shutdown_grace_seconds,
+        KEEP_ALIVE_TIMEOUT=KEEP_ALIVE_TIMEOUT,
+        ACCESS_LOG=False,
+        MOTD=False,
+        FALLBACK_ERROR_FORMAT="json",
+        NOISY_EXCEPTIONS=False,
+    )
+    app.ctx.settings = settings
+    app.ctx.db = None
+    app.ctx.cache = None
+    app.ctx.version_body = orjson.dumps(health.version_document(settings))
+
+    app.blueprint(health.bp)
+    app.blueprint(cars_views.bp)
+    _add_openapi(app, settings)
+    _add_request_logging(app)
+    _add_listeners(app, settings, migrate)
+    return app
+
+
+def _add_listeners(app: Sanic, settings: Settings, migrate: bool) -> None:
+    @app.before_server_start
+    async def open_backends(app: Sanic) -> None:
+        if migrate:
+            from api.migrations import apply_migrations
+
+            applied = await asyncio.to_thread(apply_migrations, settings)
+            if applied:
+                log.info("migrations applied", extra={"migrations": applied})
+        app.ctx.db = create_database(settings)
+        await app.ctx.db.open()
+        if settings.redis_url:
+            app.ctx.cache = CarCache(settings)
+            await app.ctx.cache.open()
+
+    @app.after_server_stop
+    async def close_backends(app: Sanic) -> None:
+        if app.ctx.cache is not None:
+            await app.ctx.cache.close()
+        if app.ctx.db is not None:
+            await app.ctx.db.close()
+
+    @app.exception(DatabaseUnavailable)
+    async def database_unavailable(request: Request, error: DatabaseUnavailable) -> HTTPResponse:
+        log.warning("database unavailable", extra={"error": str(error), "path": request.path})
+        return app.error_handler.default(
+            request, ServiceUnavailable("The database is unavailable; retry shortly.")
+        )
+
+
+def _add_request_logging(app: Sanic) -> None:
+    @app.on_request(priority=1000)
+    async def start_request(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
+        given = request.headers.get("x-request-id")
+        if given is not None and _SANE_REQUEST_ID.fullmatch(given):
+            request.ctx.request_id = given
+        else:
+            request.ctx.request_id = uuid.uuid4().hex
+
+    @app.on_response(priority=1000)
+    async def finish_request(request: Request, response: HTTPResponse) -> None:
+        ctx = request.ctx
+        request_id = getattr(ctx, "request_id", None)
+        if request_id is None:  # the request failed before routing (e.g. unknown path)
+            request_id = uuid.uuid4().hex
+        response.headers["x-request-id"] = request_id
+        started = getattr(ctx, "started", None)
+        duration_ms = (
+            round((time.perf_counter() - started) * 1000, 2) if started is not None else None
+        )
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "duration_ms": duration_ms,
+                "request_id": request_id,
+            },
+        )
+
+
+def _add_openapi(app: Sanic, settings: Settings) -> None:
+    from sanic_ext import Extend
+    from sanic_ext.extensions.openapi.extension import OpenAPIExtension
+
+    app.config.update(
+        API_TITLE="api-cars",
+        API_VERSION=settings.app_version,
+        API_DESCRIPTION="Cars REST API. Errors are application/problem+json (RFC 9457).",
+        OAS_URL_PREFIX="/docs",
+        OAS_IGNORE_HEAD=True,
+        OAS_IGNORE_OPTIONS=True,
+    )
+    # Only the OpenAPI extension: the others (injection, CORS, auto HEAD/OPTIONS) cost per request.
+    Extend(app, extensions=[OpenAPIExtension], built_in_extensions=False)

@@ -1,0 +1,160 @@
+"""Redis read-through cache for single cars, failing open.
+
+An entry holds the car's response exactly as sent (JSON bytes) and its ETag, so a hit costs one
+Redis GET and no JSON work. Writes replace the entry (PUT, PATCH) or leave a tombstone (DELETE)
+through a small Lua script that never lets an older version overwrite a newer one: a reader that
+fetched a row just before a write cannot put the stale row back, and a client reading after its
+write sees the write.
+
+Redis down or slower than ``REDIS_TIMEOUT_SECONDS``: requests are served from the database, one
+warning is logged, and the cache is tried again after ``REDIS_RETRY_SECONDS`` (one request tries;
+the others keep using the database meanwhile). Writes made while Redis was unreachable are
+remembered and their entries deleted before the cache is used again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from api.config import Settings
+
+log = logging.getLogger("api.cache")
+
+CACHE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+# Above any real version: a deleted car's entry can never be overwritten by a stale read.
+TOMBSTONE_VERSION = 2**53 - 1
+MAX_PENDING_INVALIDATIONS = 10_000
+
+# KEYS[1] entry key; ARGV[1] version; ARGV[2] entry; ARGV[3] TTL seconds.
+_STORE_IF_NEWER = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local stored = tonumber(string.match(current, '^(%d+)\\n'))
+  if stored and stored >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+return 1
+"""
+
+
+class CarCache:
+    """Cached car responses keyed by id: ``<version>\\n<etag>\\n<json body>``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = settings.redis_url
+        self._ttl = settings.cache_ttl_seconds
+        self._prefix = f"{settings.cache_key_prefix}car:"
+        self._timeout = settings.redis_timeout_seconds
+        self._retry_seconds = settings.redis_retry_seconds
+        self._redis: Redis | None = None
+        self._store_script = None
+        self._down = False
+        self._retry_at = 0.0
+        self._pending: set[int] = set()
+
+    @property
+    def available(self) -> bool:
+        return not self._down
+
+    async def open(self) -> None:
+        self._redis = Redis.from_url(
+            self._url,
+            socket_timeout=self._timeout,
+            socket_connect_timeout=self._timeout,
+            # Fail fast: the database answers instead; retrying would only add latency.
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+        )
+        self._store_script = self._redis.register_script(_STORE_IF_NEWER)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            with contextlib.suppress(*CACHE_ERRORS):
+                await self._redis.aclose()
+            self._redis = None
+
+    def key(self, car_id: int) -> str:
+        return f"{self._prefix}{car_id}"
+
+    async def get(self, car_id: int) -> tuple[str, bytes] | None:
+        """The cached (etag, body) of a car, or None on a miss or when Redis is unavailable."""
+        if self._down and not await self._recover():
+            return None
+        try:
+            entry = await self._redis.get(self._prefix + str(car_id))
+        except CACHE_ERRORS as error:
+            self._failed(error)
+            return None
+        if entry is None:
+            return None
+        _version, etag, body = entry.split(b"\n", 2)
+        if not etag:  # tombstone
+            return None
+        return etag.decode(), body
+
+    async def store(self, car_id: int, version: int, etag: str, body: bytes) -> None:
+        """Cache a car's response unless a newer version (or its deletion) is already cached."""
+        entry = b"%d\n%s\n%s" % (version, etag.encode(), body)
+        await self._store(car_id, version, entry)
+
+    async def forget(self, car_id: int) -> None:
+        """A car was deleted: leave a tombstone so no stale read brings it back."""
+        await self._store(car_id, TOMBSTONE_VERSION, b"%d\n\n" % TOMBSTONE_VERSION)
+
+    async def _store(self, car_id: int, version: int, entry: bytes) -> None:
+        if self._down and not await self._recover():
+            self._remember(car_id)
+            return
+        try:
+            await self._store_script(keys=[self.key(car_id)], args=[version, entry, self._ttl])
+        except CACHE_ERRORS as error:
+            self._failed(error)
+            self._remember(car_id)
+
+    def _remember(self, car_id: int) -> None:
+        if len(self._pending) < MAX_PENDING_INVALIDATIONS:
+            self._pending.add(car_id)
+        elif car_id not in self._pending:
+            log.warning(
+                "too many writes while Redis was unavailable; entries may be stale until their TTL",
+                extra={"ttl_seconds": self._ttl},
+            )
+
+    def _failed(self, error: BaseException) -> None:
+        if not self._down:
+            log.warning(
+                "Redis unavailable: serving from the database, retrying every %.3gs",
+                self._retry_seconds,
+                extra={"error": f"{type(error).__name__}: {error}"},
+            )
+        self._down = True
+        self._retry_at = time.monotonic() + self._retry_seconds
+
+    async def _recover(self) -> bool:
+        """After the cool-down one caller tries Redis again, dropping entries written meanwhile."""
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        self._retry_at = now + self._retry_seconds
+        try:
+            if self._pending:
+                pending = list(self._pending)
+                for start in range(0, len(pending), 500):
+                    await self._redis.delete(*(self.key(i) for i in pending[start : start + 500]))
+                self._pending.clear()
+            else:
+                await self._redis.ping()
+        except CACHE_ERRORS:
+            return False
+        self._down = False
+        log.info("Redis available again: cache in use")
+        return True

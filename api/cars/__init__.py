@@ -1,0 +1,1 @@
+"""The cars resource: validation and representation (model), data access (store), HTTP (views)."""

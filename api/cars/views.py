@@ -1,0 +1,312 @@
+"""HTTP handlers for /v1/cars: parse the request, call the store, answer bytes.
+
+The single-car read is the hot path: a cache hit goes from Redis bytes to the response without
+touching JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sanic import Blueprint, HTTPResponse, Request
+
+from api.cars import model, store
+from api.cars.openapi import document
+from api.database import UniqueViolation
+from api.problems import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+    UnsupportedMediaType,
+    field_error,
+)
+
+bp = Blueprint("cars", url_prefix="/v1/cars")
+
+JSON = "application/json"
+JSON_TYPES = frozenset({JSON})
+PATCH_TYPES = frozenset({JSON, "application/merge-patch+json"})
+# How often PATCH without If-Match re-reads and retries when another writer got there first.
+PATCH_ATTEMPTS = 5
+
+LIST_PARAMETERS = frozenset(
+    {"make", "model", "year_min", "year_max", "price_min", "price_max", "sort", "limit", "next"}
+)
+
+
+# --- request helpers -----------------------------------------------------------------------------
+
+
+def _json_body(request: Request, media_types: frozenset[str]) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in media_types:
+        raise UnsupportedMediaType(
+            f"Send the body as {' or '.join(sorted(media_types))}"
+            f" (got {content_type or 'no Content-Type'}).",
+            headers={"Accept-Patch": ", ".join(sorted(PATCH_TYPES))}
+            if JSON in media_types and len(media_types) > 1
+            else None,
+        )
+    body = request.body
+    if not body:
+        raise BadRequest("The request body is empty; send a JSON object.")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise BadRequest(f"The request body is not valid JSON: {error}.") from None
+    if not isinstance(payload, dict):
+        raise Unprocessable(
+            "The request body must be a JSON object.",
+            errors=[field_error("", "must be a JSON object")],
+        )
+    return payload
+
+
+def _check_id(car_id: int) -> None:
+    if not 1 <= car_id <= model.MAX_ID:
+        raise NotFound(f"No car with id {car_id}.")
+
+
+def _strong_match(header: str, current: str) -> bool:
+    header = header.strip()
+    if header == "*":
+        return True
+    return any(tag.strip() == current for tag in header.split(","))
+
+
+def _weak_match(header: str, current: str) -> bool:
+    header = header.strip()
+    if header == "*":
+        return True
+    current = current.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == current for tag in header.split(","))
+
+
+def _car_response(car: dict[str, Any], status: int = 200, **headers: str) -> HTTPResponse:
+    tag = model.etag(car["id"], car["version"])
+    return HTTPResponse(
+        model.car_json(car), status=status, headers={"etag": tag, **headers}, content_type=JSON
+    )
+
+
+async def _cache_store(request: Request, car: dict[str, Any], body: bytes, tag: str) -> None:
+    cache = request.app.ctx.cache
+    if cache is not None:
+        await cache.store(car["id"], car["version"], tag, body)
+
+
+# --- collection ----------------------------------------------------------------------------------
+
+
+def _one(request: Request, name: str) -> str | None:
+    values = request.args.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise Unprocessable(
+            f"Query parameter '{name}' is given more than once.",
+            errors=[field_error(name, "must be given at most once", "query")],
+        )
+    return values[0]
+
+
+def _list_parameters(request: Request) -> dict[str, Any]:
+    errors = []
+    unknown = [name for name in request.args if name not in LIST_PARAMETERS]
+    for name in unknown:
+        errors.append(field_error(name, "is not a query parameter of this operation", "query"))
+    raw = {name: _one(request, name) for name in LIST_PARAMETERS}
+    params: dict[str, Any] = {}
+    for name in ("make", "model"):
+        if raw[name] is not None:
+            try:
+                params[name] = model._make(raw[name])
+            except ValueError as error:
+                errors.append(field_error(name, str(error), "query"))
+    for name in ("year_min", "year_max"):
+        if raw[name] is not None:
+            try:
+                params[name] = int(raw[name])
+                if not -(2**31) <= params[name] < 2**31:
+                    raise ValueError
+            except ValueError:
+                errors.append(field_error(name, "must be an integer year", "query"))
+    for name in ("price_min", "price_max"):
+        if raw[name] is not None:
+            try:
+                params[name] = model.parse_price(raw[name])
+            except ValueError as error:
+                errors.append(field_error(name, str(error), "query"))
+    sort = raw["sort"] if raw["sort"] is not None else model.DEFAULT_SORT
+    if sort not in model.SORTS:
+        errors.append(field_error("sort", f"must be one of {', '.join(model.SORTS)}", "query"))
+    limit = model.DEFAULT_LIMIT
+    if raw["limit"] is not None:
+        try:
+            limit = int(raw["limit"])
+            if not 1 <= limit <= model.MAX_LIMIT:
+                raise ValueError
+        except ValueError:
+            errors.append(
+                field_error("limit", f"must be an integer from 1 to {model.MAX_LIMIT}", "query")
+            )
+    if errors:
+        raise Unprocessable("The query has invalid parameters; see errors.", errors=errors)
+    if raw["next"] is not None:
+        params["after_key"], params["after_id"] = model.decode_cursor(raw["next"], sort)
+    params["sort"] = sort
+    params["limit"] = limit
+    return params
+
+
+@bp.get("", name="list_cars")
+@document.list_cars
+async def list_cars(request: Request) -> HTTPResponse:
+    params = _list_parameters(request)
+    limit = params["limit"]
+    # One extra row says whether another page exists without a COUNT.
+    cars = await store.list_cars(request.app.ctx.db, **{**params, "limit": limit + 1})
+    next_cursor = None
+    if len(cars) > limit:
+        cars = cars[:limit]
+        next_cursor = model.encode_cursor(params["sort"], cars[-1])
+    return HTTPResponse(model.page_json(cars, next_cursor), content_type=JSON)
+
+
+@bp.post("", name="create_car")
+@document.create_car
+async def create_car(request: Request) -> HTTPResponse:
+    fields = model.validate_car(_json_body(request, JSON_TYPES), partial=False)
+    try:
+        car = await store.create_car(request.app.ctx.db, fields=fields)
+    except UniqueViolation as error:
+        raise _conflict(error, fields) from None
+    return _car_response(car, 201, location=f"/v1/cars/{car['id']}")
+
+
+def _conflict(error: UniqueViolation, fields: dict[str, Any]) -> Conflict:
+    if error.column == "vin":
+        return Conflict(
+            f"Another car already has VIN {fields.get('vin')}.",
+            errors=[field_error("vin", "is already used by another car")],
+        )
+    return Conflict("The car conflicts with another one.")
+
+
+# --- one car -------------------------------------------------------------------------------------
+
+
+@bp.get("/<car_id:int>", name="get_car")
+@document.get_car
+async def get_car(request: Request, car_id: int) -> HTTPResponse:
+    ctx = request.app.ctx
+    cache = ctx.cache
+    hit = await cache.get(car_id) if cache is not None else None
+    if hit is not None:
+        tag, body = hit
+    else:
+        _check_id(car_id)
+        car = await store.get_car(ctx.db, car_id=car_id)
+        if car is None:
+            raise NotFound(f"No car with id {car_id}.")
+        tag = model.etag(car_id, car["version"])
+        body = model.car_json(car)
+        if cache is not None:
+            await cache.store(car_id, car["version"], tag, body)
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and _weak_match(if_none_match, tag):
+        return HTTPResponse(status=304, headers={"etag": tag})
+    return HTTPResponse(body, headers={"etag": tag}, content_type=JSON)
+
+
+async def _current_for_write(request: Request, car_id: int) -> dict[str, Any]:
+    """The stored car, checked against If-Match (412 when it names another version)."""
+    car = await store.get_car_for_update(request.app.ctx.db, car_id=car_id)
+    if car is None:
+        raise NotFound(f"No car with id {car_id}.")
+    if_match = request.headers.get("if-match")
+    if if_match is not None:
+        current = model.etag(car_id, car["version"])
+        if not _strong_match(if_match, current):
+            raise PreconditionFailed(
+                f"The car has changed: its ETag is now {current}, not {if_match.strip()}. "
+                "GET it again and retry.",
+                headers={"etag": current},
+            )
+    return car
+
+
+def _changed_meanwhile(car_id: int) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"Car {car_id} changed while this request was applied; GET it again and retry."
+    )
+
+
+async def _write(request: Request, car_id: int, fields: dict[str, Any], version: int | None):
+    try:
+        return await store.update_car(
+            request.app.ctx.db, car_id=car_id, fields=fields, version=version
+        )
+    except UniqueViolation as error:
+        raise _conflict(error, fields) from None
+
+
+@bp.put("/<car_id:int>", name="replace_car")
+@document.replace_car
+async def replace_car(request: Request, car_id: int) -> HTTPResponse:
+    _check_id(car_id)
+    fields = model.validate_car(_json_body(request, JSON_TYPES), partial=False)
+    version = None
+    if request.headers.get("if-match") is not None:
+        version = (await _current_for_write(request, car_id))["version"]
+    car = await _write(request, car_id, fields, version)
+    if car is None:
+        if version is not None:
+            raise _changed_meanwhile(car_id)
+        raise NotFound(f"No car with id {car_id}.")
+    return await _respond_written(request, car)
+
+
+@bp.patch("/<car_id:int>", name="update_car")
+@document.update_car
+async def update_car(request: Request, car_id: int) -> HTTPResponse:
+    _check_id(car_id)
+    changes = model.validate_car(_json_body(request, PATCH_TYPES), partial=True)
+    conditional = request.headers.get("if-match") is not None
+    for _attempt in range(PATCH_ATTEMPTS):
+        current = await _current_for_write(request, car_id)
+        fields = {name: current[name] for name in model.FIELDS} | changes
+        car = await _write(request, car_id, fields, current["version"])
+        if car is not None:
+            return await _respond_written(request, car)
+        if conditional:
+            raise _changed_meanwhile(car_id)
+    raise _changed_meanwhile(car_id)
+
+
+async def _respond_written(request: Request, car: dict[str, Any]) -> HTTPResponse:
+    response = _car_response(car)
+    await _cache_store(request, car, response.body, response.headers["etag"])
+    return response
+
+
+@bp.delete("/<car_id:int>", name="delete_car")
+@document.delete_car
+async def delete_car(request: Request, car_id: int) -> HTTPResponse:
+    _check_id(car_id)
+    version = None
+    if request.headers.get("if-match") is not None:
+        version = (await _current_for_write(request, car_id))["version"]
+    deleted = await store.delete_car(request.app.ctx.db, car_id=car_id, version=version)
+    if not deleted:
+        if version is not None:
+            raise _changed_meanwhile(car_id)
+        raise NotFound(f"No car with id {car_id}.")
+    cache = request.app.ctx.cache
+    if cache is not None:
+        await cache.forget(car_id)
+    return HTTPResponse(status=204)

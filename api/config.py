@@ -1,0 +1,282 @@
+"""Settings: every environment variable the API reads, validated once at start-up.
+
+Each variable is declared once in ``VARIABLES`` (name, default, meaning, parser); the README table
+and the error messages come from the same declarations.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """One or more environment variables are invalid; ``problems`` has one line per bad value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _optional_text(value: str) -> str | None:
+    return value or None
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"must be a whole number from {low} to {high}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return number
+
+    return parse
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"must be a number of seconds from {low:g} to {high:g}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be a number of seconds from {low:g} to {high:g}")
+        return number
+
+    return parse
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("must be true or false (also accepted: 1/0, yes/no, on/off)")
+
+
+def _postgres_url(value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("must be a postgresql:// URL (postgresql://user:password@host:5432/db)")
+    if not parts.hostname and "host=" not in parts.query:
+        raise ValueError("must name a host (postgresql://user:password@host:5432/db)")
+    try:
+        parts.port  # noqa: B018 - raises on a non-numeric port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return value
+
+
+def _redis_url(value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("must be a redis://, rediss:// or unix:// URL (redis://host:6379/0)")
+    try:
+        parts.port  # noqa: B018 - raises on a non-numeric port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return value
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str) -> str:
+    upper = value.strip().upper()
+    if upper not in _LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+    return upper
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+@dataclass(frozen=True)
+class Variable:
+    env: str
+    default: str
+    meaning: str
+    parse: Callable[[str], Any]
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "DATABASE_URL",
+        "",
+        "PostgreSQL URL (`postgresql://user:password@host:5432/db`). "
+        "Unset: the embedded SQLite file at `SQLITE_PATH`.",
+        _postgres_url,
+    ),
+    Variable(
+        "DATABASE_READ_URL",
+        "",
+        "Optional PostgreSQL read replica; GET requests read from it. Unset: reads use "
+        "`DATABASE_URL`.",
+        _postgres_url,
+    ),
+    Variable(
+        "SQLITE_PATH",
+        "api-cars.sqlite3",
+        "SQLite file used when `DATABASE_URL` is unset.",
+        _non_empty,
+    ),
+    Variable(
+        "DATABASE_POOL_SIZE",
+        "10",
+        "Most PostgreSQL connections per process (per pool).",
+        _int_between(1, 500),
+    ),
+    Variable(
+        "DATABASE_TIMEOUT_SECONDS",
+        "5",
+        "Limit for connecting to the database and for one statement; past it the request "
+        "gets a 503.",
+        _seconds(0.1, 300),
+    ),
+    Variable(
+        "REDIS_URL",
+        "",
+        "Redis URL for the read-through cache (`redis://host:6379/0`). Unset: no cache.",
+        _redis_url,
+    ),
+    Variable(
+        "CACHE_TTL_SECONDS",
+        "60",
+        "How long a cached car lives in Redis.",
+        _int_between(1, 86400),
+    ),
+    Variable(
+        "CACHE_KEY_PREFIX",
+        "api-cars:",
+        "Prefix of every Redis key the API writes.",
+        _text,
+    ),
+    Variable(
+        "REDIS_TIMEOUT_SECONDS",
+        "0.25",
+        "Socket timeout for Redis; a slower Redis is treated as down and requests use the "
+        "database.",
+        _seconds(0.01, 30),
+    ),
+    Variable(
+        "REDIS_RETRY_SECONDS",
+        "5",
+        "After a Redis failure the cache is bypassed for this long, then tried again.",
+        _seconds(0, 3600),
+    ),
+    Variable("APP_VERSION", "dev", "Version reported by `GET /version` (the image tag).", _text),
+    Variable("GIT_SHA", "", "Commit the image was built from (reported by `/version`).", _text),
+    Variable("BUILD_DATE", "", "When the image was built (reported by `/version`).", _text),
+    Variable("HOST", "127.0.0.1", "Address to listen on (the image sets `0.0.0.0`).", _non_empty),
+    Variable("PORT", "8000", "Port to listen on.", _int_between(1, 65535)),
+    Variable(
+        "WORKERS",
+        "1",
+        "Worker processes; 1 runs a single process (fast start, signals go straight to it).",
+        _int_between(1, 64),
+    ),
+    Variable(
+        "LOG_LEVEL", "INFO", "Level of the application log (`DEBUG` ... `CRITICAL`).", _log_level
+    ),
+    Variable(
+        "SHUTDOWN_GRACE_SECONDS",
+        "20",
+        "On SIGTERM, how long in-flight requests may take before the process exits "
+        "(keep it below ECS `stopTimeout`, 30).",
+        _seconds(0, 600),
+    ),
+    Variable(
+        "MIGRATE_ON_START",
+        "true",
+        "Apply database migrations at start-up (safe with several tasks starting at once).",
+        _boolean,
+    ),
+    Variable(
+        "REQUEST_MAX_SIZE",
+        "65536",
+        "Largest request body in bytes; larger bodies get a 413.",
+        _int_between(1024, 100 * 1024 * 1024),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    database_read_url: str | None = None
+    sqlite_path: str = "api-cars.sqlite3"
+    database_pool_size: int = 10
+    database_timeout_seconds: float = 5.0
+    redis_url: str | None = None
+    cache_ttl_seconds: int = 60
+    cache_key_prefix: str = "api-cars:"
+    redis_timeout_seconds: float = 0.25
+    redis_retry_seconds: float = 5.0
+    app_version: str = "dev"
+    git_sha: str = ""
+    build_date: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+    shutdown_grace_seconds: float = 20.0
+    migrate_on_start: bool = True
+    request_max_size: int = 65536
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every variable; raise ConfigError listing every bad value."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for variable in VARIABLES:
+            raw = environ.get(variable.env, variable.default)
+            try:
+                values[variable.env.lower()] = variable.parse(raw)
+            except ValueError as error:
+                problems.append(f"{variable.env}={raw!r}: {error}")
+        if not values.get("database_url") and values.get("database_read_url"):
+            problems.append("DATABASE_READ_URL is set but DATABASE_URL is not: set both or neither")
+        if problems:
+            raise ConfigError(problems)
+        return cls(**values)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+
+# The dataclass and the declarations must stay in step.
+assert {f.name for f in fields(Settings)} == {v.env.lower() for v in VARIABLES}
+
+
+def settings_or_exit(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment, or one line per bad value on stderr and exit status 2."""
+    try:
+        return Settings.from_env(environ)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"api-cars: configuration error: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,51 @@
+"""Liveness, readiness and version: what the ALB, ECS and a release check ask."""
+
+from __future__ import annotations
+
+import platform
+
+import orjson
+import sanic
+from sanic import Blueprint, HTTPResponse, Request
+
+from api import __version__
+from api.database import DatabaseUnavailable
+from api.problems import ServiceUnavailable
+
+bp = Blueprint("health")
+
+_OK = orjson.dumps({"status": "ok"})
+_READY = orjson.dumps({"status": "ready"})
+
+
+def version_document(settings) -> dict[str, str]:
+    return {
+        "version": settings.app_version,
+        "git_sha": settings.git_sha,
+        "build_date": settings.build_date,
+        "package_version": __version__,
+        "python": platform.python_version(),
+        "sanic": sanic.__version__,
+    }
+
+
+@bp.get("/health", name="health")
+async def health(request: Request) -> HTTPResponse:
+    """Liveness: answers without touching any backing service."""
+    return HTTPResponse(_OK, content_type="application/json")
+
+
+@bp.get("/ready", name="ready")
+async def ready(request: Request) -> HTTPResponse:
+    """Readiness: 503 when the database cannot be reached (the cache is optional)."""
+    try:
+        await request.app.ctx.db.ping()
+    except DatabaseUnavailable as error:
+        raise ServiceUnavailable(f"The database cannot be reached: {error}") from None
+    return HTTPResponse(_READY, content_type="application/json")
+
+
+@bp.get("/version", name="version")
+async def version(request: Request) -> HTTPResponse:
+    """The running version (APP_VERSION, the image tag) and build information."""
+    return HTTPResponse(request.app.ctx.version_body, content_type="application/json")

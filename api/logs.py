@@ -1,0 +1,55 @@
+"""Logging: one JSON object per line on stdout (CloudWatch reads it as is).
+
+The access log is written by the request middleware in ``api.app`` through ``access_log``; Sanic's
+own access log is switched off.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import orjson
+
+# Attributes every LogRecord has; anything else was passed through ``extra=`` and is logged.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(level: str) -> None:
+    """Send every logger (ours, Sanic's, yoyo's) to stdout as JSON; idempotent."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_api_cars", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    handler._api_cars = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Sanic's access logger would duplicate ours in another format.
+    logging.getLogger("sanic.access").disabled = True
+    for name in ("sanic.root", "sanic.error", "sanic.server", "sanic.websockets"):
+        sanic_logger = logging.getLogger(name)
+        sanic_logger.handlers.clear()
+        sanic_logger.propagate = True
+
+
+access_log = logging.getLogger("api.access")

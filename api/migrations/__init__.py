@@ -1,0 +1,92 @@
+"""Schema migrations: plain SQL files in this folder, applied by yoyo-migrations.
+
+Each step exists once per database, ``NNNN_name.postgresql.sql`` and ``NNNN_name.sqlite.sql``; the
+runner picks the files of the database in use. Several processes may start at once (ECS tasks): on
+PostgreSQL they queue on an advisory lock so one migrates and the others find nothing left to do;
+yoyo's own lock table guards the same on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from yoyo import get_backend, read_migrations
+
+from api.config import Settings
+
+log = logging.getLogger("api.migrations")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent
+# A fixed 32-bit key: every api-cars process agrees on it without configuration.
+ADVISORY_LOCK_KEY = zlib.crc32(b"api-cars:migrations")
+LOCK_TIMEOUT_SECONDS = 120
+
+
+class MigrationError(Exception):
+    """Migrations could not be applied; the message says why in one line."""
+
+
+def yoyo_url(settings: Settings) -> str:
+    """The yoyo connection URL for the configured database (psycopg 3 for PostgreSQL)."""
+    if settings.database_url is None:
+        return f"sqlite:///{settings.sqlite_path}"
+    parts = urlsplit(settings.database_url)
+    return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
+
+
+def pending_migrations(dialect: str):
+    """The migration files of one dialect ("postgresql" or "sqlite"), in order."""
+    every = read_migrations(str(MIGRATIONS_DIR))
+    selected = [m for m in every if m.id.endswith(f".{dialect}")]
+    every[:] = selected
+    return every
+
+
+def _apply_with_yoyo(url: str, dialect: str) -> list[str]:
+    backend = get_backend(url)
+    try:
+        migrations = pending_migrations(dialect)
+        with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
+            to_apply = backend.to_apply(migrations)
+            backend.apply_migrations(to_apply)
+        return [m.id for m in to_apply]
+    finally:
+        backend.connection.close()
+
+
+def apply_migrations(settings: Settings) -> list[str]:
+    """Bring the schema up to date; return the ids of the migrations applied (often none)."""
+    url = yoyo_url(settings)
+    try:
+        if settings.database_url is None:
+            return _apply_with_yoyo(url, "sqlite")
+        return _apply_postgres_locked(settings.database_url, url)
+    except MigrationError:
+        raise
+    except Exception as error:  # every driver error becomes one readable line
+        raise MigrationError(" ".join(f"{type(error).__name__}: {error}".split())) from error
+
+
+def _apply_postgres_locked(database_url: str, url: str) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(
+        database_url, autocommit=True, connect_timeout=int(LOCK_TIMEOUT_SECONDS)
+    ) as conn:
+        conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        try:
+            return _apply_with_yoyo(url, "postgresql")
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
+
+def describe(settings: Settings) -> str:
+    """Where migrations go, without any password."""
+    if settings.database_url is None:
+        return f"SQLite file {settings.sqlite_path}"
+    parts = urlsplit(settings.database_url)
+    return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}"

@@ -1,0 +1,148 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), for every failure path.
+
+Views raise a ``Problem`` subclass; ``ProblemErrorHandler`` turns those, Sanic's own exceptions
+(unknown route, wrong method, oversized body ...) and anything unexpected into a problem body. An
+unexpected exception is logged with its traceback and answered with a 500 problem without details.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from sanic import HTTPResponse, Request
+from sanic.exceptions import SanicException
+from sanic.handlers import ErrorHandler
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+log = logging.getLogger("api.errors")
+
+
+class Problem(Exception):
+    """An error the client should see: status, a one-line detail, optional per-field errors."""
+
+    status = 500
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class BadRequest(Problem):
+    status = 400
+
+
+class NotFound(Problem):
+    status = 404
+
+
+class Conflict(Problem):
+    status = 409
+
+
+class PreconditionFailed(Problem):
+    status = 412
+
+
+class UnsupportedMediaType(Problem):
+    status = 415
+
+
+class Unprocessable(Problem):
+    status = 422
+
+
+class ServiceUnavailable(Problem):
+    status = 503
+
+
+def field_error(field: str, detail: str, location: str = "body") -> dict[str, str]:
+    """One entry of a problem's ``errors`` list."""
+    return {"in": location, "field": field, "detail": detail}
+
+
+def problem_response(
+    request: Request | None,
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTTPResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.path if request is not None else "",
+    }
+    if errors:
+        body["errors"] = errors
+    return HTTPResponse(
+        orjson.dumps(body), status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+# Sanic's exceptions carry messages meant for developers; these say it for an API client.
+_SANIC_DETAILS = {
+    400: "The request could not be understood.",
+    404: "No such resource: {path}.",
+    405: "Method {method} is not allowed on {path}.",
+    408: "The request took too long to arrive.",
+    413: "The request body is larger than the limit of {max_size} bytes.",
+    416: "The requested range cannot be served.",
+    417: "Expectation failed.",
+}
+
+
+class ProblemErrorHandler(ErrorHandler):
+    def default(self, request: Request, exception: BaseException) -> HTTPResponse:
+        if isinstance(exception, Problem):
+            return problem_response(
+                request,
+                exception.status,
+                exception.detail,
+                errors=exception.errors,
+                headers=exception.headers,
+            )
+        if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
+            status = exception.status_code
+            template = _SANIC_DETAILS.get(status)
+            path = request.path if request is not None else ""
+            if template is None:
+                detail = str(exception) or HTTPStatus(status).phrase
+            else:
+                max_size = request.app.config.REQUEST_MAX_SIZE if request is not None else ""
+                method = request.method if request is not None else ""
+                detail = template.format(path=path, method=method, max_size=max_size)
+            headers = {k: v for k, v in (exception.headers or {}).items()}
+            return problem_response(request, status, detail, headers=headers)
+        if isinstance(exception, SanicException) and exception.status_code == 503:
+            return problem_response(request, 503, str(exception) or "Service unavailable.")
+        log.error(
+            "unhandled exception",
+            exc_info=(type(exception), exception, exception.__traceback__),
+            extra={
+                "method": getattr(request, "method", None),
+                "path": getattr(request, "path", None),
+                "request_id": _request_id(request),
+            },
+        )
+        return problem_response(request, 500, "An internal error occurred; it has been logged.")
+
+
+def _request_id(request: Request | None) -> str | None:
+    if request is None:
+        return None
+    return getattr(request.ctx, "request_id", None)
