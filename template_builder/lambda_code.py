@@ -1,0 +1,95 @@
+"""Inline a custom resource handler as one compact source for ``Code.ZipFile``.
+
+``lambdas/protocol.py`` and the handler become one module (``index.py`` in Lambda, so the
+function's Handler is ``index.handler``): the handler's ``from lambdas.protocol import ...`` is
+removed from its syntax tree, the protocol's statements go first, and python-minifier compacts the
+result. CloudFormation caps ``ZipFile`` at 4,096 bytes; exceeding it is a build error, not a
+deploy-time surprise. The output is deterministic, because the rendered templates are committed
+and compared byte for byte.
+"""
+
+import ast
+from pathlib import Path
+
+import python_minifier
+
+HANDLERS = ("vpc_lookup", "image_check")
+PROTOCOL_MODULE = "lambdas.protocol"
+ZIPFILE_LIMIT = 4096
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+
+# Safe options only: names Lambda or the tests look up (handler) are kept, every statement
+# keeps its meaning; docstrings and comments go.
+MINIFY_OPTIONS = {
+    "remove_literal_statements": True,
+    "rename_locals": True,
+    "rename_globals": True,
+    "preserve_globals": ["handler"],
+    "hoist_literals": True,
+    # Keep "/" so positional-only arguments can be renamed like locals.
+    "convert_posargs_to_args": False,
+    "remove_asserts": False,
+    "remove_debug": False,
+}
+
+
+class InlineSourceError(ValueError):
+    """The handler cannot be inlined: unknown, wrongly shaped, or over the byte budget."""
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _is_protocol_import(node: ast.stmt) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return (node.level, node.module) in ((0, PROTOCOL_MODULE), (1, "protocol"))
+    if isinstance(node, ast.Import) and any(a.name == PROTOCOL_MODULE for a in node.names):
+        raise InlineSourceError(
+            f"use 'from {PROTOCOL_MODULE} import ...' in handlers: a module object "
+            "does not exist once inlined"
+        )
+    return False
+
+
+def combined_module(name: str) -> ast.Module:
+    """The protocol's statements followed by the handler's, minus its protocol import."""
+    if name not in HANDLERS:
+        raise InlineSourceError(f"unknown handler {name!r}; expected one of {', '.join(HANDLERS)}")
+    protocol = ast.parse((LAMBDAS_DIR / "protocol.py").read_text(), "protocol.py")
+    handler = ast.parse((LAMBDAS_DIR / f"{name}.py").read_text(), f"{name}.py")
+    provided = _top_level_names(protocol)
+    body = []
+    for node in handler.body:
+        if _is_protocol_import(node):
+            for alias in node.names:
+                if alias.asname or alias.name not in provided:
+                    raise InlineSourceError(
+                        f"{name}.py: 'import {alias.name}' from the protocol must be a plain "
+                        f"name defined at its top level ({', '.join(sorted(provided))})"
+                    )
+            continue
+        body.append(node)
+    clashes = provided & _top_level_names(ast.Module(body=body, type_ignores=[]))
+    if clashes:
+        raise InlineSourceError(f"{name}.py redefines protocol names: {', '.join(sorted(clashes))}")
+    return ast.Module(body=protocol.body + body, type_ignores=[])
+
+
+def inline_source(name: str) -> str:
+    """The minified self-contained source of handler ``name`` ("vpc_lookup" | "image_check")."""
+    source = python_minifier.minify(ast.unparse(combined_module(name)), **MINIFY_OPTIONS)
+    compile(source, "index.py", "exec")
+    size = len(source.encode())
+    if size >= ZIPFILE_LIMIT:
+        raise InlineSourceError(
+            f"inlined {name} is {size} bytes, over CloudFormation's ZipFile limit of "
+            f"{ZIPFILE_LIMIT - 1}: shorten lambdas/{name}.py or lambdas/protocol.py"
+        )
+    return source
