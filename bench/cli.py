@@ -140,7 +140,8 @@ def run(args: argparse.Namespace, command: str) -> int:
         base_env = {
             **os.environ,
             "DATABASE_URL": database_url,
-            "LOG_LEVEL": "WARNING",
+            # Production logging: one JSON access line per request, as the service runs.
+            "LOG_LEVEL": "INFO",
             "WORKERS": "1",
             "MIGRATE_ON_START": "true",
         }

@@ -135,7 +135,7 @@ def _startup_line(startup: Startup) -> str:
     verdict = "pass" if startup.passed else "FAIL"
     runs = ", ".join(f"{s:.3f}" for s in startup.seconds)
     return (
-        f"start-up to first 200 on /health: median {startup.median_s:.3f} s "
+        f"Start-up to first 200 on /health: median {startup.median_s:.3f} s "
         f"(target < {STARTUP_TARGET_S} s: {verdict}; runs: {runs})"
     )
 
@@ -195,7 +195,7 @@ def render_markdown(info: RunInfo, summaries: list[Summary], startup: Startup | 
     ]
     out += ["| " + " | ".join(row) + " |" for row in _rows(summaries)]
     if startup is not None:
-        out += ["", _startup_line(startup).capitalize() + "."]
+        out += ["", _startup_line(startup) + "."]
     out += ["", "## Every round", "", "| endpoint | round | requests/s | p99 ms | errors |"]
     out.append("|---|---:|---:|---:|---:|")
     for s in summaries:

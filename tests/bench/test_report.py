@@ -82,7 +82,7 @@ def test_table_shows_every_endpoint_with_its_ratio_and_verdict():
     assert lines[3].split()[-4:] == ["0.55", ">=", "0.50", "pass"]
     post_line = next(line for line in lines if line.startswith("POST /v1/cars"))
     assert post_line.endswith("FAIL (17% short)")
-    assert "start-up to first 200 on /health: median 0.310 s" in table
+    assert "Start-up to first 200 on /health: median 0.310 s" in table
 
 
 def test_table_warns_about_failed_requests():
