@@ -11,8 +11,9 @@ import uuid
 import orjson
 from sanic import HTTPResponse, Request, Sanic
 
-from api import health
+from api import health, openapi
 from api.cache import CarCache
+from api.cars import openapi as cars_openapi
 from api.cars import views as cars_views
 from api.config import Settings, settings_or_exit
 from api.database import DatabaseUnavailable, create_database
@@ -144,3 +145,4 @@ def _add_openapi(app: Sanic, settings: Settings) -> None:
     )
     # Only the OpenAPI extension: the others (injection, CORS, auto HEAD/OPTIONS) cost per request.
     Extend(app, extensions=[OpenAPIExtension], built_in_extensions=False)
+    openapi.install(app, cars_openapi.schemas())

@@ -10,6 +10,7 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from api import __version__
 from api.database import DatabaseUnavailable
+from api.openapi import json_response, operation, problem
 from api.problems import ServiceUnavailable
 
 bp = Blueprint("health")
@@ -29,13 +30,51 @@ def version_document(settings) -> dict[str, str]:
     }
 
 
+_STATUS = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string"}},
+}
+_VERSION = {
+    "type": "object",
+    "required": ["version", "git_sha", "build_date"],
+    "properties": {
+        "version": {"type": "string", "description": "APP_VERSION: the image tag."},
+        "git_sha": {"type": "string"},
+        "build_date": {"type": "string"},
+        "package_version": {"type": "string"},
+        "python": {"type": "string"},
+        "sanic": {"type": "string"},
+    },
+}
+
+
 @bp.get("/health", name="health")
+@operation(
+    {
+        "operationId": "health",
+        "summary": "Liveness (no I/O)",
+        "tags": ["operations"],
+        "responses": {"200": json_response("Alive", _STATUS)},
+    }
+)
 async def health(request: Request) -> HTTPResponse:
     """Liveness: answers without touching any backing service."""
     return HTTPResponse(_OK, content_type="application/json")
 
 
 @bp.get("/ready", name="ready")
+@operation(
+    {
+        "operationId": "ready",
+        "summary": "Readiness (the database answers)",
+        "tags": ["operations"],
+        "responses": {
+            "200": json_response("Ready", _STATUS),
+            "503": problem(503, "The database cannot be reached"),
+        },
+    }
+)
 async def ready(request: Request) -> HTTPResponse:
     """Readiness: 503 when the database cannot be reached (the cache is optional)."""
     try:
@@ -46,6 +85,14 @@ async def ready(request: Request) -> HTTPResponse:
 
 
 @bp.get("/version", name="version")
+@operation(
+    {
+        "operationId": "version",
+        "summary": "Running version and build information",
+        "tags": ["operations"],
+        "responses": {"200": json_response("Version", _VERSION)},
+    }
+)
 async def version(request: Request) -> HTTPResponse:
     """The running version (APP_VERSION, the image tag) and build information."""
     return HTTPResponse(request.app.ctx.version_body, content_type="application/json")

@@ -1,17 +1,322 @@
-"""OpenAPI documentation of the cars operations (filled in below)."""
+"""OpenAPI operations and schemas of /v1/cars, built from the rules in ``api.cars.model``."""
+
+from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
+
+from api.cars import model
+from api.openapi import empty_response, json_response, operation, problem
+
+CAR_REF = {"$ref": "#/components/schemas/Car"}
+
+_TEXT = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": model.TEXT_MAX_LENGTH,
+    "pattern": model.NOT_BLANK_PATTERN,
+    "description": f"1-{model.TEXT_MAX_LENGTH} characters, not blank; surrounding spaces are "
+    "removed.",
+}
+_PRICE = {
+    "type": "string",
+    "pattern": model.PRICE_PATTERN,
+    "description": "A decimal number as a string (exact, no float rounding), at most 2 decimal "
+    "places, not negative.",
+    "example": "12999.90",
+}
+_VIN = {
+    "type": "string",
+    "pattern": model.VIN_PATTERN,
+    "description": "17 characters of the VIN alphabet (digits and letters except I, O, Q), "
+    "stored upper-case; unique.",
+    "nullable": True,
+    "example": "1HGCM82633A004352",
+}
+_COLOR = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": model.COLOR_MAX_LENGTH,
+    "pattern": model.NOT_BLANK_PATTERN,
+    "nullable": True,
+}
 
 
-def _same(handler):
-    return handler
+def _input_properties() -> dict[str, Any]:
+    return {
+        "make": {**_TEXT, "example": "Toyota"},
+        "model": {**_TEXT, "example": "Corolla"},
+        "year": {
+            "type": "integer",
+            "minimum": model.MIN_YEAR,
+            "maximum": model.max_year(),
+            "description": f"Model year, {model.MIN_YEAR} to next year.",
+            "example": 2019,
+        },
+        "color": _COLOR,
+        "price": _PRICE,
+        "mileage_km": {"type": "integer", "minimum": 0, "maximum": model.MILEAGE_MAX},
+        "vin": _VIN,
+    }
 
+
+def schemas() -> dict[str, Any]:
+    """The named schemas (computed when the app is built: the latest year moves with time)."""
+    return {
+        "Car": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "id",
+                "make",
+                "model",
+                "year",
+                "color",
+                "price",
+                "mileage_km",
+                "vin",
+                "created_at",
+                "updated_at",
+            ],
+            "properties": {
+                "id": {"type": "integer", "format": "int64", "minimum": 1},
+                "make": {"type": "string", "example": "Toyota"},
+                "model": {"type": "string", "example": "Corolla"},
+                "year": {"type": "integer", "minimum": model.MIN_YEAR},
+                "color": {"type": "string", "nullable": True},
+                "price": {
+                    "type": "string",
+                    "pattern": r"^[0-9]+\.[0-9]{2}$",
+                    "description": "Always with exactly two decimal places.",
+                    "example": "12999.90",
+                },
+                "mileage_km": {"type": "integer", "minimum": 0},
+                "vin": {"type": "string", "nullable": True},
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "CarInput": {
+            "type": "object",
+            "description": "A whole car (POST, PUT). Absent optional fields are stored as null.",
+            "additionalProperties": False,
+            "required": list(model.REQUIRED),
+            "properties": _input_properties(),
+        },
+        "CarPatch": {
+            "type": "object",
+            "description": "The fields to change (at least one); null clears color or vin.",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": _input_properties(),
+        },
+        "CarPage": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["items", "next"],
+            "properties": {
+                "items": {"type": "array", "items": CAR_REF},
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Opaque cursor of the next page (pass it as `next`); null on "
+                    "the last page.",
+                },
+            },
+        },
+    }
+
+
+_ETAG = {
+    "description": 'Strong entity tag of this version of the car, e.g. "42-3".',
+    "schema": {"type": "string"},
+}
+_CAR_ID = {
+    "name": "car_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "format": "int64", "minimum": 1},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "Apply only if the car's current ETag is one of these (or `*`); else 412.",
+    "schema": {"type": "string"},
+}
+_JSON_BODY_ERRORS = {
+    "400": problem(400, "Malformed JSON or an empty body"),
+    "413": problem(413, "Body larger than REQUEST_MAX_SIZE"),
+    "415": problem(415, "Body is not application/json"),
+    "422": problem(422, "Invalid or unknown fields (see `errors`)"),
+}
+_UNAVAILABLE = {"503": problem(503, "The database is unavailable")}
+_NOT_FOUND = {"404": problem(404, "No car with this id")}
+_PRECONDITION = {"412": problem(412, "If-Match does not match the current ETag", ETag=_ETAG)}
+_CONFLICT = {"409": problem(409, "Another car has this VIN")}
+
+
+def _car_body(schema: str, *media_types: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {t: {"schema": {"$ref": f"#/components/schemas/{schema}"}} for t in media_types},
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_LIST_PARAMETERS = [
+    _query("make", _TEXT, "Only cars of this make (exact match)."),
+    _query("model", _TEXT, "Only cars of this model (exact match)."),
+    _query("year_min", {"type": "integer", "format": "int32"}, "Only cars of this year or later."),
+    _query(
+        "year_max", {"type": "integer", "format": "int32"}, "Only cars of this year or earlier."
+    ),
+    _query("price_min", _PRICE, "Only cars at this price or more."),
+    _query("price_max", _PRICE, "Only cars at this price or less."),
+    _query(
+        "sort",
+        {"type": "string", "enum": list(model.SORTS), "default": model.DEFAULT_SORT},
+        "Sort order; `-` for descending. Ties are broken by id.",
+    ),
+    _query(
+        "limit",
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": model.MAX_LIMIT,
+            "default": model.DEFAULT_LIMIT,
+        },
+        "Page size.",
+    ),
+    _query(
+        "next",
+        {"type": "string"},
+        "Cursor from the previous page's `next` (same sort); a cursor not issued by the API is "
+        "a 400.",
+    ),
+]
 
 document = SimpleNamespace(
-    list_cars=_same,
-    create_car=_same,
-    get_car=_same,
-    replace_car=_same,
-    update_car=_same,
-    delete_car=_same,
+    list_cars=operation(
+        {
+            "operationId": "listCars",
+            "summary": "List cars",
+            "description": "Filtered, sorted, keyset-paginated: following `next` visits each car "
+            "once even while cars are being added. Unknown query parameters are a 422.",
+            "tags": ["cars"],
+            "parameters": _LIST_PARAMETERS,
+            "responses": {
+                "200": json_response("A page of cars", {"$ref": "#/components/schemas/CarPage"}),
+                "400": problem(400, "The `next` cursor was not issued by the API for this sort"),
+                "422": problem(422, "Invalid or unknown query parameters (see `errors`)"),
+                **_UNAVAILABLE,
+            },
+        }
+    ),
+    create_car=operation(
+        {
+            "operationId": "createCar",
+            "summary": "Create a car",
+            "tags": ["cars"],
+            "requestBody": _car_body("CarInput", "application/json"),
+            "responses": {
+                "201": json_response(
+                    "Created",
+                    CAR_REF,
+                    ETag=_ETAG,
+                    Location={
+                        "description": "URL path of the new car.",
+                        "schema": {"type": "string"},
+                    },
+                ),
+                **_JSON_BODY_ERRORS,
+                **_CONFLICT,
+                **_UNAVAILABLE,
+            },
+        }
+    ),
+    get_car=operation(
+        {
+            "operationId": "getCar",
+            "summary": "Get a car",
+            "tags": ["cars"],
+            "parameters": [
+                _CAR_ID,
+                {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": False,
+                    "description": "ETags the caller has; when one matches, 304 without a body.",
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "200": json_response("The car", CAR_REF, ETag=_ETAG),
+                "304": empty_response("Not modified (If-None-Match matched)", ETag=_ETAG),
+                **_NOT_FOUND,
+                **_UNAVAILABLE,
+            },
+        }
+    ),
+    replace_car=operation(
+        {
+            "operationId": "replaceCar",
+            "summary": "Replace a car",
+            "tags": ["cars"],
+            "parameters": [_CAR_ID, _IF_MATCH],
+            "requestBody": _car_body("CarInput", "application/json"),
+            "responses": {
+                "200": json_response("The car as stored", CAR_REF, ETag=_ETAG),
+                **_JSON_BODY_ERRORS,
+                **_NOT_FOUND,
+                **_CONFLICT,
+                **_PRECONDITION,
+                **_UNAVAILABLE,
+            },
+        }
+    ),
+    update_car=operation(
+        {
+            "operationId": "updateCar",
+            "summary": "Change some fields of a car",
+            "description": "JSON merge patch: the fields given replace the stored ones.",
+            "tags": ["cars"],
+            "parameters": [_CAR_ID, _IF_MATCH],
+            "requestBody": _car_body(
+                "CarPatch", "application/json", "application/merge-patch+json"
+            ),
+            "responses": {
+                "200": json_response("The car as stored", CAR_REF, ETag=_ETAG),
+                **_JSON_BODY_ERRORS,
+                "415": problem(415, "Body is not application/json or application/merge-patch+json"),
+                **_NOT_FOUND,
+                **_CONFLICT,
+                **_PRECONDITION,
+                **_UNAVAILABLE,
+            },
+        }
+    ),
+    delete_car=operation(
+        {
+            "operationId": "deleteCar",
+            "summary": "Delete a car",
+            "tags": ["cars"],
+            "parameters": [_CAR_ID, _IF_MATCH],
+            "responses": {
+                "204": empty_response("Deleted"),
+                **_NOT_FOUND,
+                **_PRECONDITION,
+                **_UNAVAILABLE,
+            },
+        }
+    ),
 )
