@@ -1,0 +1,48 @@
+"""`python -m template_builder [--check]`: write templates/*.yaml, or check they are current."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from template_builder.render import (
+    TEMPLATE_BODY_LIMIT,
+    oversized,
+    render_all,
+    stale_files,
+    write_all,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m template_builder", description="Generate the CloudFormation templates."
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming each committed template that differs from the builder",
+    )
+    args = parser.parse_args(argv)
+    rendered = render_all()
+    too_big = oversized(rendered)
+    if too_big:
+        print(
+            f"template_builder: over {TEMPLATE_BODY_LIMIT} bytes (aws cloudformation deploy "
+            f"needs an S3 bucket then): {', '.join(too_big)}",
+            file=sys.stderr,
+        )
+        return 1
+    if args.check:
+        stale = stale_files(ROOT, rendered)
+        for path in stale:
+            print(f"template_builder: {path} is stale: run `make template`", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_all(ROOT, rendered):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

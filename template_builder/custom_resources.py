@@ -1,0 +1,185 @@
+"""Lambda-backed custom resources: Custom::VpcLookup (where to run) and Custom::ImageCheck (what).
+
+Each custom resource depends on its function (through ServiceToken), its role and its log group,
+so on deletion CloudFormation removes the custom resource first, while its function can still
+answer, and the function's permissions and logs last.
+"""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from awacs import ec2, ecr, logs
+from troposphere import Ref, Split, Sub, Template, awslambda, iam
+from troposphere import logs as cwlogs
+from troposphere.cloudformation import CustomResource
+
+from template_builder import names, policies
+from template_builder.lambda_code import inline_source
+from template_builder.metadata import checkov_skips
+from template_builder.parameters import ServiceParameters, optional_value
+
+LAMBDA_RUNTIME = "python3.13"
+LAMBDA_TIMEOUT_SECONDS = 60
+# CloudFormation gives up on an unanswered custom resource after this long (default: one hour).
+# The handlers answer on every path; this bounds the damage of anything that still slips through.
+CUSTOM_RESOURCE_TIMEOUT_SECONDS = 300
+
+FUNCTION_SKIPS = checkov_skips(
+    CKV_AWS_115="Invoked only by CloudFormation, once per stack operation; reserving concurrency "
+    "would take it from the account's pool and can fail on accounts with the minimum limit.",
+    CKV_AWS_116="CloudFormation waits for the handler's own response; a dead-letter queue "
+    "would receive nothing it can act on (the handler answers FAILED on every error path).",
+    CKV_AWS_117="Runs outside any VPC on purpose: it looks the VPC up, and must reach the EC2/ECR "
+    "APIs and the CloudFormation response URL without a NAT the stack does not own.",
+    CKV_AWS_173="No environment variables are set, so there is nothing to encrypt.",
+)
+LOG_GROUP_SKIPS = checkov_skips(
+    CKV_AWS_158="CloudWatch Logs encrypts at rest with AWS-owned keys; the handlers log no "
+    "secrets, so a customer-managed key would add cost and a key policy without a gain.",
+)
+
+
+class VpcLookup(CustomResource):
+    resource_type = names.VPC_LOOKUP_TYPE
+    props: ClassVar[dict] = {
+        **CustomResource.props,
+        "VpcId": (str, False),
+        "VpcTags": (dict, False),
+    }
+
+
+class ImageCheck(CustomResource):
+    resource_type = names.IMAGE_CHECK_TYPE
+    props: ClassVar[dict] = {
+        **CustomResource.props,
+        "RepositoryName": (str, True),
+        "ImageTag": (str, True),
+    }
+
+
+@dataclass(frozen=True)
+class CustomResources:
+    vpc_lookup: VpcLookup
+    image_check: ImageCheck
+
+
+def _add_function(
+    template: Template,
+    params: ServiceParameters,
+    *,
+    handler: str,
+    function_id: str,
+    role_id: str,
+    log_group_id: str,
+    description: str,
+    statements: list,
+) -> tuple[awslambda.Function, iam.Role, cwlogs.LogGroup]:
+    """A Lambda function with its own log group (with retention) and a role allowed only
+    `statements` plus writing to that log group."""
+    log_group = template.add_resource(
+        cwlogs.LogGroup(
+            log_group_id,
+            LogGroupName=Sub(f"/aws/lambda/${{AWS::StackName}}/{handler.replace('_', '-')}"),
+            RetentionInDays=Ref(params.log_retention_days),
+            Metadata=LOG_GROUP_SKIPS,
+        )
+    )
+    role = template.add_resource(
+        iam.Role(
+            role_id,
+            AssumeRolePolicyDocument=policies.service_trust_policy("lambda.amazonaws.com"),
+            Policies=[
+                policies.inline_policy(
+                    handler,
+                    policies.allow(
+                        [logs.CreateLogStream, logs.PutLogEvents], log_group.GetAtt("Arn")
+                    ),
+                    *statements,
+                )
+            ],
+        )
+    )
+    function = template.add_resource(
+        awslambda.Function(
+            function_id,
+            Description=description,
+            Runtime=LAMBDA_RUNTIME,
+            Handler="index.handler",
+            Code=awslambda.Code(ZipFile=inline_source(handler)),
+            Role=role.GetAtt("Arn"),
+            Timeout=LAMBDA_TIMEOUT_SECONDS,
+            MemorySize=128,
+            LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
+            Metadata=FUNCTION_SKIPS,
+        )
+    )
+    return function, role, log_group
+
+
+def add_vpc_lookup(template: Template, params: ServiceParameters) -> VpcLookup:
+    function, role, log_group = _add_function(
+        template,
+        params,
+        handler="vpc_lookup",
+        function_id=names.VPC_LOOKUP_FUNCTION,
+        role_id=names.VPC_LOOKUP_ROLE,
+        log_group_id=names.VPC_LOOKUP_LOG_GROUP,
+        description="Custom::VpcLookup: finds the VPC, public and task subnets at deploy time",
+        statements=[
+            # EC2 Describe* actions support no resource-level permissions: AWS requires "*".
+            policies.allow(
+                [ec2.DescribeVpcs, ec2.DescribeSubnets, ec2.DescribeRouteTables],
+                policies.ANY_RESOURCE,
+            )
+        ],
+    )
+    return template.add_resource(
+        VpcLookup(
+            names.VPC_LOOKUP,
+            ServiceToken=function.GetAtt("Arn"),
+            ServiceTimeout=CUSTOM_RESOURCE_TIMEOUT_SECONDS,
+            VpcId=optional_value(names.HAS_VPC_ID, Ref(params.vpc_id)),
+            VpcTags=optional_value(names.HAS_VPC_NAME, {"Name": Ref(params.vpc_name)}),
+            DependsOn=[role, log_group],
+        )
+    )
+
+
+def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck:
+    function, role, log_group = _add_function(
+        template,
+        params,
+        handler="image_check",
+        function_id=names.IMAGE_CHECK_FUNCTION,
+        role_id=names.IMAGE_CHECK_ROLE,
+        log_group_id=names.IMAGE_CHECK_LOG_GROUP,
+        description="Custom::ImageCheck: fails the stack operation when the image tag is missing",
+        statements=[
+            policies.allow(
+                [ecr.DescribeRepositories, ecr.DescribeImages],
+                policies.ecr_repository_arn("${RepositoryName}"),
+            )
+        ],
+    )
+    return template.add_resource(
+        ImageCheck(
+            names.IMAGE_CHECK,
+            ServiceToken=function.GetAtt("Arn"),
+            ServiceTimeout=CUSTOM_RESOURCE_TIMEOUT_SECONDS,
+            RepositoryName=Ref(params.repository_name),
+            ImageTag=Ref(params.image_tag),
+            DependsOn=[role, log_group],
+        )
+    )
+
+
+def add_custom_resources(template: Template, params: ServiceParameters) -> CustomResources:
+    return CustomResources(
+        vpc_lookup=add_vpc_lookup(template, params),
+        image_check=add_image_check(template, params),
+    )
+
+
+def lookup_list(vpc_lookup: VpcLookup, attribute: str) -> Split:
+    """A list attribute of the lookup: custom resources return one comma-separated string."""
+    return Split(",", vpc_lookup.GetAtt(attribute))

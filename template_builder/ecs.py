@@ -1,0 +1,182 @@
+"""ECS: the cluster and the API's log group, the task definition and the service `api`.
+
+The image is `<account>.dkr.ecr.<region>.<url suffix>/<RepositoryName>:<ImageTag>`, built from
+parameters only (not from Custom::ImageCheck's ImageUri attribute). A release changes ImageTag, so
+the change set shows the new image literally and replaces exactly the task definition; had the
+image come from a custom-resource attribute, the change set could only say "conditional, value
+unknown until the update runs". ECS resolves the tag to a digest at deployment (version
+consistency), so all tasks of one deployment run the same image, and release tags are immutable
+in the registry (see registry.py).
+"""
+
+from dataclasses import dataclass
+
+from troposphere import If, NoValue, Ref, Region, Sub, Template, ecs
+from troposphere import logs as cwlogs
+
+from template_builder import names
+from template_builder.alarms import DeploymentAlarms
+from template_builder.custom_resources import CustomResources, lookup_list
+from template_builder.iam import TaskRoles
+from template_builder.load_balancer import LoadBalancing
+from template_builder.metadata import checkov_skips
+from template_builder.network import SecurityGroups
+from template_builder.parameters import ServiceParameters, optional_value
+
+IMAGE_URI = (
+    "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${RepositoryName}:${ImageTag}"
+)
+RUN_AS_USER = "10001"  # the image's non-root uid/gid (contract with the Dockerfile)
+# ECS waits this long after SIGTERM before SIGKILL; longer than the API's 20 s drain.
+STOP_TIMEOUT_SECONDS = 30
+HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "api.healthcheck"]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    cluster: ecs.Cluster
+    log_group: cwlogs.LogGroup
+
+
+def add_cluster(template: Template, params: ServiceParameters) -> Cluster:
+    cluster = template.add_resource(
+        ecs.Cluster(
+            names.CLUSTER,
+            ClusterName=Sub("${AWS::StackName}-cluster"),
+            ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+        )
+    )
+    log_group = template.add_resource(
+        cwlogs.LogGroup(
+            names.LOG_GROUP,
+            LogGroupName=Sub("/ecs/${AWS::StackName}"),
+            RetentionInDays=Ref(params.log_retention_days),
+            Metadata=checkov_skips(
+                CKV_AWS_158="CloudWatch Logs encrypts at rest with AWS-owned keys; the API logs "
+                "no secrets, so a customer-managed key would add cost and a key policy only.",
+            ),
+        )
+    )
+    return Cluster(cluster=cluster, log_group=log_group)
+
+
+def _secret(name: str, condition: str, arn_parameter) -> If:
+    return optional_value(condition, ecs.Secret(Name=name, ValueFrom=Ref(arn_parameter)))
+
+
+def add_task_definition(
+    template: Template,
+    params: ServiceParameters,
+    cluster: Cluster,
+    roles: TaskRoles,
+    custom: CustomResources,
+) -> ecs.TaskDefinition:
+    container = ecs.ContainerDefinition(
+        Name=names.CONTAINER_NAME,
+        Image=Sub(IMAGE_URI),
+        Essential=True,
+        PortMappings=[
+            ecs.PortMapping(Name="http", ContainerPort=Ref(params.container_port), Protocol="tcp")
+        ],
+        Environment=[
+            ecs.Environment(Name="APP_VERSION", Value=Ref(params.image_tag)),
+            ecs.Environment(Name="PORT", Value=Ref(params.container_port)),
+        ],
+        Secrets=[
+            _secret("DATABASE_URL", names.HAS_DATABASE_URL_SECRET, params.database_url_secret_arn),
+            _secret("REDIS_URL", names.HAS_REDIS_URL_SECRET, params.redis_url_secret_arn),
+        ],
+        LogConfiguration=ecs.LogConfiguration(
+            LogDriver="awslogs",
+            Options={
+                "awslogs-group": Ref(cluster.log_group),
+                "awslogs-region": Region,
+                "awslogs-stream-prefix": "api",
+                # A full log buffer must not block the API's event loop.
+                "mode": "non-blocking",
+                "max-buffer-size": "4m",
+            },
+        ),
+        HealthCheck=ecs.HealthCheck(
+            Command=HEALTH_CHECK_COMMAND, Interval=10, Timeout=5, Retries=3, StartPeriod=30
+        ),
+        User=RUN_AS_USER,
+        ReadonlyRootFilesystem=True,
+        MountPoints=[ecs.MountPoint(SourceVolume=names.TMP_VOLUME, ContainerPath="/tmp")],  # noqa: S108,
+        StopTimeout=STOP_TIMEOUT_SECONDS,
+    )
+    return template.add_resource(
+        ecs.TaskDefinition(
+            names.TASK_DEFINITION,
+            Family=Sub("${AWS::StackName}-api"),
+            RequiresCompatibilities=["FARGATE"],
+            NetworkMode="awsvpc",
+            Cpu=Ref(params.task_cpu),
+            Memory=Ref(params.task_memory),
+            RuntimePlatform=ecs.RuntimePlatform(
+                OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"
+            ),
+            ExecutionRoleArn=roles.execution.GetAtt("Arn"),
+            TaskRoleArn=roles.task.GetAtt("Arn"),
+            ContainerDefinitions=[container],
+            # A Fargate bind-mount volume without a host path is task-local scratch space: the
+            # only writable place with a read-only root file system.
+            Volumes=[ecs.Volume(Name=names.TMP_VOLUME)],
+            # Register a task definition only for an image that exists.
+            DependsOn=[custom.image_check],
+        )
+    )
+
+
+def add_service(
+    template: Template,
+    params: ServiceParameters,
+    cluster: Cluster,
+    task_definition: ecs.TaskDefinition,
+    custom: CustomResources,
+    security_groups: SecurityGroups,
+    lb: LoadBalancing,
+    alarms: DeploymentAlarms,
+) -> ecs.Service:
+    return template.add_resource(
+        ecs.Service(
+            names.SERVICE,
+            ServiceName=names.SERVICE_NAME,
+            Cluster=Ref(cluster.cluster),
+            TaskDefinition=Ref(task_definition),
+            LaunchType="FARGATE",
+            # With auto scaling the count is left out, so an update (a release) never resets
+            # the count auto scaling chose; CloudFormation starts a new service at 1 and the
+            # scalable target raises it to the minimum.
+            DesiredCount=If(names.ENABLE_AUTO_SCALING, NoValue, Ref(params.desired_count)),
+            HealthCheckGracePeriodSeconds=Ref(params.health_check_grace_period),
+            DeploymentConfiguration=ecs.DeploymentConfiguration(
+                MinimumHealthyPercent=100,
+                MaximumPercent=200,
+                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+                Alarms=ecs.DeploymentAlarms(
+                    AlarmNames=[Ref(alarms.load_balancer_5xx), Ref(alarms.target_5xx)],
+                    Enable=True,
+                    Rollback=True,
+                ),
+            ),
+            NetworkConfiguration=ecs.NetworkConfiguration(
+                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                    Subnets=lookup_list(custom.vpc_lookup, "TaskSubnetIds"),
+                    SecurityGroups=[Ref(security_groups.tasks)],
+                    AssignPublicIp=custom.vpc_lookup.GetAtt("TaskAssignPublicIp"),
+                )
+            ),
+            LoadBalancers=[
+                ecs.LoadBalancer(
+                    ContainerName=names.CONTAINER_NAME,
+                    ContainerPort=Ref(params.container_port),
+                    TargetGroupArn=Ref(lb.target_group),
+                )
+            ],
+            EnableECSManagedTags=True,
+            PropagateTags="SERVICE",
+            # Fail fast on a missing image, before ECS starts tasks that cannot pull it.
+            DependsOn=[custom.image_check, lb.listener_ready],
+        )
+    )

@@ -1,0 +1,138 @@
+"""The public Application Load Balancer, its target group and listeners.
+
+Without a certificate, port 80 forwards to the tasks. With one (`UseHttps`), 443 forwards and 80
+answers a permanent redirect. Health checks every 10 s with 2 good answers to join and 3 bad to
+leave, and a 30 s deregistration delay (the API drains in 20 s), make a rollout take about a minute.
+"""
+
+from dataclasses import dataclass
+
+from troposphere import If, Ref, Template, cloudformation
+from troposphere import elasticloadbalancingv2 as elb
+
+from template_builder import names
+from template_builder.custom_resources import VpcLookup, lookup_list
+from template_builder.metadata import checkov_skips
+from template_builder.network import HTTP_PORT, HTTPS_PORT, SecurityGroups
+from template_builder.parameters import ServiceParameters
+
+HEALTH_CHECK_INTERVAL_SECONDS = 10
+HEALTH_CHECK_TIMEOUT_SECONDS = 5
+HEALTHY_THRESHOLD = 2
+UNHEALTHY_THRESHOLD = 3
+DEREGISTRATION_DELAY_SECONDS = 30
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@dataclass(frozen=True)
+class LoadBalancing:
+    load_balancer: elb.LoadBalancer
+    target_group: elb.TargetGroup
+    http_listener: elb.Listener
+    https_listener: elb.Listener
+    # Exists once the listener that forwards to the target group exists (see below).
+    listener_ready: cloudformation.WaitConditionHandle
+
+
+def add_load_balancer(
+    template: Template,
+    params: ServiceParameters,
+    vpc_lookup: VpcLookup,
+    security_groups: SecurityGroups,
+) -> LoadBalancing:
+    load_balancer = template.add_resource(
+        elb.LoadBalancer(
+            names.LOAD_BALANCER,
+            Type="application",
+            Scheme="internet-facing",
+            IpAddressType="ipv4",
+            Subnets=lookup_list(vpc_lookup, "PublicSubnetIds"),
+            SecurityGroups=[Ref(security_groups.load_balancer)],
+            LoadBalancerAttributes=[
+                elb.LoadBalancerAttributes(
+                    Key="routing.http.drop_invalid_header_fields.enabled", Value="true"
+                ),
+            ],
+            Metadata=checkov_skips(
+                CKV_AWS_91="Access logs need an S3 bucket with a bucket policy; this stack "
+                "deliberately owns no bucket (deployable without packaging or S3).",
+                CKV_AWS_150="Deletion protection would block `cars-stack destroy`, which already "
+                "asks the operator to type the stack name.",
+                CKV2_AWS_28="A WAF web ACL is an account-level choice with its own cost; attach "
+                "one to this load balancer from outside the stack when needed.",
+            ),
+        )
+    )
+    target_group = template.add_resource(
+        elb.TargetGroup(
+            names.TARGET_GROUP,
+            TargetType="ip",
+            Protocol="HTTP",
+            Port=Ref(params.container_port),
+            VpcId=vpc_lookup.GetAtt("VpcId"),
+            HealthCheckProtocol="HTTP",
+            HealthCheckPath=Ref(params.health_check_path),
+            HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL_SECONDS,
+            HealthCheckTimeoutSeconds=HEALTH_CHECK_TIMEOUT_SECONDS,
+            HealthyThresholdCount=HEALTHY_THRESHOLD,
+            UnhealthyThresholdCount=UNHEALTHY_THRESHOLD,
+            Matcher=elb.Matcher(HttpCode="200"),
+            TargetGroupAttributes=[
+                elb.TargetGroupAttribute(
+                    Key="deregistration_delay.timeout_seconds",
+                    Value=str(DEREGISTRATION_DELAY_SECONDS),
+                ),
+            ],
+        )
+    )
+    forward = elb.Action(Type="forward", TargetGroupArn=Ref(target_group))
+    redirect = elb.Action(
+        Type="redirect",
+        RedirectConfig=elb.RedirectConfig(
+            Protocol="HTTPS", Port=str(HTTPS_PORT), StatusCode="HTTP_301"
+        ),
+    )
+    http_listener = template.add_resource(
+        elb.Listener(
+            names.HTTP_LISTENER,
+            LoadBalancerArn=Ref(load_balancer),
+            Protocol="HTTP",
+            Port=HTTP_PORT,
+            DefaultActions=[If(names.USE_HTTPS, redirect, forward)],
+            Metadata=checkov_skips(
+                CKV_AWS_2="Plain HTTP only when no certificate is given (CertificateArn empty); "
+                "with one, this listener answers a 301 to HTTPS.",
+                CKV_AWS_103="TLS applies to the HTTPS listener, which uses a TLS 1.2+ policy.",
+            ),
+        )
+    )
+    https_listener = template.add_resource(
+        elb.Listener(
+            names.HTTPS_LISTENER,
+            Condition=names.USE_HTTPS,
+            LoadBalancerArn=Ref(load_balancer),
+            Protocol="HTTPS",
+            Port=HTTPS_PORT,
+            Certificates=[elb.Certificate(CertificateArn=Ref(params.certificate_arn))],
+            SslPolicy=TLS_POLICY,
+            DefaultActions=[forward],
+        )
+    )
+    # ECS refuses a target group that no listener uses yet, so the service must wait for the
+    # forwarding listener, which is conditional. DependsOn cannot be conditional; a Ref inside
+    # this handle's Metadata can, and the service depends on the handle.
+    listener_ready = template.add_resource(
+        cloudformation.WaitConditionHandle(
+            names.LISTENER_READY,
+            Metadata={
+                "ForwardingListener": If(names.USE_HTTPS, Ref(https_listener), Ref(http_listener))
+            },
+        )
+    )
+    return LoadBalancing(
+        load_balancer=load_balancer,
+        target_group=target_group,
+        http_listener=http_listener,
+        https_listener=https_listener,
+        listener_ready=listener_ready,
+    )

@@ -1,0 +1,56 @@
+"""Outputs of the service stack: what `cars-stack status` and the release workflow read."""
+
+from troposphere import If, Output, Ref, Sub, Template, ecs
+
+from template_builder import names
+from template_builder.ecs import Cluster
+from template_builder.load_balancer import LoadBalancing
+from template_builder.parameters import ServiceParameters
+
+
+def add_outputs(
+    template: Template,
+    params: ServiceParameters,
+    cluster: Cluster,
+    service: ecs.Service,
+    lb: LoadBalancing,
+) -> None:
+    dns_name = lb.load_balancer.GetAtt("DNSName")
+    template.add_output(
+        [
+            Output(
+                names.OUTPUT_SERVICE_URL,
+                Description="Base URL of the API",
+                Value=Sub(
+                    "${Scheme}://${Host}",
+                    Scheme=If(names.USE_HTTPS, "https", "http"),
+                    Host=If(names.HAS_DOMAIN_NAME, Ref(params.domain_name), dns_name),
+                ),
+            ),
+            Output(
+                names.OUTPUT_LOAD_BALANCER_DNS,
+                Description="DNS name of the load balancer (point a CNAME or alias here)",
+                Value=dns_name,
+            ),
+            Output(
+                names.OUTPUT_CLUSTER_NAME,
+                Description="ECS cluster name",
+                Value=Ref(cluster.cluster),
+            ),
+            Output(
+                names.OUTPUT_SERVICE_NAME,
+                Description="ECS service name",
+                Value=service.GetAtt("Name"),
+            ),
+            Output(
+                names.OUTPUT_IMAGE_TAG,
+                Description="Image tag the service runs (what /version reports)",
+                Value=Ref(params.image_tag),
+            ),
+            Output(
+                names.OUTPUT_LOG_GROUP,
+                Description="CloudWatch log group of the API",
+                Value=Ref(cluster.log_group),
+            ),
+        ]
+    )

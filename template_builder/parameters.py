@@ -1,0 +1,410 @@
+"""Parameters of the service stack, the deploy-time conditions they drive, and their rules.
+
+Each condition is defined next to the parameter that drives it. Decisions known when the template is
+built are plain Python; decisions made at deploy time are the named conditions below.
+"""
+
+from dataclasses import dataclass
+
+from troposphere import Equals, If, Not, NoValue, Or, Parameter, Ref, Template
+
+from template_builder import names
+
+# Valid Fargate task sizes (CPU units -> memory MiB), per the ECS task-size table. Larger sizes
+# exist but an API of this kind does not need them; the table is enforced by Rules below.
+FARGATE_MEMORY_BY_CPU: dict[int, list[int]] = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4096 + 1, 1024)),
+    1024: list(range(2048, 8192 + 1, 1024)),
+    2048: list(range(4096, 16384 + 1, 1024)),
+    4096: list(range(8192, 30720 + 1, 1024)),
+}
+LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]
+
+# Release tags are semantic versions with a leading v (the GitHub release tag), optionally with a
+# pre-release suffix. `latest` is deliberately refused: an image change must be a parameter change.
+IMAGE_TAG_PATTERN = r"^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$"
+REPOSITORY_NAME_PATTERN = r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+# A pattern for secret ARNs, not a secret.
+SECRET_ARN_PATTERN = (
+    r"^$|^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+"  # noqa: S105
+    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)$"
+)
+CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
+
+
+@dataclass(frozen=True)
+class ServiceParameters:
+    image_tag: Parameter
+    repository_name: Parameter
+    desired_count: Parameter
+    task_cpu: Parameter
+    task_memory: Parameter
+    container_port: Parameter
+    health_check_path: Parameter
+    health_check_grace_period: Parameter
+    certificate_arn: Parameter
+    domain_name: Parameter
+    database_url_secret_arn: Parameter
+    redis_url_secret_arn: Parameter
+    log_retention_days: Parameter
+    auto_scaling: Parameter
+    auto_scaling_min: Parameter
+    auto_scaling_max: Parameter
+    cpu_target_percent: Parameter
+    requests_per_target: Parameter
+    vpc_id: Parameter
+    vpc_name: Parameter
+
+
+def optional_value(condition: str, value: object) -> If:
+    """The value when the condition holds, otherwise the property is left out."""
+    return If(condition, value, NoValue)
+
+
+def _add(template: Template, group: str, label: str, parameter: Parameter) -> Parameter:
+    template.add_parameter(parameter)
+    template.add_parameter_to_group(parameter, group)
+    template.set_parameter_label(parameter, label)
+    return parameter
+
+
+def _is_set(parameter: Parameter) -> Not:
+    return Not(Equals(Ref(parameter), ""))
+
+
+def add_service_parameters(template: Template) -> ServiceParameters:
+    """Add every parameter, its console group and the conditions it drives."""
+    release = "Release"
+    image_tag = _add(
+        template,
+        release,
+        "Image tag",
+        Parameter(
+            names.IMAGE_TAG,
+            Type="String",
+            Description="Tag of the image to run (vX.Y.Z). A release changes only this parameter.",
+            AllowedPattern=IMAGE_TAG_PATTERN,
+            ConstraintDescription="must be a release tag such as v1.2.3 (not latest)",
+        ),
+    )
+    repository_name = _add(
+        template,
+        release,
+        "ECR repository",
+        Parameter(
+            names.REPOSITORY_NAME,
+            Type="String",
+            Default=names.DEFAULT_REPOSITORY,
+            Description="ECR repository (this account and region) holding the images.",
+            AllowedPattern=REPOSITORY_NAME_PATTERN,
+            ConstraintDescription="must be a valid ECR repository name",
+        ),
+    )
+
+    size = "Task size and health"
+    task_cpu = _add(
+        template,
+        size,
+        "Task CPU units",
+        Parameter(
+            names.TASK_CPU,
+            Type="Number",
+            Default=256,
+            Description="Fargate CPU units per task (1024 = 1 vCPU). Must pair with TaskMemory.",
+            AllowedValues=sorted(FARGATE_MEMORY_BY_CPU),
+        ),
+    )
+    task_memory = _add(
+        template,
+        size,
+        "Task memory (MiB)",
+        Parameter(
+            names.TASK_MEMORY,
+            Type="Number",
+            Default=512,
+            Description="Fargate memory per task (MiB); only sizes valid for TaskCpu pass.",
+            AllowedValues=sorted({m for ms in FARGATE_MEMORY_BY_CPU.values() for m in ms}),
+        ),
+    )
+    container_port = _add(
+        template,
+        size,
+        "Container port",
+        Parameter(
+            names.CONTAINER_PORT,
+            Type="Number",
+            Default=8000,
+            MinValue=1024,
+            MaxValue=65535,
+            Description="Port the API listens on in the container (unprivileged: uid 10001).",
+        ),
+    )
+    health_check_path = _add(
+        template,
+        size,
+        "Health-check path",
+        Parameter(
+            names.HEALTH_CHECK_PATH,
+            Type="String",
+            Default="/health",
+            Description="Path the load balancer checks on each task; it must answer 200.",
+            AllowedPattern=r"^/[A-Za-z0-9/._~-]*$",
+            ConstraintDescription="must be an absolute URL path",
+        ),
+    )
+    health_check_grace_period = _add(
+        template,
+        size,
+        "Health-check grace period",
+        Parameter(
+            names.HEALTH_CHECK_GRACE_PERIOD,
+            Type="Number",
+            Default=60,
+            MinValue=0,
+            MaxValue=600,
+            Description="Seconds ECS ignores load-balancer health checks after a task starts "
+            "(start-up plus migrations).",
+        ),
+    )
+    desired_count = _add(
+        template,
+        size,
+        "Desired task count",
+        Parameter(
+            names.DESIRED_COUNT,
+            Type="Number",
+            Default=2,
+            MinValue=1,
+            MaxValue=20,
+            Description="Tasks to run when AutoScaling is false (ignored otherwise: auto scaling "
+            "owns the count).",
+        ),
+    )
+
+    scaling = "Auto scaling"
+    auto_scaling = _add(
+        template,
+        scaling,
+        "Enable auto scaling",
+        Parameter(
+            names.AUTO_SCALING,
+            Type="String",
+            Default="true",
+            AllowedValues=["true", "false"],
+            Description="Scale the task count between the bounds below on CPU and requests.",
+        ),
+    )
+    auto_scaling_min = _add(
+        template,
+        scaling,
+        "Minimum tasks",
+        Parameter(
+            names.AUTO_SCALING_MIN,
+            Type="Number",
+            Default=2,
+            MinValue=1,
+            MaxValue=20,
+            Description="Lowest task count auto scaling may choose (2 keeps one task per zone).",
+        ),
+    )
+    auto_scaling_max = _add(
+        template,
+        scaling,
+        "Maximum tasks",
+        Parameter(
+            names.AUTO_SCALING_MAX,
+            Type="Number",
+            Default=6,
+            MinValue=1,
+            MaxValue=50,
+            Description="Highest task count auto scaling may choose (must be >= the minimum).",
+        ),
+    )
+    cpu_target_percent = _add(
+        template,
+        scaling,
+        "Target CPU %",
+        Parameter(
+            names.CPU_TARGET_PERCENT,
+            Type="Number",
+            Default=60,
+            MinValue=10,
+            MaxValue=90,
+            Description="Average service CPU utilisation auto scaling keeps the service at.",
+        ),
+    )
+    requests_per_target = _add(
+        template,
+        scaling,
+        "Target requests per task",
+        Parameter(
+            names.REQUESTS_PER_TARGET,
+            Type="Number",
+            Default=1000,
+            MinValue=10,
+            MaxValue=100000,
+            Description="Requests per task per minute (ALBRequestCountPerTarget) to aim for.",
+        ),
+    )
+
+    network = "Network (looked up at deploy time)"
+    vpc_id = _add(
+        template,
+        network,
+        "VPC ID (optional)",
+        Parameter(
+            names.VPC_ID,
+            Type="String",
+            Default="",
+            Description="VPC to use. Empty: the VPC named by VpcName, or else the default VPC.",
+            AllowedPattern=r"^$|^vpc-[0-9a-f]{8,17}$",
+            ConstraintDescription="must be empty or a VPC ID (vpc-...)",
+        ),
+    )
+    vpc_name = _add(
+        template,
+        network,
+        "VPC Name tag (optional)",
+        Parameter(
+            names.VPC_NAME,
+            Type="String",
+            Default="",
+            Description="Name tag of the VPC to use; with VpcId, both must match.",
+            AllowedPattern=r"^[^,]{0,255}$",
+            ConstraintDescription="must be at most 255 characters without commas",
+        ),
+    )
+
+    https = "HTTPS"
+    certificate_arn = _add(
+        template,
+        https,
+        "ACM certificate ARN (optional)",
+        Parameter(
+            names.CERTIFICATE_ARN,
+            Type="String",
+            Default="",
+            Description="ACM certificate for HTTPS on 443 (80 then redirects). Empty: HTTP only.",
+            AllowedPattern=CERTIFICATE_ARN_PATTERN,
+            ConstraintDescription="must be empty or an ACM certificate ARN",
+        ),
+    )
+    domain_name = _add(
+        template,
+        https,
+        "Public host name (optional)",
+        Parameter(
+            names.DOMAIN_NAME,
+            Type="String",
+            Default="",
+            Description="DNS name pointing at the load balancer (matching the certificate), "
+            "used in ServiceUrl. Empty: the load balancer's own DNS name.",
+            AllowedPattern=r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+            ConstraintDescription="must be empty or a lower-case DNS name",
+        ),
+    )
+
+    secrets = "Secrets (injected, never plain environment values)"
+    database_url_secret_arn = _add(
+        template,
+        secrets,
+        "DATABASE_URL secret ARN (optional)",
+        Parameter(
+            names.DATABASE_URL_SECRET_ARN,
+            Type="String",
+            Default="",
+            Description="Full ARN of the Secrets Manager secret or SSM SecureString holding "
+            "DATABASE_URL. Empty: the API uses its embedded SQLite file.",
+            AllowedPattern=SECRET_ARN_PATTERN,
+            ConstraintDescription="must be empty or a Secrets Manager secret / SSM parameter ARN",
+        ),
+    )
+    redis_url_secret_arn = _add(
+        template,
+        secrets,
+        "REDIS_URL secret ARN (optional)",
+        Parameter(
+            names.REDIS_URL_SECRET_ARN,
+            Type="String",
+            Default="",
+            Description="Full ARN of the Secrets Manager secret or SSM SecureString holding "
+            "REDIS_URL. Empty: the API runs without a cache.",
+            AllowedPattern=SECRET_ARN_PATTERN,
+            ConstraintDescription="must be empty or a Secrets Manager secret / SSM parameter ARN",
+        ),
+    )
+
+    logging = "Logging"
+    log_retention_days = _add(
+        template,
+        logging,
+        "Log retention (days)",
+        Parameter(
+            names.LOG_RETENTION_DAYS,
+            Type="Number",
+            Default=30,
+            AllowedValues=LOG_RETENTION_DAYS,
+            Description="Days CloudWatch keeps the API's and the custom resources' logs.",
+        ),
+    )
+
+    template.add_condition(names.USE_HTTPS, _is_set(certificate_arn))
+    template.add_condition(names.HAS_DOMAIN_NAME, _is_set(domain_name))
+    template.add_condition(names.ENABLE_AUTO_SCALING, Equals(Ref(auto_scaling), "true"))
+    template.add_condition(names.HAS_DATABASE_URL_SECRET, _is_set(database_url_secret_arn))
+    template.add_condition(names.HAS_REDIS_URL_SECRET, _is_set(redis_url_secret_arn))
+    template.add_condition(
+        names.HAS_ANY_SECRET,
+        Or(
+            {"Condition": names.HAS_DATABASE_URL_SECRET},
+            {"Condition": names.HAS_REDIS_URL_SECRET},
+        ),
+    )
+    template.add_condition(names.HAS_VPC_ID, _is_set(vpc_id))
+    template.add_condition(names.HAS_VPC_NAME, _is_set(vpc_name))
+
+    _add_fargate_size_rules(template, task_cpu, task_memory)
+
+    return ServiceParameters(
+        image_tag=image_tag,
+        repository_name=repository_name,
+        desired_count=desired_count,
+        task_cpu=task_cpu,
+        task_memory=task_memory,
+        container_port=container_port,
+        health_check_path=health_check_path,
+        health_check_grace_period=health_check_grace_period,
+        certificate_arn=certificate_arn,
+        domain_name=domain_name,
+        database_url_secret_arn=database_url_secret_arn,
+        redis_url_secret_arn=redis_url_secret_arn,
+        log_retention_days=log_retention_days,
+        auto_scaling=auto_scaling,
+        auto_scaling_min=auto_scaling_min,
+        auto_scaling_max=auto_scaling_max,
+        cpu_target_percent=cpu_target_percent,
+        requests_per_target=requests_per_target,
+        vpc_id=vpc_id,
+        vpc_name=vpc_name,
+    )
+
+
+def _add_fargate_size_rules(template: Template, cpu: Parameter, memory: Parameter) -> None:
+    """One rule per CPU size: CloudFormation refuses an invalid pair before creating anything."""
+    for cpu_units, memory_sizes in FARGATE_MEMORY_BY_CPU.items():
+        template.add_rule(
+            f"FargateMemoryFor{cpu_units}Cpu",
+            {
+                "RuleCondition": Equals(Ref(cpu), str(cpu_units)),
+                "Assertions": [
+                    {
+                        "Assert": {"Fn::Contains": [[str(m) for m in memory_sizes], Ref(memory)]},
+                        "AssertDescription": (
+                            f"With {cpu_units} CPU units, TaskMemory must be one of "
+                            + ", ".join(str(m) for m in memory_sizes)
+                        ),
+                    }
+                ],
+            },
+        )
