@@ -145,9 +145,27 @@ def quick_retries(monkeypatch):
     monkeypatch.setattr(protocol, "PUT_BACKOFF_SECONDS", 0.001)
 
 
+@pytest.fixture(scope="session")
+def client_cache():
+    """boto3 clients by (service, region): creating one costs a quarter second, moto or not."""
+    return {}
+
+
 @pytest.fixture
-def aws(monkeypatch):
-    """moto's in-process EC2 and ECR with fake credentials in one region."""
+def aws(monkeypatch, client_cache):
+    """moto's in-process EC2 and ECR with fake credentials in one region.
+
+    ``boto3.client`` hands out one real client per service and region for the whole run; moto
+    intercepts every client's requests while a mock is active, whenever the client was made.
+    """
+    real_client = boto3.client
+
+    def client(service, region_name=REGION):
+        if (service, region_name) not in client_cache:
+            client_cache[service, region_name] = real_client(service, region_name=region_name)
+        return client_cache[service, region_name]
+
+    monkeypatch.setattr(boto3, "client", client)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -157,8 +175,6 @@ def aws(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_REGION", raising=False)
-    # Handlers create their clients from boto3's default session: a fresh one per test.
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     with mock_aws():
         yield
 
