@@ -277,9 +277,12 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
                 elasticloadbalancing.DescribeListeners,
                 elasticloadbalancing.DescribeListenerAttributes,
                 elasticloadbalancing.DescribeTags,
+                elasticloadbalancing.DescribeCapacityReservation,
                 cloudwatch.DescribeAlarms,
                 cloudwatch.GetMetricData,
                 logs.DescribeLogGroups,
+                logs.DescribeIndexPolicies,
+                logs.DescribeResourcePolicies,
             ],
             policies.ANY_RESOURCE,
         ),
@@ -335,6 +338,7 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
                 lambda_.GetRuntimeManagementConfig,
                 lambda_.GetFunctionCodeSigningConfig,
                 lambda_.GetFunctionRecursionConfig,
+                lambda_.GetFunctionScalingConfig,
                 lambda_.TagResource,
                 lambda_.UntagResource,
                 lambda_.ListTags,
@@ -352,6 +356,7 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
                 logs.TagResource,
                 logs.UntagResource,
                 logs.ListTagsForResource,
+                logs.GetDataProtectionPolicy,
             ],
             log_groups,
         ),
@@ -363,7 +368,13 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
                 cloudwatch.UntagResource,
                 cloudwatch.ListTagsForResource,
             ],
-            policies.arn("cloudwatch", f"alarm:{STACK_PREFIX}"),
+            [
+                policies.arn("cloudwatch", f"alarm:{STACK_PREFIX}"),
+                # Alarms Application Auto Scaling creates for the target-tracking policies.
+                policies.arn(
+                    "cloudwatch", f"alarm:TargetTracking-service/{CLUSTER}/{names.SERVICE_NAME}-*"
+                ),
+            ],
         ),
         # Application Auto Scaling has no resource-level permissions for these: "*".
         policies.allow(
@@ -374,6 +385,7 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
                 application_autoscaling.PutScalingPolicy,
                 application_autoscaling.DeleteScalingPolicy,
                 application_autoscaling.DescribeScalingPolicies,
+                application_autoscaling.DescribeScheduledActions,
                 application_autoscaling.TagResource,
                 application_autoscaling.UntagResource,
                 application_autoscaling.ListTagsForResource,
