@@ -46,7 +46,7 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> ob
         time.sleep(0.02)  # poll interval
 
 
-@pytest.fixture(name="wait_until")
+@pytest.fixture(name="wait_until", scope="session")
 def wait_until_fixture():
     return wait_until
 
@@ -173,7 +173,7 @@ class ThrowawayRedis:
             return False
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def redis_server() -> Iterator[ThrowawayRedis]:
     server = ThrowawayRedis()
     server.start()
@@ -260,7 +260,7 @@ class TcpProxy:
             sock.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tcp_proxy() -> Iterator[Callable[[int], TcpProxy]]:
     proxies: list[TcpProxy] = []
 
@@ -336,9 +336,9 @@ def _clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in api_settings}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def start_api(tmp_path_factory) -> Iterator[Callable[..., ApiProcess]]:
-    """Start the API with extra environment variables; every one started is stopped after."""
+    """Start the API with extra environment variables; each is stopped after the test module."""
     started: list[ApiProcess] = []
 
     def start(**env: str) -> ApiProcess:
@@ -353,13 +353,15 @@ def start_api(tmp_path_factory) -> Iterator[Callable[..., ApiProcess]]:
         api.stop()
 
 
-_databases = iter(range(1, 10_000))
+@pytest.fixture(scope="session")
+def new_database(postgres_server: ThrowawayPostgres) -> Callable[[], str]:
+    """Make an empty database on the throwaway cluster; returns its URL."""
+    numbers = iter(range(1, 10_000))
 
+    def create() -> str:
+        return postgres_server.create_database(f"api_ops_{next(numbers)}")
 
-@pytest.fixture
-def database_url(postgres_server: ThrowawayPostgres) -> str:
-    """A fresh database on the throwaway cluster for one test."""
-    return postgres_server.create_database(f"api_ops_{next(_databases)}")
+    return create
 
 
 CAR = {
@@ -372,6 +374,7 @@ CAR = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def car_body() -> dict:
+    """A valid POST /v1/cars body (without a VIN, so it can be posted again and again)."""
     return dict(CAR)

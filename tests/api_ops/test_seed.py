@@ -74,7 +74,7 @@ def seed_env(request, tmp_path, monkeypatch):
     if request.param == "sqlite":
         monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "seed.sqlite3"))
     else:
-        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("database_url"))
+        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("new_database")())
     return request.param
 
 
