@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import time
@@ -26,6 +27,14 @@ log = logging.getLogger("api.app")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 # Above the ALB idle timeout (60 s), so the ALB never reuses a connection the API is closing.
 KEEP_ALIVE_TIMEOUT = 75
+
+# Generated ids: a random per-process prefix and a counter (unique, and cheaper than uuid4).
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_id_counter = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_ID_PREFIX}-{next(_id_counter):x}"
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Sanic:
@@ -106,29 +115,20 @@ def _add_request_logging(app: Sanic) -> None:
         if given is not None and _SANE_REQUEST_ID.fullmatch(given):
             request.ctx.request_id = given
         else:
-            request.ctx.request_id = uuid.uuid4().hex
+            request.ctx.request_id = _new_request_id()
 
     @app.on_response(priority=1000)
     async def finish_request(request: Request, response: HTTPResponse) -> None:
         ctx = request.ctx
         request_id = getattr(ctx, "request_id", None)
         if request_id is None:  # the request failed before routing (e.g. unknown path)
-            request_id = uuid.uuid4().hex
+            request_id = _new_request_id()
         response.headers["x-request-id"] = request_id
         started = getattr(ctx, "started", None)
         duration_ms = (
             round((time.perf_counter() - started) * 1000, 2) if started is not None else None
         )
-        access_log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "duration_ms": duration_ms,
-                "request_id": request_id,
-            },
-        )
+        access_log(request.method, request.path, response.status, duration_ms, request_id)
 
 
 def _add_openapi(app: Sanic, settings: Settings) -> None:

@@ -80,6 +80,10 @@ _PG_UNAVAILABLE = (
 )
 
 
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    return None
+
+
 class PostgresDatabase:
     """asyncpg pools: one for writes, one for reads (the replica when configured)."""
 
@@ -102,6 +106,9 @@ class PostgresDatabase:
             timeout=timeout,
             command_timeout=timeout,
             max_inactive_connection_lifetime=300,
+            # The API keeps no session state (no SET, LISTEN, advisory locks or open
+            # transactions), so skip asyncpg's reset query: one round trip less per request.
+            reset=_no_reset,
         )
 
     async def open(self) -> None:

@@ -170,33 +170,19 @@ def etag(car_id: int, version: int) -> str:
     return f'"{car_id}-{version}"'
 
 
-def public(car: dict[str, Any]) -> dict[str, Any]:
-    """The JSON shape of a car: price as a string with two decimals, timestamps in UTC (Z)."""
-    return {
-        "id": car["id"],
-        "make": car["make"],
-        "model": car["model"],
-        "year": car["year"],
-        "color": car["color"],
-        "price": f"{car['price']:.2f}",
-        "mileage_km": car["mileage_km"],
-        "vin": car["vin"],
-        "created_at": car["created_at"],
-        "updated_at": car["updated_at"],
-    }
-
-
+PUBLIC_FIELDS = ("id", *FIELDS, "created_at", "updated_at")
+# Timestamps in UTC written with a Z.
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
 def car_json(car: dict[str, Any]) -> bytes:
-    return orjson.dumps(public(car), option=_JSON_OPTIONS)
+    """The JSON of a car from the store (its ``version`` goes in the ETag, not the body)."""
+    return orjson.dumps({name: car[name] for name in PUBLIC_FIELDS}, option=_JSON_OPTIONS)
 
 
 def page_json(cars: list[dict[str, Any]], next_cursor: str | None) -> bytes:
-    return orjson.dumps(
-        {"items": [public(car) for car in cars], "next": next_cursor}, option=_JSON_OPTIONS
-    )
+    """A list page; the store's list items are already in their JSON shape."""
+    return orjson.dumps({"items": cars, "next": next_cursor}, option=_JSON_OPTIONS)
 
 
 # --- list cursors --------------------------------------------------------------------------------
@@ -212,7 +198,7 @@ def encode_cursor(sort: str, car: dict[str, Any]) -> str:
     if column == "id":
         key = None
     elif column == "price":
-        key = f"{car['price']:.2f}"
+        key = car["price"]
     elif column == "created_at":
         key = car["created_at"].isoformat(timespec="microseconds")
     else:

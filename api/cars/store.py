@@ -1,7 +1,9 @@
 """Data access for cars: the only code that runs the car queries of ``api/sql/cars.sql``.
 
-Rows leave this module as dicts with the same Python types on both databases (SQLite hands back
-NUMERIC as int/float and timestamps as text; they are normalised here, at the edge).
+Rows leave this module as dicts shaped like the API's JSON (``price`` a string with two decimals,
+timestamps as aware datetimes), the same on both databases: SQLite hands back NUMERIC as int/float
+and timestamps as text, and they are normalised here, at the edge. Single-car functions add the
+row's ``version`` (for the ETag); list items have none.
 """
 
 from __future__ import annotations
@@ -28,16 +30,39 @@ COLUMNS = (
 )
 
 
+# One function per database, written out: this runs for every row of every page.
 def _from_postgres(row: Sequence[Any]) -> dict[str, Any]:
-    return dict(zip(COLUMNS, row, strict=True))
+    id_, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at = row
+    return {
+        "id": id_,
+        "make": make,
+        "model": model,
+        "year": year,
+        "color": color,
+        "price": str(price),  # NUMERIC(12, 2): always two decimals
+        "mileage_km": mileage_km,
+        "vin": vin,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "version": version,
+    }
 
 
 def _from_sqlite(row: Sequence[Any]) -> dict[str, Any]:
-    car = dict(zip(COLUMNS, row, strict=True))
-    car["price"] = Decimal(f"{car['price']:.2f}")
-    car["created_at"] = datetime.fromisoformat(car["created_at"])
-    car["updated_at"] = datetime.fromisoformat(car["updated_at"])
-    return car
+    id_, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at = row
+    return {
+        "id": id_,
+        "make": make,
+        "model": model,
+        "year": year,
+        "color": color,
+        "price": f"{price:.2f}",
+        "mileage_km": mileage_km,
+        "vin": vin,
+        "created_at": datetime.fromisoformat(created_at),
+        "updated_at": datetime.fromisoformat(updated_at),
+        "version": version,
+    }
 
 
 _CONVERTERS: dict[str, Callable[[Sequence[Any]], dict[str, Any]]] = {
@@ -61,9 +86,13 @@ async def get_car_for_update(db: Database, *, car_id: int) -> dict[str, Any] | N
     return None if row is None else _CONVERTERS[db.dialect](row)
 
 
+def _car_params(fields: dict[str, Any]) -> dict[str, Any]:
+    return {**fields, "price": Decimal(fields["price"]), "now": now()}
+
+
 async def create_car(db: Database, *, fields: dict[str, Any]) -> dict[str, Any]:
     """Insert a car; raises UniqueViolation("vin") for a VIN already in use."""
-    row = await db.write_one("insert_car", {**fields, "now": now()})
+    row = await db.write_one("insert_car", _car_params(fields))
     return _CONVERTERS[db.dialect](row)
 
 
@@ -75,7 +104,7 @@ async def update_car(
     None when no row matched (missing car, or another version).
     """
     row = await db.write_one(
-        "update_car", {**fields, "id": car_id, "version": version, "now": now()}
+        "update_car", {**_car_params(fields), "id": car_id, "version": version}
     )
     return None if row is None else _CONVERTERS[db.dialect](row)
 
@@ -100,7 +129,10 @@ async def list_cars(
     after_key: Any = None,
     after_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` cars in ``sort`` order (id breaks ties), after the given position."""
+    """Up to ``limit`` cars in ``sort`` order (id breaks ties), after the given position.
+
+    The items carry no ``version``: they are ready to serialise as they are.
+    """
     direction = "desc" if sort.startswith("-") else "asc"
     query = f"list_cars_by_{sort.lstrip('-')}_{direction}"
     params = {
@@ -115,4 +147,7 @@ async def list_cars(
         "limit": limit,
     }
     convert = _CONVERTERS[db.dialect]
-    return [convert(row) for row in await db.fetch_all(query, params)]
+    cars = [convert(row) for row in await db.fetch_all(query, params)]
+    for car in cars:
+        del car["version"]
+    return cars
