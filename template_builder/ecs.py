@@ -176,7 +176,8 @@ def add_service(
             ],
             EnableECSManagedTags=True,
             PropagateTags="SERVICE",
+            Metadata={"ForwardingListener": lb.forwarding_listener()},
             # Fail fast on a missing image, before ECS starts tasks that cannot pull it.
-            DependsOn=[custom.image_check, lb.listener_ready],
+            DependsOn=[custom.image_check],
         )
     )

@@ -7,7 +7,7 @@ leave, and a 30 s deregistration delay (the API drains in 20 s), make a rollout 
 
 from dataclasses import dataclass
 
-from troposphere import If, Ref, Template, cloudformation
+from troposphere import If, Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
 from template_builder import names
@@ -30,8 +30,15 @@ class LoadBalancing:
     target_group: elb.TargetGroup
     http_listener: elb.Listener
     https_listener: elb.Listener
-    # Exists once the listener that forwards to the target group exists (see below).
-    listener_ready: cloudformation.WaitConditionHandle
+
+    def forwarding_listener(self) -> If:
+        """The listener forwarding to the target group: HTTPS with a certificate, else HTTP.
+
+        ECS refuses a target group no listener uses yet, so the service must wait for this
+        listener, which is conditional. DependsOn cannot be conditional; a Ref in the service's
+        Metadata can, and CloudFormation orders resources by every Ref, Metadata included.
+        """
+        return If(names.USE_HTTPS, Ref(self.https_listener), Ref(self.http_listener))
 
 
 def add_load_balancer(
@@ -118,21 +125,9 @@ def add_load_balancer(
             DefaultActions=[forward],
         )
     )
-    # ECS refuses a target group that no listener uses yet, so the service must wait for the
-    # forwarding listener, which is conditional. DependsOn cannot be conditional; a Ref inside
-    # this handle's Metadata can, and the service depends on the handle.
-    listener_ready = template.add_resource(
-        cloudformation.WaitConditionHandle(
-            names.LISTENER_READY,
-            Metadata={
-                "ForwardingListener": If(names.USE_HTTPS, Ref(https_listener), Ref(http_listener))
-            },
-        )
-    )
     return LoadBalancing(
         load_balancer=load_balancer,
         target_group=target_group,
         http_listener=http_listener,
         https_listener=https_listener,
-        listener_ready=listener_ready,
     )

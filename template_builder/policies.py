@@ -7,7 +7,6 @@ naming the AWS API that cannot be scoped, and tests/template check nothing else 
 from awacs.aws import (
     Allow,
     Condition,
-    Policy,
     PolicyDocument,
     Principal,
     Statement,
@@ -94,20 +93,3 @@ def iam_role_arn(role: str, **variables) -> Sub:
 
 def oidc_provider_arn(host: str) -> Sub:
     return arn("iam", f"oidc-provider/{host}", region=False)
-
-
-__all__ = [
-    "ANY_RESOURCE",
-    "Policy",
-    "allow",
-    "arn",
-    "document",
-    "ecr_repository_arn",
-    "github_trust_policy",
-    "iam_role_arn",
-    "inline_policy",
-    "log_group_arn",
-    "oidc_provider_arn",
-    "service_trust_policy",
-    "stack_arn",
-]

@@ -81,8 +81,7 @@ def test_the_service_waits_for_whichever_listener_forwards(render):
         ({names.CERTIFICATE_ARN: render.certificate}, names.HTTPS_LISTENER),
     ]:
         resources = render.resolve(**params)["Resources"]
-        assert names.LISTENER_READY in resources[names.SERVICE]["DependsOn"]
-        assert resources[names.LISTENER_READY]["Metadata"] == {"ForwardingListener": listener}
+        assert resources[names.SERVICE]["Metadata"] == {"ForwardingListener": listener}
 
 
 @pytest.mark.parametrize(
