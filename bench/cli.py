@@ -23,6 +23,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -108,35 +109,46 @@ def _command_line(argv: list[str] | None) -> str:
     return shlex.join(["python", "-m", "bench", *rest])
 
 
-def run(args: argparse.Namespace, command: str) -> int:
-    wrk = find_wrk()
-    pinned = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
-    server_cpu, load_cpu = (SERVER_CPU, LOAD_CPU) if pinned else (None, None)
+@dataclass
+class Stage:
+    """Everything a measurement needs, running: servers, the wrk plan per endpoint, and more."""
+
+    procs: Processes
+    servers: dict[str, Server]
+    plans: dict[str, tuple[str, str | None, tuple[str, ...]]]
+    cached_env: dict[str, str]
+    server_cpu: int | None
+    load_cpu: int | None
+
+
+def pinning() -> tuple[int | None, int | None]:
+    """(server CPU, load CPU), or (None, None) when the machine cannot keep them apart."""
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None:
+        return SERVER_CPU, LOAD_CPU
+    return None, None
+
+
+@contextmanager
+def stage(postgres_url: str) -> Iterator[Stage]:
+    """A throwaway database (migrated, seeded) and Redis, the baseline and both APIs, serving.
+
+    Stops every process and drops the database on the way out, however it is left.
+    """
     redis_server = shutil.which("redis-server")
     if redis_server is None:
         raise BenchError("redis-server is not installed: sudo apt-get install -y redis-server")
-    load_before = os.getloadavg()[0]
-
+    server_cpu, load_cpu = pinning()
     with (
         tempfile.TemporaryDirectory(prefix="api-cars-bench-") as tmp,
-        throwaway_database(args.postgres) as database_url,
+        throwaway_database(postgres_url) as database_url,
         Processes(Path(tmp)) as procs,
     ):
         redis_port = free_port()
         redis = procs.start(
-            [
-                redis_server,
-                "--port",
-                str(redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
+            [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
             name="redis",
-        )
+        )  # fmt: skip
         base_env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -150,49 +162,67 @@ def run(args: argparse.Namespace, command: str) -> int:
         _step("migrations", [sys.executable, "-m", "api.migrations"], base_env)
         _step("seed", [sys.executable, "-m", "api.seed", "--count", str(SEED_COUNT)], base_env)
         wait_for_redis(redis_port, redis)
-
+        python = sys.executable
         servers = {
             "baseline": _serve(
-                procs,
-                "baseline",
-                [sys.executable, "-m", "bench.baseline"],
-                os.environ,
-                server_cpu,
-                health="/",
+                procs, "baseline", [python, "-m", "bench.baseline"], os.environ, server_cpu, "/"
             ),
-            "api": _serve(procs, "api", [sys.executable, "-m", "api"], cached_env, server_cpu),
+            "api": _serve(procs, "api", [python, "-m", "api"], cached_env, server_cpu),
             "api-nocache": _serve(
-                procs, "api-nocache", [sys.executable, "-m", "api"], base_env, server_cpu
+                procs, "api-nocache", [python, "-m", "api"], base_env, server_cpu
             ),
         }
         ids = car_ids(servers["api"], READ_IDS)
-        plans = measurement_plans(servers, ids)
+        yield Stage(
+            procs=procs,
+            servers=servers,
+            plans=measurement_plans(servers, ids),
+            cached_env=cached_env,
+            server_cpu=server_cpu,
+            load_cpu=load_cpu,
+        )
 
-        def measure(key: str, seconds: float, run_number: int) -> WrkResult:
-            url, script, script_args = plans[key]
-            if script == "post_car.lua":
-                script_args = (vin_tag(run_number),)
-            argv = wrk_command(
-                url,
-                duration_s=seconds,
-                connections=args.connections,
-                script=script,
-                script_args=script_args,
-                cpu=load_cpu,
+
+def measure(
+    st: Stage, key: str, *, seconds: float, connections: int, run_number: int, wrk: str
+) -> WrkResult:
+    """One wrk run against one endpoint; run_number keeps POSTed VINs unique across runs."""
+    url, script, script_args = st.plans[key]
+    if script == "post_car.lua":
+        script_args = (vin_tag(run_number),)
+    argv = wrk_command(
+        url,
+        duration_s=seconds,
+        connections=connections,
+        script=script,
+        script_args=script_args,
+        cpu=st.load_cpu,
+        wrk=wrk,
+    )
+    return run_wrk(argv, timeout_s=seconds + 30)
+
+
+def run(args: argparse.Namespace, command: str) -> int:
+    wrk = find_wrk()
+    load_before = os.getloadavg()[0]
+    with stage(args.postgres) as st:
+
+        def measure_endpoint(key: str, seconds: float, run_number: int) -> WrkResult:
+            return measure(
+                st, key, seconds=seconds, connections=args.connections, run_number=run_number,
                 wrk=wrk,
-            )
-            return run_wrk(argv, timeout_s=seconds + 30)
+            )  # fmt: skip
 
         run_number = 0
         if args.warmup > 0:
             print(f"bench: warming up each endpoint for {args.warmup:g} s", flush=True)
             for endpoint in ENDPOINTS:
-                measure(endpoint.key, args.warmup, run_number)
+                measure_endpoint(endpoint.key, args.warmup, run_number)
                 run_number += 1
         results: dict[str, list[WrkResult]] = {e.key: [] for e in ENDPOINTS}
         for round_number in range(1, args.rounds + 1):
             for endpoint in ENDPOINTS:
-                result = measure(endpoint.key, args.duration, run_number)
+                result = measure_endpoint(endpoint.key, args.duration, run_number)
                 run_number += 1
                 results[endpoint.key].append(result)
                 print(
@@ -201,9 +231,9 @@ def run(args: argparse.Namespace, command: str) -> int:
                     + (f", {result.errors} errors" if result.errors else ""),
                     flush=True,
                 )
-        for name in ("api", "api-nocache", "baseline"):
-            procs.stop(servers[name].proc)
-        startup = measure_startup(procs, cached_env, server_cpu, args.starts)
+        for server in st.servers.values():
+            st.procs.stop(server.proc)
+        startup = measure_startup(st.procs, st.cached_env, st.server_cpu, args.starts)
 
     summaries = summarise(results)
     print()
@@ -217,7 +247,7 @@ def run(args: argparse.Namespace, command: str) -> int:
         rounds=args.rounds,
         duration_s=args.duration,
         connections=args.connections,
-        pinned=pinned,
+        pinned=st.server_cpu is not None,
         notes=(
             f"Load average (1 min) when the run started: {load_before:.2f}; the machine is "
             "shared, so numbers move by about 15% between runs",

@@ -109,3 +109,21 @@ def test_vin_tags_differ_for_every_run():
 
     assert len(set(tags)) == len(tags)
     assert all(len(tag) == 3 and tag.isalpha() and not set(tag) & set("IOQ") for tag in tags)
+
+
+def test_profile_counts_own_and_inclusive_samples_per_function():
+    from bench.profile import parse_raw_profile
+
+    raw = (
+        "main (app.py:1);handle (app.py:10);cache_get (cache.py:5) 6\n"
+        "main (app.py:1);handle (app.py:12);log (logs.py:3) 3\n"
+        "main (app.py:1);handle (app.py:10) 1\n"
+    )
+
+    own, inclusive, total = parse_raw_profile(raw)
+
+    assert total == 10
+    assert own["cache_get (cache.py)"] == 6
+    assert own["handle (app.py)"] == 1
+    assert inclusive["handle (app.py)"] == 10
+    assert inclusive["main (app.py)"] == 10
