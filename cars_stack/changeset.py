@@ -126,7 +126,15 @@ def create(
         request["TemplateBody"] = template_body
     if ctx.cfn_role_arn:
         request["RoleARN"] = ctx.cfn_role_arn
-    answer = ctx.client("cloudformation").create_change_set(**request)
+    try:
+        answer = ctx.client("cloudformation").create_change_set(**request)
+    except ClientError as error:
+        # Some endpoints refuse an empty update outright instead of failing the change set.
+        if any(
+            marker in error.response.get("Error", {}).get("Message", "") for marker in _NO_CHANGES
+        ):
+            raise NoChanges(error.response["Error"]["Message"]) from None
+        raise
     return ChangeSet(
         change_set_id=answer["Id"],
         name=name,

@@ -22,6 +22,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.parsers import ResponseParserError
 
 from cars_stack import deploy, destroy, release, status
 from cars_stack.errors import EXIT_ABORTED, EXIT_FAILED, EXIT_REFUSED, CarsStackError
@@ -208,6 +209,8 @@ def _aws_error_line(error: Exception, stack_name: str) -> str:
         if "AccessDenied" in code or code == "UnauthorizedOperation":
             return f"access denied by AWS for {error.operation_name}: {message}"
         return f"AWS refused {error.operation_name} ({code}): {message}"
+    if isinstance(error, ResponseParserError):
+        return "the endpoint answered something that is not AWS (check AWS_ENDPOINT_URL)"
     return f"AWS client error: {error}"
 
 
@@ -230,7 +233,7 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
         line, code, hints = error.message, error.exit_code, error.hints
     except KeyboardInterrupt:
         line, code = "interrupted", EXIT_ABORTED
-    except (BotoCoreError, ClientError) as error:
+    except (BotoCoreError, ClientError, ResponseParserError) as error:
         line = _aws_error_line(error, args.stack_name)
         code = (
             EXIT_FAILED if isinstance(error, ClientError) and _is_throttle(error) else EXIT_REFUSED

@@ -102,14 +102,18 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
             parameters.append({"ParameterKey": key, "ParameterValue": given[key]})
         elif key in previous:
             parameters.append({"ParameterKey": key, "UsePreviousValue": True})
-    change_set = changeset.create(
-        ctx,
-        name=changeset.new_name("deploy"),
-        change_type=change_type,
-        parameters=parameters,
-        description=f"cars-stack deploy from {options.template_path.name}",
-        template_body=template.body,
-    )
+    result = {"stack_name": ctx.stack_name, "action": "deploy", "type": change_type}
+    try:
+        change_set = changeset.create(
+            ctx,
+            name=changeset.new_name("deploy"),
+            change_type=change_type,
+            parameters=parameters,
+            description=f"cars-stack deploy from {options.template_path.name}",
+            template_body=template.body,
+        )
+    except changeset.NoChanges:
+        return rollout.no_changes(ctx, result)
     plan = rollout.Plan(
         change_set=change_set,
         headline=f"{'Create' if change_type == 'CREATE' else 'Update'} stack {ctx.stack_name}",
@@ -117,7 +121,6 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
         no_execute=options.no_execute,
         timeout_minutes=options.timeout_minutes,
     )
-    result = {"stack_name": ctx.stack_name, "action": "deploy", "type": change_type}
     return rollout.run(ctx, plan, result=result)
 
 

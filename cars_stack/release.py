@@ -70,13 +70,16 @@ def change_image(
         for key in stack.parameters
         if key != IMAGE_TAG
     ]
-    change_set = changeset.create(
-        ctx,
-        name=changeset.new_name(f"{verb}-{version}"),
-        change_type="UPDATE",
-        parameters=parameters,
-        description=description(verb, version, live),
-    )
+    try:
+        change_set = changeset.create(
+            ctx,
+            name=changeset.new_name(f"{verb}-{version}"),
+            change_type="UPDATE",
+            parameters=parameters,
+            description=description(verb, version, live),
+        )
+    except changeset.NoChanges:
+        return rollout.no_changes(ctx, result)
     plan = rollout.Plan(
         change_set=change_set,
         headline=f"{verb.capitalize()} {version} to {stack.name} (live: {live or 'none'})",

@@ -141,6 +141,13 @@ def _announce_left_for_review(ctx: Context, change_set: ChangeSet) -> None:
     )
 
 
+def no_changes(ctx: Context, result: dict[str, Any]) -> int:
+    ctx.say(f"No changes: stack {ctx.stack_name} already matches what was asked")
+    result.update(changed=False, executed=False)
+    ctx.emit(result)
+    return 0
+
+
 def run(ctx: Context, plan: Plan, *, result: dict[str, Any]) -> int:
     """Review, then either leave the change set for later or confirm, execute and follow it."""
     change_set = plan.change_set

@@ -18,10 +18,9 @@ from botocore.config import Config
 
 from cars_stack.errors import Aborted, Refused
 
-# Standard retry mode backs off on throttling, which CloudFormation does under polling.
-_BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="cars-stack"
-)
+# Standard retry mode backs off on throttling, which CloudFormation does under polling;
+# AWS_MAX_ATTEMPTS still tunes the number of attempts.
+_BOTO_CONFIG = Config(retries={"mode": "standard"}, user_agent_extra="cars-stack")
 
 
 @dataclass

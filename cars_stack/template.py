@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cfn_flip import load_yaml
+import cfn_flip
 
 from cars_stack.errors import BadInput
 from template_builder.names import IMAGE_TAG, SERVICE_TEMPLATE_FILE
@@ -43,7 +43,7 @@ class Template:
     @classmethod
     def from_body(cls, body: str, *, source: str) -> Template:
         try:
-            document = load_yaml(body)
+            document, _ = cfn_flip.load(body)  # JSON or YAML with the short tags
         except Exception as error:  # yaml and json raise a dozen types; all mean "not a template"
             raise BadInput(f"{source} is not a readable CloudFormation template: {error}") from None
         if not isinstance(document, dict) or "Resources" not in document:

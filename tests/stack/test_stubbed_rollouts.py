@@ -1,0 +1,599 @@
+"""What moto cannot produce, answered by botocore's Stubber in the shapes of the CloudFormation API
+reference: the listed changes of an image-only change set, a rollout's events, a release rolled
+back by the ECS circuit breaker, a timeout, a change set that touches too much, a failed create.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
+from typing import Any
+
+import pytest
+from botocore.stub import ANY
+
+from template_builder.names import IMAGE_TAG, REPOSITORY_NAME
+
+STACK = "api-cars"
+ARN_PREFIX = "arn:aws:cloudformation:eu-west-1:123456789012"
+STACK_ID = f"{ARN_PREFIX}:stack/{STACK}/1c2fa620-982a-11e3-aff7-50e2416294e0"
+CHANGE_SET_ID = (
+    f"{ARN_PREFIX}:changeSet/"
+    "cars-stack-release-v1-3-0-20261128-120000/1a2345b6-0000-00a0-a123-00abc0abc000"
+)
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+_ids = count(1)
+
+
+# --- answers shaped like the API reference --------------------------------------------------
+def stack(
+    status: str,
+    *,
+    tag: str = "v1.2.0",
+    url: str = "http://api-cars-123.eu-west-1.elb.amazonaws.com",
+    reason: str | None = None,
+) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "StackId": STACK_ID,
+        "StackName": STACK,
+        "CreationTime": T0 - timedelta(days=3),
+        "LastUpdatedTime": T0,
+        "StackStatus": status,
+        "Parameters": [
+            {"ParameterKey": IMAGE_TAG, "ParameterValue": tag},
+            {"ParameterKey": REPOSITORY_NAME, "ParameterValue": "api-cars"},
+            {"ParameterKey": "DesiredCount", "ParameterValue": "2"},
+        ],
+        "Outputs": [{"OutputKey": "ServiceUrl", "OutputValue": url}],
+        "Capabilities": ["CAPABILITY_IAM"],
+    }
+    if reason:
+        described["StackStatusReason"] = reason
+    return {"Stacks": [described]}
+
+
+def event(
+    logical_id: str, resource_type: str, status: str, reason: str | None = None
+) -> dict[str, Any]:
+    n = next(_ids)
+    answer = {
+        "StackId": STACK_ID,
+        "EventId": f"{logical_id}-{status}-{n}",
+        "StackName": STACK,
+        "LogicalResourceId": logical_id,
+        "PhysicalResourceId": STACK_ID if logical_id == STACK else f"{logical_id.lower()}-{n}",
+        "ResourceType": resource_type,
+        "Timestamp": T0 + timedelta(seconds=n),
+        "ResourceStatus": status,
+    }
+    if reason:
+        answer["ResourceStatusReason"] = reason
+    return answer
+
+
+STACK_TYPE = "AWS::CloudFormation::Stack"
+MARKER = event(STACK, STACK_TYPE, "UPDATE_COMPLETE")  # the end of the previous operation
+
+
+def change(
+    logical_id: str,
+    resource_type: str,
+    *,
+    action: str = "Modify",
+    replacement: str = "False",
+    properties: tuple[str, ...] = (),
+    physical: str | None = None,
+) -> dict[str, Any]:
+    resource_change: dict[str, Any] = {
+        "Action": action,
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "Scope": ["Properties"] if properties else [],
+        "Details": [
+            {
+                "Target": {
+                    "Attribute": "Properties",
+                    "Name": name,
+                    "RequiresRecreation": "Always" if replacement == "True" else "Never",
+                },
+                "Evaluation": "Static",
+                "ChangeSource": "DirectModification",
+            }
+            for name in properties
+        ],
+    }
+    if action != "Add":
+        resource_change["PhysicalResourceId"] = physical or f"{logical_id.lower()}-physical"
+        resource_change["Replacement"] = replacement
+    return {"Type": "Resource", "ResourceChange": resource_change}
+
+
+IMAGE_ONLY_CHANGES = [
+    change("ImageCheck", "Custom::ImageCheck", properties=("ImageTag",)),
+    change(
+        "TaskDefinition",
+        "AWS::ECS::TaskDefinition",
+        replacement="True",
+        properties=("ContainerDefinitions",),
+    ),
+    change("Service", "AWS::ECS::Service", properties=("TaskDefinition",)),
+]
+
+
+def change_set(
+    changes: list[dict[str, Any]],
+    *,
+    version: str = "v1.3.0",
+    live: str = "v1.2.0",
+    status: str = "CREATE_COMPLETE",
+    execution: str = "AVAILABLE",
+) -> dict[str, Any]:
+    return {
+        "ChangeSetName": CHANGE_SET_ID.split("/")[1],
+        "ChangeSetId": CHANGE_SET_ID,
+        "StackId": STACK_ID,
+        "StackName": STACK,
+        "Description": f"cars-stack release {version}: image change only (live: {live})",
+        "Parameters": [
+            {"ParameterKey": IMAGE_TAG, "ParameterValue": version},
+            {"ParameterKey": REPOSITORY_NAME, "ParameterValue": "api-cars"},
+            {"ParameterKey": "DesiredCount", "ParameterValue": "2"},
+        ],
+        "CreationTime": T0,
+        "ExecutionStatus": execution,
+        "Status": status,
+        "Capabilities": ["CAPABILITY_IAM"],
+        "Changes": changes,
+    }
+
+
+ROLLOUT = [
+    event(STACK, STACK_TYPE, "UPDATE_IN_PROGRESS", "User Initiated"),
+    event("ImageCheck", "Custom::ImageCheck", "UPDATE_IN_PROGRESS"),
+    event("ImageCheck", "Custom::ImageCheck", "UPDATE_COMPLETE"),
+    event(
+        "TaskDefinition",
+        "AWS::ECS::TaskDefinition",
+        "UPDATE_IN_PROGRESS",
+        "Requested update requires the creation of a new physical resource; hence creating one.",
+    ),
+    event(
+        "TaskDefinition",
+        "AWS::ECS::TaskDefinition",
+        "UPDATE_IN_PROGRESS",
+        "Resource creation Initiated",
+    ),
+    event("TaskDefinition", "AWS::ECS::TaskDefinition", "UPDATE_COMPLETE"),
+    event("Service", "AWS::ECS::Service", "UPDATE_IN_PROGRESS"),
+]
+ROLLOUT_END = [
+    event("Service", "AWS::ECS::Service", "UPDATE_COMPLETE"),
+    event(STACK, STACK_TYPE, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+    event("TaskDefinition", "AWS::ECS::TaskDefinition", "DELETE_IN_PROGRESS"),
+    event("TaskDefinition", "AWS::ECS::TaskDefinition", "DELETE_COMPLETE"),
+    event(STACK, STACK_TYPE, "UPDATE_COMPLETE"),
+]
+CIRCUIT_BREAKER = "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'."
+ROLLED_BACK = [
+    event("Service", "AWS::ECS::Service", "UPDATE_FAILED", CIRCUIT_BREAKER),
+    event(
+        STACK,
+        STACK_TYPE,
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "The following resource(s) failed to update: [Service].",
+    ),
+    event("Service", "AWS::ECS::Service", "UPDATE_IN_PROGRESS"),
+    event("Service", "AWS::ECS::Service", "UPDATE_COMPLETE"),
+    event(STACK, STACK_TYPE, "UPDATE_ROLLBACK_COMPLETE"),
+]
+
+
+# --- scripting a conversation ---------------------------------------------------------------
+def expect_release_up_to_review(
+    stubbed, changes: list[dict[str, Any]], *, live: str = "v1.2.0"
+) -> None:
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("UPDATE_COMPLETE", tag=live), {"StackName": STACK}
+    )
+    stubbed.ecr_stub.add_response(
+        "describe_images",
+        {
+            "imageDetails": [
+                {
+                    "repositoryName": "api-cars",
+                    "imageTags": ["v1.3.0"],
+                    "imageDigest": "sha256:" + "a" * 64,
+                }
+            ]
+        },
+        {"repositoryName": "api-cars", "imageIds": [{"imageTag": "v1.3.0"}]},
+    )
+    stubbed.cfn_stub.add_response(
+        "create_change_set",
+        {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "UPDATE",
+            "UsePreviousTemplate": True,
+            "Parameters": [
+                {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
+                {"ParameterKey": REPOSITORY_NAME, "UsePreviousValue": True},
+                {"ParameterKey": "DesiredCount", "UsePreviousValue": True},
+            ],
+            "Capabilities": ["CAPABILITY_IAM"],
+            "Description": ANY,
+        },
+    )
+    stubbed.cfn_stub.add_response("describe_change_set", change_set(changes, live=live))
+    stubbed.cfn_stub.add_response("describe_change_set", change_set(changes, live=live))
+
+
+def expect_execution(
+    stubbed, batches: list[tuple[list[dict[str, Any]], str]], *, cancel_after: int | None = None
+) -> None:
+    """Execution, then one poll per batch: the events so far (newest first) and the stack status."""
+    stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+    stubbed.cfn_stub.add_response("describe_stack_events", {"StackEvents": [MARKER]})
+    stubbed.cfn_stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK}
+    )
+    seen: list[dict[str, Any]] = []
+    for index, (events, status) in enumerate(batches):
+        seen = events[::-1] + seen
+        stubbed.cfn_stub.add_response(
+            "describe_stack_events", {"StackEvents": [*seen, MARKER]}, {"StackName": STACK_ID}
+        )
+        stubbed.cfn_stub.add_response("describe_stacks", stack(status), {"StackName": STACK_ID})
+        if cancel_after == index:
+            stubbed.cfn_stub.add_response("cancel_update_stack", {}, {"StackName": STACK_ID})
+
+
+@pytest.fixture
+def version_server() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP endpoint standing in for the load balancer: answers /version from a script."""
+    answers: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            version = answers.pop(0) if len(answers) > 1 else answers[0]
+            body = json.dumps({"version": version, "git_sha": "abc1234"}).encode()
+            self.send_response(200 if self.path == "/version" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", answers
+    server.shutdown()
+    thread.join()
+
+
+def release(cli, stubbed, real_template_path, *extra: str, **kwargs: Any):
+    return cli(
+        "release",
+        "v1.3.0",
+        "--template-file",
+        str(real_template_path),
+        *extra,
+        clients=stubbed.clients,
+        **kwargs,
+    )
+
+
+# --- the tests ------------------------------------------------------------------------------
+def test_an_image_only_release_is_reviewed_executed_and_followed_to_the_end(
+    cli, stubbed, real_template_path
+) -> None:
+    expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES)
+    expect_execution(stubbed, [(ROLLOUT, "UPDATE_IN_PROGRESS"), (ROLLOUT_END, "UPDATE_COMPLETE")])
+    stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", tag="v1.3.0"))
+    result = release(cli, stubbed, real_template_path, "--yes")
+    assert result.code == 0, result.err
+    review = result.out.split("Executing")[0]
+    assert "Modify  TaskDefinition  AWS::ECS::TaskDefinition  True" in review
+    assert "Modify  Service         AWS::ECS::Service         False        TaskDefinition" in review
+    assert "Service (AWS::ECS::Service)" in result.out  # the rollout's events, live
+    assert "Stack api-cars: UPDATE_COMPLETE" in result.out
+    stubbed.done()
+
+
+def test_a_release_asks_before_executing(cli, stubbed, real_template_path) -> None:
+    expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES)
+    stubbed.cfn_stub.add_response(
+        "delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK}
+    )
+    result = release(cli, stubbed, real_template_path, answers=("n",))
+    assert result.code == 130
+    assert result.asked and "execute change set" in result.asked[0]
+    assert "deleted; nothing was executed" in result.err
+    stubbed.done()
+
+
+def test_a_release_rolled_back_by_the_circuit_breaker_fails_with_the_first_reason(
+    cli, stubbed, real_template_path
+) -> None:
+    expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES)
+    expect_execution(
+        stubbed, [(ROLLOUT, "UPDATE_IN_PROGRESS"), (ROLLED_BACK, "UPDATE_ROLLBACK_COMPLETE")]
+    )
+    result = release(cli, stubbed, real_template_path, "--yes")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"cars-stack release: stack api-cars ended UPDATE_ROLLBACK_COMPLETE; "
+        f"first failure: Service UPDATE_FAILED: {CIRCUIT_BREAKER}"
+    )
+    stubbed.done()
+
+
+def test_a_change_set_touching_the_load_balancer_is_refused_and_deleted(
+    cli, stubbed, real_template_path
+) -> None:
+    touches_more = [
+        *IMAGE_ONLY_CHANGES,
+        change(
+            "LoadBalancer",
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            replacement="True",
+            properties=("Scheme",),
+        ),
+    ]
+    expect_release_up_to_review(stubbed, touches_more)
+    stubbed.cfn_stub.add_response(
+        "delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK}
+    )
+    result = release(cli, stubbed, real_template_path, "--yes")
+    assert result.code == 2
+    first = result.err.splitlines()[0]
+    assert "does more than change the image, refused" in first
+    assert (
+        "Modify LoadBalancer [AWS::ElasticLoadBalancingV2::LoadBalancer, replacement True] (Scheme)"
+        in first
+    )
+    assert "TaskDefinition [" not in first
+    assert "deleted; nothing was executed" in result.err
+    stubbed.done()
+
+
+def test_a_release_that_would_replace_the_service_is_refused(
+    cli, stubbed, real_template_path
+) -> None:
+    replaces_service = [
+        IMAGE_ONLY_CHANGES[1],
+        change(
+            "Service",
+            "AWS::ECS::Service",
+            replacement="True",
+            properties=("TaskDefinition", "LaunchType"),
+        ),
+    ]
+    expect_release_up_to_review(stubbed, replaces_service)
+    stubbed.cfn_stub.add_response(
+        "delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK}
+    )
+    result = release(cli, stubbed, real_template_path, "--yes")
+    assert result.code == 2
+    assert (
+        "Modify Service [AWS::ECS::Service, replacement True] (TaskDefinition, LaunchType)"
+        in result.err
+    )
+    stubbed.done()
+
+
+def test_past_the_timeout_the_update_is_cancelled_and_its_rollback_followed(
+    cli, stubbed, real_template_path
+) -> None:
+    expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES)
+    cancelled = [
+        event(STACK, STACK_TYPE, "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update cancelled"),
+        event("Service", "AWS::ECS::Service", "UPDATE_FAILED", "Resource update cancelled"),
+    ]
+    done = [event(STACK, STACK_TYPE, "UPDATE_ROLLBACK_COMPLETE")]
+    expect_execution(
+        stubbed,
+        [
+            (ROLLOUT, "UPDATE_IN_PROGRESS"),
+            (cancelled, "UPDATE_ROLLBACK_IN_PROGRESS"),
+            (done, "UPDATE_ROLLBACK_COMPLETE"),
+        ],
+        cancel_after=0,
+    )
+    minutes = iter([0, 0, 31, 32, 33])  # change set ready at once, then the clock jumps past 30 min
+    result = release(cli, stubbed, real_template_path, "--yes", now=lambda: next(minutes) * 60.0)
+    assert result.code == 1
+    assert "Timed out after 30 min: cancelling the update" in result.out
+    assert "timed out after 30 min: update cancelled, stack UPDATE_ROLLBACK_COMPLETE" in result.err
+    stubbed.done()
+
+
+def test_ctrl_c_while_following_leaves_the_update_running_and_says_how_to_follow_or_cancel(
+    cli, stubbed, real_template_path
+) -> None:
+    expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES)
+    expect_execution(stubbed, [(ROLLOUT, "UPDATE_IN_PROGRESS")])
+
+    def interrupt(_: float) -> None:
+        raise KeyboardInterrupt
+
+    result = release(cli, stubbed, real_template_path, "--yes", sleep=interrupt)
+    assert result.code == 130
+    assert "stopped following" in result.err
+    assert "the stack operation goes on in CloudFormation" in result.err
+    assert (
+        "aws cloudformation describe-stack-events --stack-name api-cars --region eu-west-1"
+        in result.err
+    )
+    assert (
+        "aws cloudformation cancel-update-stack --stack-name api-cars --region eu-west-1"
+        in result.err
+    )
+    stubbed.done()
+
+
+def test_verify_polls_version_until_the_released_tag_answers(
+    cli, stubbed, real_template_path, version_server
+) -> None:
+    url, answers = version_server
+    answers.extend(["v1.2.0", "v1.2.0", "v1.3.0"])
+    expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES)
+    expect_execution(stubbed, [([*ROLLOUT, *ROLLOUT_END], "UPDATE_COMPLETE")])
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("UPDATE_COMPLETE", tag="v1.3.0", url=url)
+    )
+    result = release(cli, stubbed, real_template_path, "--yes", "--verify", "--output", "json")
+    assert result.code == 0, result.err
+    assert result.json()["verified"] is True
+    assert (
+        f"Verified: {url}/version reports v1.3.0" in result.err
+    )  # progress goes to stderr in JSON mode
+    assert answers == ["v1.3.0"]
+    stubbed.done()
+
+
+def test_verify_fails_when_the_old_version_keeps_answering(
+    cli, stubbed, real_template_path, version_server
+) -> None:
+    url, answers = version_server
+    answers.append("v1.2.0")
+    expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES)
+    expect_execution(stubbed, [([*ROLLOUT, *ROLLOUT_END], "UPDATE_COMPLETE")])
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("UPDATE_COMPLETE", tag="v1.3.0", url=url)
+    )
+    seconds = count(0, 100)
+    result = release(
+        cli,
+        stubbed,
+        real_template_path,
+        "--yes",
+        "--verify",
+        "--verify-timeout",
+        "250",
+        now=lambda: float(next(seconds)),
+    )
+    assert result.code == 1
+    assert result.err.startswith(
+        f"cars-stack release: {url}/version reports 'v1.2.0' after 250 s, not v1.3.0"
+    )
+    stubbed.done()
+
+
+def test_a_release_refuses_a_stack_whose_update_is_in_progress(
+    cli, stubbed, real_template_path
+) -> None:
+    stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
+    result = release(cli, stubbed, real_template_path, "--yes")
+    assert result.code == 2
+    assert result.err.startswith(
+        "cars-stack release: stack api-cars is busy: an update is running "
+        "(UPDATE_IN_PROGRESS since 2026-11-28 12:00:00 UTC)"
+    )
+    stubbed.done()
+
+
+def test_a_release_refuses_a_stack_left_rollback_complete_by_its_first_create(
+    cli, stubbed, real_template_path
+) -> None:
+    stubbed.cfn_stub.add_response("describe_stacks", stack("ROLLBACK_COMPLETE"))
+    result = release(cli, stubbed, real_template_path, "--yes")
+    assert result.code == 2
+    assert "it must be deleted and created again: cars-stack deploy --replace-failed" in result.err
+    stubbed.done()
+
+
+def test_deploy_explains_rollback_complete_and_offers_replace_failed(
+    cli, stubbed, real_template_path
+) -> None:
+    stubbed.cfn_stub.add_response(
+        "describe_stacks",
+        stack(
+            "ROLLBACK_COMPLETE", reason="The following resource(s) failed to create: [VpcLookup]."
+        ),
+    )
+    stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
+    result = cli(
+        "deploy",
+        "--template-file",
+        str(real_template_path),
+        "--image-tag",
+        "v1.3.0",
+        "--yes",
+        clients=stubbed.clients,
+    )
+    assert result.code == 2
+    assert result.err == (
+        "cars-stack deploy: stack api-cars is ROLLBACK_COMPLETE: its first create failed and was "
+        "rolled back, and CloudFormation cannot update it; it must be deleted and created again: "
+        "cars-stack deploy --replace-failed\n"
+    )
+    stubbed.done()
+
+
+def test_execute_refuses_a_release_change_set_that_touches_more_and_leaves_it_alone(
+    cli, stubbed
+) -> None:
+    touches_more = [
+        *IMAGE_ONLY_CHANGES,
+        change(
+            "HttpListener", "AWS::ElasticLoadBalancingV2::Listener", properties=("DefaultActions",)
+        ),
+    ]
+    stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+    stubbed.cfn_stub.add_response("describe_change_set", change_set(touches_more))
+    stubbed.cfn_stub.add_response("describe_change_set", change_set(touches_more))
+    stubbed.cfn_stub.add_response("describe_change_set", change_set(touches_more))
+    result = cli(
+        "execute",
+        "cars-stack-release-v1-3-0-20261128-120000",
+        "--verify",
+        "v1.3.0",
+        "--yes",
+        clients=stubbed.clients,
+    )
+    assert result.code == 2
+    assert (
+        "Modify HttpListener [AWS::ElasticLoadBalancingV2::Listener, replacement False] "
+        "(DefaultActions)" in result.err
+    )
+    assert "left as it was" in result.err
+    stubbed.done()  # and no DeleteChangeSet: it was not this run's to delete
+
+
+def test_execute_refuses_a_change_set_already_executed(cli, stubbed) -> None:
+    stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+    stubbed.cfn_stub.add_response(
+        "describe_change_set", change_set(IMAGE_ONLY_CHANGES, execution="EXECUTE_COMPLETE")
+    )
+    result = cli(
+        "execute", "cars-stack-release-v1-3-0-20261128-120000", "--yes", clients=stubbed.clients
+    )
+    assert result.code == 2
+    assert (
+        "cannot be executed: status CREATE_COMPLETE, execution status EXECUTE_COMPLETE"
+        in result.err
+    )
+    stubbed.done()
+
+
+def test_rejected_credentials_are_one_line(cli, stubbed) -> None:
+    stubbed.cfn_stub.add_client_error(
+        "describe_stacks",
+        service_error_code="ExpiredToken",
+        service_message="The security token included in the request is expired",
+        http_status_code=403,
+    )
+    result = cli("status", clients=stubbed.clients)
+    assert result.code == 2
+    assert result.err == (
+        "cars-stack status: AWS rejected the credentials (ExpiredToken): "
+        "The security token included in the request is expired\n"
+    )
