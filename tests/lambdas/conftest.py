@@ -84,7 +84,6 @@ class LambdaContext:
 
     def __init__(self, remaining_ms=60_000):
         self.deadline = time.monotonic() + remaining_ms / 1000
-        self.log_stream_name = "2026/11/28/[$LATEST]0123456789abcdef"
 
     def get_remaining_time_in_millis(self):
         return max(0, int((self.deadline - time.monotonic()) * 1000))
