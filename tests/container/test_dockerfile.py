@@ -1,0 +1,112 @@
+"""The Dockerfile, read by BuildKit's parser: what the image is made of and how it runs."""
+
+import re
+
+BASE_PIN = re.compile(r"^python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}$")
+
+
+def test_base_image_is_pinned_by_version_and_digest_in_one_place(stages):
+    pinned = [s for s in stages if ":" in s.base]
+    assert [s.base for s in pinned] == [stages[0].base]
+    assert BASE_PIN.match(stages[0].base), stages[0].base
+    earlier = {s.name for s in stages}
+    assert all(s.base in earlier for s in stages[1:]), "later stages build on the pinned one"
+
+
+def test_build_is_multi_stage_ending_with_the_runtime_stage(stages):
+    assert [s.name for s in stages] == ["base", "build", "runtime"]
+    assert stages[-1].base == stages[1].base == "base", "build and runtime share one interpreter"
+
+
+def test_build_stage_installs_only_install_requires_through_build_venv(stages):
+    build = stages[1]
+    runs = [" ".join(r.value) for r in build.all("RUN")]
+    assert "./build-venv.sh setup.cfg /opt/venv" in runs
+    copied = [c.value[:-1] for c in build.all("COPY")]
+    assert ("setup.cfg", "scripts/build-venv.sh") in copied
+
+
+def test_runtime_stage_copies_only_the_venv_and_the_api_package(runtime):
+    copies = runtime.all("COPY")
+    assert all(c.flags == ("--from=build",) for c in copies), "nothing from the build context"
+    assert sorted(c.value for c in copies) == [("/opt/venv", "/opt/venv"), ("/src/api", "/app/api")]
+    assert runtime.all("ADD") == []
+
+
+def test_runtime_stage_installs_no_packages(runtime):
+    for command in runtime.all("RUN"):
+        text = " ".join(command.value)
+        assert not re.search(r"\b(apt-get|apt|pip|curl|wget)\b", text), text
+
+
+def test_image_runs_as_non_root_uid_10001(runtime):
+    users = runtime.all("USER")
+    assert users, "no USER: the image would run as root"
+    assert users[-1].value == ("10001:10001",)
+    last_user = runtime.instructions.index(users[-1])
+    entrypoint = runtime.instructions.index(runtime.one("ENTRYPOINT"))
+    assert last_user < entrypoint
+
+
+def test_entrypoint_is_exec_form_so_sigterm_reaches_the_server(runtime):
+    entrypoint = runtime.one("ENTRYPOINT")
+    assert entrypoint.json, "shell form would make /bin/sh PID 1 and swallow SIGTERM"
+    assert entrypoint.value == ("python", "-m", "api")
+    assert runtime.all("CMD") == []
+    assert runtime.one("STOPSIGNAL").value == ("SIGTERM",)
+
+
+def test_healthcheck_asks_health_through_python_not_curl(runtime):
+    healthcheck = runtime.one("HEALTHCHECK")
+    assert healthcheck.json
+    assert healthcheck.value == ("CMD", "python", "-m", "api.healthcheck")
+    assert any(flag.startswith("--interval=") for flag in healthcheck.flags)
+
+
+def test_image_settings_suit_a_container(runtime):
+    env = runtime.env
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert env["HOST"] == "0.0.0.0"
+    assert env["PORT"] == "8000"
+    assert env["WORKERS"] == "1"
+    assert env["PATH"].startswith("/opt/venv/bin:")
+    assert runtime.one("EXPOSE").value == ("8000",)
+
+
+def test_embedded_database_lives_in_the_one_writable_directory(runtime):
+    assert runtime.env["SQLITE_PATH"].startswith("/tmp/")
+
+
+def test_oci_labels_carry_version_source_and_revision_from_build_args(runtime):
+    labels = runtime.labels
+    assert labels["org.opencontainers.image.version"] == "${VERSION}"
+    assert labels["org.opencontainers.image.revision"] == "${GIT_SHA}"
+    assert labels["org.opencontainers.image.source"] == "${SOURCE_URL}"
+    assert labels["org.opencontainers.image.created"] == "${BUILD_DATE}"
+    assert {"VERSION", "GIT_SHA", "SOURCE_URL", "BUILD_DATE"} <= runtime.args
+
+
+def test_build_info_reaches_the_version_endpoint_settings(runtime):
+    env = runtime.env
+    assert env["APP_VERSION"] == "${VERSION}"
+    assert env["GIT_SHA"] == "${GIT_SHA}"
+    assert env["BUILD_DATE"] == "${BUILD_DATE}"
+
+
+def test_dockerignore_admits_exactly_what_the_dockerfile_copies(stages, repo):
+    lines = [
+        line.strip()
+        for line in (repo / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*", "an allow-list: everything is excluded first"
+    admitted = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    copied = {
+        source.rstrip("/")
+        for stage in stages
+        for copy in stage.all("COPY")
+        if not copy.flags
+        for source in copy.value[:-1]
+    }
+    assert admitted == copied
