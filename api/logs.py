@@ -53,7 +53,6 @@ def configure_logging(level: str) -> None:
         sanic_logger.propagate = True
 
 
-_out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
 _clock = {"second": -1, "stamp": ""}
 
 
@@ -82,6 +81,6 @@ def access_log(
             "request_id": request_id,
         }
     )
-    out = _out if _out is not None else sys.stdout.buffer
+    out = sys.stdout.buffer
     out.write(line + b"\n")
     out.flush()

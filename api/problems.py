@@ -127,6 +127,9 @@ class ProblemErrorHandler(ErrorHandler):
                 method = request.method if request is not None else ""
                 detail = template.format(path=path, method=method, max_size=max_size)
             headers = {k: v for k, v in (exception.headers or {}).items()}
+            has_allow = "allow" in {name.lower() for name in headers}
+            if status == 405 and request is not None and not has_allow:
+                headers["Allow"] = _allowed_methods(request)
             return problem_response(request, status, detail, headers=headers)
         if isinstance(exception, SanicException) and exception.status_code == 503:
             return problem_response(request, 503, str(exception) or "Service unavailable.")
@@ -140,6 +143,21 @@ class ProblemErrorHandler(ErrorHandler):
             },
         )
         return problem_response(request, 500, "An internal error occurred; it has been logged.")
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Sanic leaves Allow out for routes with parameters: ask the router for each method."""
+    allowed = []
+    for method in _METHODS:
+        try:
+            request.app.router.get(request.path, method, request.headers.get("host"))
+        except Exception:  # noqa: S112 - any routing failure means "not allowed"
+            continue
+        allowed.append(method)
+    return ", ".join(allowed)
 
 
 def _request_id(request: Request | None) -> str | None:
