@@ -157,7 +157,7 @@ def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck
         statements=[
             policies.allow(
                 [ecr.DescribeRepositories, ecr.DescribeImages],
-                policies.ecr_repository_arn("${RepositoryName}"),
+                policies.ecr_repository_arn(Ref(params.repository_name)),
             )
         ],
     )

@@ -23,9 +23,7 @@ from template_builder.metadata import checkov_skips
 from template_builder.network import SecurityGroups
 from template_builder.parameters import ServiceParameters, optional_value
 
-IMAGE_URI = (
-    "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${RepositoryName}:${ImageTag}"
-)
+IMAGE_URI = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}"
 RUN_AS_USER = "10001"  # the image's non-root uid/gid (contract with the Dockerfile)
 # ECS waits this long after SIGTERM before SIGKILL; longer than the API's 20 s drain.
 STOP_TIMEOUT_SECONDS = 30
@@ -73,7 +71,7 @@ def add_task_definition(
 ) -> ecs.TaskDefinition:
     container = ecs.ContainerDefinition(
         Name=names.CONTAINER_NAME,
-        Image=Sub(IMAGE_URI),
+        Image=Sub(IMAGE_URI, Repository=Ref(params.repository_name), Tag=Ref(params.image_tag)),
         Essential=True,
         PortMappings=[
             ecs.PortMapping(Name="http", ContainerPort=Ref(params.container_port), Protocol="tcp")

@@ -43,7 +43,7 @@ def add_task_roles(
                             ecr.GetDownloadUrlForLayer,
                             ecr.BatchGetImage,
                         ],
-                        policies.ecr_repository_arn("${RepositoryName}"),
+                        policies.ecr_repository_arn(Ref(params.repository_name)),
                     ),
                     # ECR's registry-wide login token has no resource: AWS requires "*".
                     policies.allow([ecr.GetAuthorizationToken], policies.ANY_RESOURCE),

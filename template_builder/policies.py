@@ -66,7 +66,7 @@ def github_trust_policy(provider_arn: AWSHelperFn, subjects: list[AWSHelperFn]) 
 
 
 # --- ARNs ---------------------------------------------------------------------------------------
-# `name` arguments are CloudFormation strings: literals or ${Param} references inside Sub.
+# `resource` is an Fn::Sub string; `variables` bind its ${placeholders} (e.g. Repository=Ref(p)).
 
 
 def arn(service: str, resource: str, *, region: bool = True, **variables) -> Sub:
@@ -74,21 +74,8 @@ def arn(service: str, resource: str, *, region: bool = True, **variables) -> Sub
     return Sub(f"arn:${{AWS::Partition}}:{service}:{where}:{resource}", **variables)
 
 
-def ecr_repository_arn(repository: str, **variables) -> Sub:
-    return arn("ecr", f"repository/{repository}", **variables)
-
-
-def stack_arn(stack: str, **variables) -> Sub:
-    return arn("cloudformation", f"stack/{stack}/*", **variables)
-
-
-def log_group_arn(log_group: str, **variables) -> Sub:
-    """ARN of a log group and its streams (the ``:*`` suffix covers log-stream actions)."""
-    return arn("logs", f"log-group:{log_group}:*", **variables)
-
-
-def iam_role_arn(role: str, **variables) -> Sub:
-    return arn("iam", f"role/{role}", region=False, **variables)
+def ecr_repository_arn(repository: AWSHelperFn) -> Sub:
+    return arn("ecr", "repository/${Repository}", Repository=repository)
 
 
 def oidc_provider_arn(host: str) -> Sub:

@@ -27,7 +27,7 @@ _KEEP = "__KEEP_RELEASES__"
 
 
 def lifecycle_policy_text() -> str:
-    """ECR lifecycle rules as JSON, with ${KeepReleases} for Fn::Sub (a number, so unquoted)."""
+    """ECR lifecycle rules as JSON, with ${Keep} for Fn::Sub (a number, so unquoted)."""
     rules = {
         "rules": [
             {
@@ -54,7 +54,7 @@ def lifecycle_policy_text() -> str:
             },
         ]
     }
-    return json.dumps(rules, indent=2, sort_keys=True).replace(f'"{_KEEP}"', "${KeepReleases}")
+    return json.dumps(rules, indent=2, sort_keys=True).replace(f'"{_KEEP}"', "${Keep}")
 
 
 def build_registry_template() -> Template:
@@ -95,7 +95,9 @@ def build_registry_template() -> Template:
                 )
             ],
             EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="AES256"),
-            LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=Sub(lifecycle_policy_text())),
+            LifecyclePolicy=ecr.LifecyclePolicy(
+                LifecyclePolicyText=Sub(lifecycle_policy_text(), Keep=Ref(keep_releases))
+            ),
             # Images outlive the stack: deleting or replacing it must not delete releases.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",

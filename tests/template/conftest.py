@@ -65,6 +65,10 @@ def resolve(
         body["Resources"][names.VPC_LOOKUP]["Metadata"] = {
             "Cloud-Radar": {"attribute-values": VPC_LOOKUP_ANSWER}
         }
+    for parameter in body.get("Parameters", {}).values():
+        # CloudFormation hands every parameter value to Ref as a string, Numbers included.
+        if "Default" in parameter:
+            parameter["Default"] = str(parameter["Default"])
     if names.IMAGE_TAG in body.get("Parameters", {}):
         parameters.setdefault(names.IMAGE_TAG, "v1.0.0")
     radar = Template(json.loads(json.dumps(body)))
