@@ -1,8 +1,9 @@
 """Lambda-backed custom resources: Custom::VpcLookup (where to run) and Custom::ImageCheck (what).
 
-Each custom resource depends on its function (through ServiceToken), its role and its log group,
-so on deletion CloudFormation removes the custom resource first, while its function can still
-answer, and the function's permissions and logs last.
+Each custom resource depends on its function, its role and its log group, so on deletion
+CloudFormation removes the custom resource first, while its function can still answer, and the
+function's permissions and logs last. The function dependency comes from the ServiceToken GetAtt;
+listing it in DependsOn as well is what cfn-lint flags as obsolete (W3005).
 """
 
 from dataclasses import dataclass
