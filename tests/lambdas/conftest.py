@@ -4,6 +4,7 @@ CloudFormation's side of the protocol is a presigned S3 URL taking one PUT; here
 ``http.server`` on 127.0.0.1 that records every request and can fail or hold some of them.
 """
 
+import functools
 import importlib
 import json
 import threading
@@ -178,10 +179,15 @@ def aws(monkeypatch, client_cache):
         yield
 
 
+@functools.cache
+def compiled_inline_source(name):
+    return compile(inline_source(name), "index.py", "exec")
+
+
 def compact_module(name):
-    """The inlined source for Code.ZipFile, executed as Lambda would: a module named index."""
+    """The inlined source for Code.ZipFile, executed as Lambda would: a fresh module named index."""
     module = types.ModuleType("index")
-    exec(compile(inline_source(name), "index.py", "exec"), module.__dict__)
+    exec(compiled_inline_source(name), module.__dict__)
     return module
 
 
