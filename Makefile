@@ -58,6 +58,9 @@ bench: init ## Benchmark the API against a bare Sanic baseline; writes docs/benc
 test: init ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+test-lambdas: init ## Test the custom resource handlers and their inlined code (moto, no AWS account)
+	$(BIN)/pytest tests/lambdas $(PYTEST_ARGS)
+
 lint: lint-py lint-cfn lint-docker lint-shell lint-actions lint-compose ## Run every linter
 
 lint-py: init ## ruff check and format check
