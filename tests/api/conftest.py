@@ -94,10 +94,13 @@ def backend(request) -> str:
 
 @pytest.fixture
 def settings(backend: str, tmp_path: Path, request, redis_prefix: str) -> Settings:
-    """Production-like settings for ``backend``: the cache on, defaults elsewhere."""
+    """Production-like settings for ``backend``: the cache on, defaults elsewhere.
+
+    Each test has its own key prefix: SQLite tests all number their cars from 1.
+    """
     base = Settings(
         redis_url=REDIS_URL,
-        cache_key_prefix=redis_prefix,
+        cache_key_prefix=f"{redis_prefix}{secrets.token_hex(3)}:",
         app_version="v9.9.9-test",
         git_sha="0123abc",
         build_date="2026-01-02T03:04:05Z",

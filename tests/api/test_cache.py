@@ -1,0 +1,133 @@
+"""The Redis read-through cache: hits skip the database, writes replace or tombstone entries,
+and a missing Redis only means the database answers."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import replace
+
+import psycopg
+import pytest
+from carkit import create, free_port, serve
+
+from api.cache import CarCache
+
+
+def sneak_color(settings, car_id: int, color: str) -> None:
+    """Change a row behind the API's back, so only a cache hit can still show the old value."""
+    if settings.database_url:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute("UPDATE cars SET color = %s WHERE id = %s", (color, car_id))
+    else:
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            conn.execute("UPDATE cars SET color = ? WHERE id = ?", (color, car_id))
+
+
+def cache_key(settings, car_id: int) -> str:
+    return f"{settings.cache_key_prefix}car:{car_id}"
+
+
+async def test_get_stores_the_response_bytes_and_etag_in_redis(client, settings, redis_client):
+    created = await create(client)
+    car_id = created.json()["id"]
+    response = await client.get(f"/v1/cars/{car_id}")
+    entry = redis_client.get(cache_key(settings, car_id))
+    assert entry == b"1\n" + response.headers["etag"].encode() + b"\n" + response.content
+    assert 0 < redis_client.ttl(cache_key(settings, car_id)) <= settings.cache_ttl_seconds
+
+
+async def test_second_get_is_served_from_the_cache(client, settings):
+    car_id = (await create(client, color="red")).json()["id"]
+    await client.get(f"/v1/cars/{car_id}")
+    sneak_color(settings, car_id, "purple")
+    assert (await client.get(f"/v1/cars/{car_id}")).json()["color"] == "red"
+
+
+async def test_patch_replaces_the_cached_entry(client, settings):
+    car_id = (await create(client, color="red")).json()["id"]
+    await client.get(f"/v1/cars/{car_id}")
+    patched = await client.patch(f"/v1/cars/{car_id}", json={"color": "blue"})
+    response = await client.get(f"/v1/cars/{car_id}")
+    assert response.json()["color"] == "blue"
+    assert response.headers["etag"] == patched.headers["etag"]
+
+
+async def test_put_replaces_the_cached_entry(client):
+    created = await create(client, color="red")
+    location = created.headers["location"]
+    await client.get(location)
+    replacement = {**created.json(), "color": "blue"}
+    for generated in ("id", "created_at", "updated_at"):
+        del replacement[generated]
+    await client.put(location, json=replacement)
+    assert (await client.get(location)).json()["color"] == "blue"
+
+
+async def test_delete_leaves_a_tombstone_that_is_never_served(client, settings, redis_client):
+    location = (await create(client)).headers["location"]
+    car_id = int(location.rsplit("/", 1)[1])
+    await client.get(location)
+    await client.delete(location)
+    assert (await client.get(location)).status_code == 404
+    assert redis_client.get(cache_key(settings, car_id)).split(b"\n")[1] == b""
+
+
+async def test_no_redis_url_means_no_cache(settings, redis_client):
+    async with serve(replace(settings, redis_url=None)) as client:
+        car_id = (await create(client)).json()["id"]
+        assert (await client.get(f"/v1/cars/{car_id}")).status_code == 200
+        assert client.app.ctx.cache is None
+    assert redis_client.get(cache_key(settings, car_id)) is None
+
+
+async def test_redis_down_serves_from_the_database_and_warns_once(settings, caplog):
+    down = replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_retry_seconds=60)
+    async with serve(down) as client:
+        created = await create(client)
+        location = created.headers["location"]
+        caplog.clear()
+        for color in ("red", "blue", "green"):
+            assert (await client.get(location)).status_code == 200
+            patched = await client.patch(location, json={"color": color})
+            assert patched.status_code == 200
+            assert (await client.get(location)).json()["color"] == color
+    warnings = [r for r in caplog.records if r.name == "api.cache" and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert "Redis unavailable" in warnings[0].getMessage()
+
+
+@pytest.fixture
+async def car_cache(settings):
+    cache = CarCache(settings)
+    await cache.open()
+    yield cache
+    await cache.close()
+
+
+async def test_an_older_version_never_overwrites_a_newer_one(car_cache):
+    car_id = 10**12 + free_port()
+    await car_cache.store(car_id, 3, '"x-3"', b'{"v":3}')
+    await car_cache.store(car_id, 2, '"x-2"', b'{"v":2}')
+    assert await car_cache.get(car_id) == ('"x-3"', b'{"v":3}')
+
+
+async def test_a_deleted_car_cannot_be_cached_again(car_cache):
+    car_id = 10**12 + free_port()
+    await car_cache.store(car_id, 1, '"x-1"', b"{}")
+    await car_cache.forget(car_id)
+    await car_cache.store(car_id, 1, '"x-1"', b"{}")  # a reader that fetched before the delete
+    assert await car_cache.get(car_id) is None
+
+
+async def test_unreachable_redis_remembers_writes_to_drop_later(settings):
+    cache = CarCache(replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    await cache.open()
+    try:
+        assert await cache.get(5) is None
+        assert not cache.available
+        await cache.store(5, 2, '"5-2"', b"{}")
+        await cache.forget(6)
+        assert cache._pending == {5, 6}
+    finally:
+        await cache.close()

@@ -1,0 +1,100 @@
+"""Configuration: every variable validated at start-up, one clear line per bad value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from api.config import VARIABLES, ConfigError, Settings
+
+
+def test_defaults_match_the_documented_contract():
+    settings = Settings.from_env({})
+    assert settings.database_url is None
+    assert settings.sqlite_path == "api-cars.sqlite3"
+    assert settings.redis_url is None
+    assert settings.cache_ttl_seconds == 60
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    assert settings.log_level == "INFO"
+    assert settings.shutdown_grace_seconds == 20
+    assert settings.migrate_on_start is True
+    assert settings.app_version == "dev"
+
+
+def test_values_are_parsed():
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://u:p@db:5432/cars",
+            "REDIS_URL": "redis://cache:6379/1",
+            "PORT": "9000",
+            "MIGRATE_ON_START": "no",
+            "LOG_LEVEL": "debug",
+            "SHUTDOWN_GRACE_SECONDS": "2.5",
+        }
+    )
+    assert settings.database_url == "postgresql://u:p@db:5432/cars"
+    assert settings.uses_postgres
+    assert settings.port == 9000
+    assert settings.migrate_on_start is False
+    assert settings.log_level == "DEBUG"
+    assert settings.shutdown_grace_seconds == 2.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "eighty", "PORT='eighty': must be a whole number from 1 to 65535"),
+        ("PORT", "70000", "PORT='70000': must be a whole number from 1 to 65535"),
+        ("WORKERS", "0", "WORKERS='0': must be a whole number from 1 to 64"),
+        ("CACHE_TTL_SECONDS", "-1", "CACHE_TTL_SECONDS='-1': must be a whole number"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL='mysql://x/y': must be a postgresql:// URL"),
+        ("DATABASE_URL", "postgresql://h:port/db", "DATABASE_URL='postgresql://h:port/db': has an"),
+        ("REDIS_URL", "http://cache", "REDIS_URL='http://cache': must be a redis://"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD': must be one of DEBUG"),
+        ("MIGRATE_ON_START", "maybe", "MIGRATE_ON_START='maybe': must be true or false"),
+        ("SHUTDOWN_GRACE_SECONDS", "soon", "SHUTDOWN_GRACE_SECONDS='soon': must be a number"),
+        ("REQUEST_MAX_SIZE", "10", "REQUEST_MAX_SIZE='10': must be a whole number from 1024"),
+        ("HOST", " ", "HOST=' ': must not be empty"),
+    ],
+)
+def test_a_bad_value_is_named_with_the_rule(name, value, message):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({name: value})
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].startswith(message)
+
+
+def test_every_bad_value_is_reported_at_once():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"PORT": "x", "WORKERS": "y", "LOG_LEVEL": "z"})
+    assert [p.split("=")[0] for p in raised.value.problems] == ["PORT", "WORKERS", "LOG_LEVEL"]
+
+
+def test_a_read_replica_needs_a_primary():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DATABASE_READ_URL": "postgresql://replica/db"})
+    assert raised.value.problems == [
+        "DATABASE_READ_URL is set but DATABASE_URL is not: set both or neither"
+    ]
+
+
+def test_every_variable_has_a_meaning_and_a_valid_default():
+    for variable in VARIABLES:
+        assert variable.meaning
+        variable.parse(variable.default)
+
+
+def test_serving_with_bad_settings_exits_2_with_one_line_per_problem():
+    env = {**os.environ, "PORT": "eighty", "WORKERS": "many"}
+    done = subprocess.run(
+        [sys.executable, "-m", "api"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "api-cars: configuration error: PORT='eighty': must be a whole number from 1 to 65535",
+        "api-cars: configuration error: WORKERS='many': must be a whole number from 1 to 64",
+    ]
+    assert "Traceback" not in done.stdout + done.stderr

@@ -1,0 +1,139 @@
+"""Health, readiness, version, request ids, access log and the database going missing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from dataclasses import replace
+
+import pytest
+from carkit import free_port, serve
+
+from api.config import Settings
+
+
+async def test_health_answers_ok(client):
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_answers_ready_when_the_database_does(client):
+    response = await client.get("/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+async def test_version_reports_the_build(client):
+    version = (await client.get("/version")).json()
+    assert version["version"] == "v9.9.9-test"
+    assert version["git_sha"] == "0123abc"
+    assert version["build_date"] == "2026-01-02T03:04:05Z"
+
+
+async def test_sane_request_id_is_echoed(client):
+    response = await client.get("/health", headers={"X-Request-ID": "abc-123.def"})
+    assert response.headers["x-request-id"] == "abc-123.def"
+
+
+@pytest.mark.parametrize("given", [None, "", "has space", "x" * 129, "semi;colon"])
+async def test_missing_or_odd_request_id_is_replaced(client, given):
+    headers = {} if given is None else {"X-Request-ID": given}
+    response = await client.get("/health", headers=headers)
+    generated = response.headers["x-request-id"]
+    assert generated and generated != given
+    assert generated != (await client.get("/health")).headers["x-request-id"]
+
+
+async def test_errors_carry_a_request_id_too(client):
+    response = await client.get("/nowhere", headers={"X-Request-ID": "trace-404"})
+    assert response.headers["x-request-id"] == "trace-404"
+
+
+async def test_each_request_writes_one_json_access_line(client, capfd):
+    capfd.readouterr()
+    await client.get("/v1/cars/987654321", headers={"X-Request-ID": "log-me"})
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if "log-me" in line]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["logger"] == "api.access"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/v1/cars/987654321", 404)
+    assert line["duration_ms"] >= 0
+
+
+@pytest.fixture
+def unreachable_pg(tmp_path) -> Settings:
+    return Settings(
+        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing",
+        database_timeout_seconds=1,
+    )
+
+
+async def test_ready_is_503_when_the_database_is_unreachable(unreachable_pg):
+    async with serve(unreachable_pg, migrate=False) as client:
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"].startswith("The database cannot be reached")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/cars/1", None),
+        ("GET", "/v1/cars", None),
+        (
+            "POST",
+            "/v1/cars",
+            {"make": "A", "model": "B", "year": 2000, "price": "1", "mileage_km": 1},
+        ),
+        ("DELETE", "/v1/cars/1", None),
+    ],
+)
+async def test_requests_are_503_problems_while_the_database_is_unreachable(
+    unreachable_pg, method, path, body
+):
+    async with serve(unreachable_pg, migrate=False) as client:
+        response = await client.request(method, path, json=body)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "The database is unavailable; retry shortly."
+
+
+async def run_healthcheck(port: int) -> int:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api.healthcheck",
+        env={**os.environ, "PORT": str(port)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await process.wait()
+
+
+async def test_healthcheck_command_exits_0_when_health_answers(client):
+    assert await run_healthcheck(client.base_url.port) == 0
+
+
+async def test_healthcheck_command_exits_1_when_nothing_listens():
+    assert await run_healthcheck(free_port()) == 1
+
+
+async def test_sqlite_default_runs_without_any_server(tmp_path):
+    settings = Settings(sqlite_path=str(tmp_path / "embedded.sqlite3"))
+    async with serve(settings) as client:
+        created = await client.post(
+            "/v1/cars",
+            json={"make": "A", "model": "B", "year": 2000, "price": "1", "mileage_km": 1},
+        )
+        assert created.status_code == 201
+        assert (await client.get("/ready")).status_code == 200
+    assert (tmp_path / "embedded.sqlite3").exists()
+
+
+def test_read_url_reads_from_the_replica(pg_url):
+    settings = replace(Settings(), database_url=pg_url, database_read_url=pg_url)
+    assert settings.database_read_url == pg_url
