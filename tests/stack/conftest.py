@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from cfn_flip import dump_yaml, load_yaml
+from cfn_flip import load_yaml
 from moto.server import ThreadedMotoServer
 
 from cars_stack.cli import main
@@ -302,17 +302,25 @@ def real_template_path() -> Path:
     return REAL_TEMPLATE
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real_template() -> dict[str, Any]:
     return load_yaml(REAL_TEMPLATE.read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="session")
+def moto_document(real_template: dict[str, Any]) -> dict[str, Any]:
+    """Derived once; each test fills in the network of its own (freshly reset) moto."""
+    return without_custom_resources(real_template, {})
+
+
 @pytest.fixture
-def moto_template(real_template: dict[str, Any], tmp_path: Path) -> Path:
-    path = tmp_path / "api-cars-moto.yaml"
-    path.write_text(
-        dump_yaml(without_custom_resources(real_template, moto_network())), encoding="utf-8"
-    )
+def moto_template(moto_document: dict[str, Any], tmp_path: Path) -> Path:
+    document = copy.deepcopy(moto_document)
+    for name, value in moto_network().items():
+        if name in document["Parameters"]:
+            document["Parameters"][name]["Default"] = value
+    path = tmp_path / "api-cars-moto.json"
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
     return path
 
 
@@ -409,7 +417,3 @@ def stubbed() -> Iterator[Stubbed]:
     cfn, ecr = client("cloudformation"), client("ecr")
     with Stubber(cfn) as cfn_stub, Stubber(ecr) as ecr_stub:
         yield Stubbed(cfn, ecr, cfn_stub, ecr_stub)
-
-
-def deep_copy(value: Any) -> Any:
-    return copy.deepcopy(value)

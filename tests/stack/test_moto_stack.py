@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
-
-from cfn_flip import dump_yaml, load_yaml
 
 from cars_stack.cli import main
 from cars_stack.runtime import Runtime
@@ -181,6 +180,18 @@ def test_release_no_execute_leaves_a_named_change_set_and_a_markdown_review(
     assert f"cars-stack execute {name}" in summary.read_text()
 
 
+def test_release_no_execute_hands_the_change_set_name_to_github_actions(
+    deployed: Path, tmp_path: Path, cli, push_image, monkeypatch
+) -> None:
+    push_image("v2.0.0")
+    github_output = tmp_path / "github-output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
+    result = cli("release", "v2.0.0", "--template-file", str(deployed), "--no-execute")
+    assert result.code == 0, result.err
+    name = result.out.split("Change set left for review: ")[1].split()[0]
+    assert github_output.read_text() == f"change_set_name={name}\n"
+
+
 def test_execute_runs_the_change_set_left_by_no_execute(
     deployed: Path, cli, push_image, aws
 ) -> None:
@@ -296,9 +307,9 @@ def test_destroy_names_the_resources_the_template_retains(
     moto_template: Path, cli, push_image
 ) -> None:
     # The command reads DeletionPolicy from the stack's own template; give one resource Retain.
-    document = load_yaml(moto_template.read_text())
+    document = json.loads(moto_template.read_text())
     document["Resources"]["LogGroup"]["DeletionPolicy"] = "Retain"
-    moto_template.write_text(dump_yaml(document))
+    moto_template.write_text(json.dumps(document))
     push_image("v1.0.0")
     assert (
         cli("deploy", "--template-file", str(moto_template), "--image-tag", "v1.0.0", "--yes").code

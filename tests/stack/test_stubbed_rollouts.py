@@ -194,7 +194,7 @@ ROLLED_BACK = [
 
 # --- scripting a conversation ---------------------------------------------------------------
 def expect_release_up_to_review(
-    stubbed, changes: list[dict[str, Any]], *, live: str = "v1.2.0"
+    stubbed, changes: list[dict[str, Any]], *, live: str = "v1.2.0", role: str | None = None
 ) -> None:
     stubbed.cfn_stub.add_response(
         "describe_stacks", stack("UPDATE_COMPLETE", tag=live), {"StackName": STACK}
@@ -227,6 +227,7 @@ def expect_release_up_to_review(
             ],
             "Capabilities": ["CAPABILITY_IAM"],
             "Description": ANY,
+            **({"RoleARN": role} if role else {}),
         },
     )
     stubbed.cfn_stub.add_response("describe_change_set", change_set(changes, live=live))
@@ -597,3 +598,68 @@ def test_rejected_credentials_are_one_line(cli, stubbed) -> None:
         "cars-stack status: AWS rejected the credentials (ExpiredToken): "
         "The security token included in the request is expired\n"
     )
+
+
+def test_the_cloudformation_service_role_is_passed_on_the_change_set(
+    cli, stubbed, real_template_path
+) -> None:
+    role = "arn:aws:iam::123456789012:role/api-cars-github-CloudFormationRole"
+    expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES, role=role)
+    result = release(
+        cli, stubbed, real_template_path, "--no-execute", "--cfn-role-arn", role, "--output", "json"
+    )
+    assert result.code == 0, result.err
+    assert result.json()["executed"] is False
+    stubbed.done()
+
+
+def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
+    cli, stubbed, real_template_path
+) -> None:
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("ROLLBACK_COMPLETE"), {"StackName": STACK}
+    )
+    stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
+    failed = event(STACK, STACK_TYPE, "ROLLBACK_COMPLETE")
+    stubbed.cfn_stub.add_response("describe_stack_events", {"StackEvents": [failed]})
+    stubbed.cfn_stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    deleted = [
+        event(STACK, STACK_TYPE, "DELETE_IN_PROGRESS", "User Initiated"),
+        event(STACK, STACK_TYPE, "DELETE_COMPLETE"),
+    ]
+    stubbed.cfn_stub.add_response(
+        "describe_stack_events", {"StackEvents": [*deleted[::-1], failed]}
+    )
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("DELETE_COMPLETE"), {"StackName": STACK_ID}
+    )
+    stubbed.cfn_stub.add_response(
+        "create_change_set",
+        {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "CREATE",
+            "TemplateBody": real_template_path.read_text(),
+            "Parameters": [{"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"}],
+            "Capabilities": ["CAPABILITY_IAM"],
+            "Description": ANY,
+        },
+    )
+    created = change_set([change("Cluster", "AWS::ECS::Cluster", action="Add")])
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    result = cli(
+        "deploy",
+        "--template-file",
+        str(real_template_path),
+        "--image-tag",
+        "v1.3.0",
+        "--replace-failed",
+        "--no-execute",
+        clients=stubbed.clients,
+    )
+    assert result.code == 0, result.err
+    assert "Deleting api-cars (ROLLBACK_COMPLETE" in result.out
+    assert "(CREATE) for stack api-cars" in result.out
+    stubbed.done()
