@@ -5,12 +5,13 @@ CloudFormation's side of the protocol is a presigned S3 URL taking one PUT; here
 """
 
 import functools
-import importlib
+import importlib.util
 import json
 import threading
 import time
 import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import boto3
 import pytest
@@ -196,8 +197,13 @@ def load_handler(request):
     """Run a test against lambdas/<name>.py and against what the template really deploys."""
 
     def load(name):
+        """A freshly executed module's handler, so import-time behaviour is part of the test."""
         if request.param == "compact":
             return compact_module(name).handler
-        return importlib.import_module(f"lambdas.{name}").handler
+        path = Path(protocol.__file__).with_name(f"{name}.py")
+        spec = importlib.util.spec_from_file_location(f"lambdas.fresh_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.handler
 
     return load

@@ -1,6 +1,5 @@
 """The custom resource protocol: exactly one answer per event, whatever happens."""
 
-import importlib.util
 import json
 import logging
 import sys
@@ -164,14 +163,12 @@ def test_delete_succeeds_without_aws_calls_whatever_create_left(
 
 @pytest.mark.parametrize("name", ["vpc_lookup", "image_check"])
 def test_import_error_is_reported_on_the_first_create(
-    name, endpoint, make_event, expected_body, context, monkeypatch
+    name, endpoint, make_event, expected_body, context, load_handler, monkeypatch
 ):
     monkeypatch.setitem(sys.modules, "boto3", None)
-    spec = importlib.util.spec_from_file_location(f"fresh_{name}", LAMBDAS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    handler = load_handler(name)
 
-    module.handler(make_event(), context)
+    handler(make_event(), context)
 
     assert endpoint.only_body() == expected_body(
         "FAILED",
