@@ -7,6 +7,7 @@ This catches what a dev .venv hides: a module the API imports that only a dev to
 from __future__ import annotations
 
 import configparser
+import fcntl
 import hashlib
 import json
 import os
@@ -46,13 +47,16 @@ def runtime_venv(request, tmp_path_factory, repo, run) -> Path:
     cache = getattr(request.config, "cache", None)
     home = cache.mkdir(f"runtime-venv-{key}") if cache else tmp_path_factory.mktemp("runtime-venv")
     venv, complete = home / "venv", home / "complete"
-    if not complete.exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        result = run(
-            script, "setup.cfg", venv, env={**os.environ, "PYTHON": sys.executable}, timeout=600
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        complete.touch()
+    # Several pytest runs may share the cache at once: one builds, the others wait for it.
+    with (home / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not complete.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            result = run(
+                script, "setup.cfg", venv, env={**os.environ, "PYTHON": sys.executable}, timeout=600
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            complete.touch()
     return venv
 
 
