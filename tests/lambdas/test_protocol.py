@@ -4,14 +4,11 @@ import json
 import logging
 import sys
 import threading
-from pathlib import Path
 
 import boto3
 import pytest
 
 from lambdas import protocol, vpc_lookup
-
-LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 
 
 def test_response_is_a_put_with_an_empty_content_type(endpoint, make_event, context):
