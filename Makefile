@@ -109,8 +109,8 @@ image-size-estimate: ## Estimate the image size without Docker (see docs/contain
 template: init ## Generate templates/*.yaml from template_builder/
 	$(BIN)/python -m template_builder
 
-deploy: init ## Create or update the stack through a reviewed change set
-	$(BIN)/cars-stack deploy $(STACK_ARGS)
+deploy: init ## Create or update the stack through a reviewed change set (VERSION=v1.2.3 sets the image)
+	$(BIN)/cars-stack deploy $(if $(VERSION),--image-tag $(VERSION),) $(STACK_ARGS)
 
 release: init ## Release an image tag: make release VERSION=v1.2.3
 	@test -n "$(VERSION)" || { echo "make release: set VERSION, e.g. make release VERSION=v1.2.3" >&2; exit 2; }

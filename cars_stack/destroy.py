@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cars_stack.errors import DeploymentFailed
+from cars_stack.errors import Aborted, DeploymentFailed
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
 from cars_stack.stack import describe, physical_ids
@@ -49,7 +49,18 @@ def destroy(ctx: Context, *, timeout_minutes: float) -> int:
     if ctx.cfn_role_arn:
         request["RoleARN"] = ctx.cfn_role_arn
     cfn.delete_stack(**request)
-    outcome = follow(ctx, stack.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
+    try:
+        outcome = follow(ctx, stack.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
+    except KeyboardInterrupt:
+        raise Aborted(
+            "stopped following",
+            hints=(
+                "the delete goes on in CloudFormation;",
+                "follow it:  aws cloudformation describe-stack-events "
+                f"--stack-name {stack.stack_id} "
+                f"--region {ctx.region}",
+            ),
+        ) from None
     if outcome.status != "DELETE_COMPLETE":
         cause = f": {outcome.first_failure}" if outcome.first_failure else ""
         raise DeploymentFailed(f"stack {stack.name} ended {outcome.status}{cause}")
