@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,11 @@ def test_serving_with_bad_settings_exits_2_with_one_line_per_problem():
         "api-cars: configuration error: WORKERS='many': must be a whole number from 1 to 64",
     ]
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_readme_documents_every_variable_with_its_default():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for variable in VARIABLES:
+        default = f"`{variable.default}`" if variable.default else "(unset)"
+        assert f"| `{variable.env}` | {default} |" in section, variable.env
