@@ -195,3 +195,50 @@ def test_every_repository_variable_the_workflows_read_is_documented(workflows, r
         )
     assert used
     assert {name for name in used if f"`{name}`" not in section} == set()
+
+
+REQUIRED_VARIABLES = (
+    "AWS_REGION",
+    "PUBLISH_ROLE_ARN",
+    "DEPLOY_ROLE_ARN",
+    "CLOUDFORMATION_ROLE_ARN",
+)
+
+
+@pytest.mark.parametrize(
+    ("workflow_name", "job_name"), [("release.yml", "version"), ("rollback.yml", "plan")]
+)
+def test_first_job_names_missing_repository_variables_before_touching_aws(
+    workflows, workflow_name, job_name
+):
+    job = workflows[workflow_name].job(job_name)
+    check = next(s for s in job.steps if "scripts/require-vars.sh" in s.get("run", ""))
+    (line,) = [line for line in check["run"].splitlines() if "scripts/require-vars.sh" in line]
+    assert line.split()[1:] == list(REQUIRED_VARIABLES)
+    assert job.steps.index(check) < min(
+        [job.steps.index(s) for s in job.uses(AWS_CREDENTIALS)] or [len(job.steps)]
+    )
+
+
+def test_require_vars_names_every_missing_variable_in_one_line(run):
+    result = run(
+        "scripts/require-vars.sh",
+        "SET_ONE",
+        "EMPTY_ONE",
+        "UNSET_ONE",
+        env={"PATH": "/usr/bin:/bin", "SET_ONE": "x", "EMPTY_ONE": ""},
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("repository variables not set: EMPTY_ONE UNSET_ONE (")
+    assert result.stderr.count("\n") == 1
+
+
+def test_require_vars_passes_when_every_variable_is_set(run):
+    result = run(
+        "scripts/require-vars.sh",
+        "ONE",
+        "TWO",
+        env={"PATH": "/usr/bin:/bin", "ONE": "1", "TWO": "2"},
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
