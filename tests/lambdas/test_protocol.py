@@ -82,10 +82,13 @@ def test_answer_sent_before_the_timer_fires_is_the_only_one(
     fired = threading.Event()
 
     class RecordingTimer(threading.Timer):
+        """Fires only once the answer has reached the endpoint, however loaded the machine."""
+
         def __init__(self, interval, function, args=None, kwargs=None):
             def call(*a, **k):
-                function(*a, **k)
-                fired.set()
+                if endpoint.received.wait(10):
+                    function(*a, **k)
+                    fired.set()
 
             super().__init__(interval, call, args, kwargs)
 
