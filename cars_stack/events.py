@@ -79,6 +79,9 @@ def follow(
     seen: set[str] = set()
     done: set[str] = set()
     while True:
+        # Status first, then events: a final status is never returned before its last events.
+        stack = describe(cfn, stack_id)
+        outcome.status = stack.status if stack else "DELETE_COMPLETE"
         for event in _new_events(ctx, stack_id, after_event, seen):
             seen.add(event["EventId"])
             outcome.events.append(event)
@@ -89,19 +92,22 @@ def follow(
             ctx.say(render.event_line(event, len(done), expected_resources))
             if outcome.first_failure is None:
                 outcome.first_failure = _failure_reason(event)
-        stack = describe(cfn, stack_id)
-        outcome.status = stack.status if stack else "DELETE_COMPLETE"
         if is_terminal(outcome.status):
             if stack and outcome.first_failure is None and not outcome.succeeded:
                 outcome.first_failure = stack.status_reason
             return outcome
         if ctx.now() > deadline and not outcome.timed_out:
-            outcome.timed_out = True
             if outcome.status == "UPDATE_IN_PROGRESS":
+                outcome.timed_out = outcome.cancelled = True
                 ctx.say(f"Timed out after {timeout_minutes:g} min: cancelling the update")
                 cfn.cancel_update_stack(StackName=stack_id)
-                outcome.cancelled = True
-            else:
-                # A create or delete cannot be cancelled: stop watching and say so.
+            elif not _past_the_point_of_cancelling(outcome.status):
+                # A create or a delete cannot be cancelled: stop watching and say so.
+                outcome.timed_out = True
                 return outcome
         ctx.pause()
+
+
+def _past_the_point_of_cancelling(status: str) -> bool:
+    """A rollback or a clean-up is already on its way to a final status: keep following it."""
+    return "ROLLBACK" in status or "CLEANUP" in status

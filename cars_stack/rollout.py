@@ -156,12 +156,7 @@ def run(ctx: Context, plan: Plan, *, result: dict[str, Any]) -> int:
             changeset.wait_until_created(ctx, change_set)
         except changeset.NoChanges:
             changeset.delete(ctx, change_set)
-            ctx.say(
-                f"No changes: stack {change_set.stack_name} already matches; change set deleted"
-            )
-            result.update(changed=False, executed=False)
-            ctx.emit(result)
-            return 0
+            return no_changes(ctx, result)
         changeset.load(ctx, change_set)
         ctx.say(render.change_set_table(change_set))
         if plan.image_only:

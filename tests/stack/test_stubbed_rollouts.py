@@ -246,10 +246,10 @@ def expect_execution(
     seen: list[dict[str, Any]] = []
     for index, (events, status) in enumerate(batches):
         seen = events[::-1] + seen
+        stubbed.cfn_stub.add_response("describe_stacks", stack(status), {"StackName": STACK_ID})
         stubbed.cfn_stub.add_response(
             "describe_stack_events", {"StackEvents": [*seen, MARKER]}, {"StackName": STACK_ID}
         )
-        stubbed.cfn_stub.add_response("describe_stacks", stack(status), {"StackName": STACK_ID})
         if cancel_after == index:
             stubbed.cfn_stub.add_response("cancel_update_stack", {}, {"StackName": STACK_ID})
 
@@ -628,10 +628,10 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
         event(STACK, STACK_TYPE, "DELETE_COMPLETE"),
     ]
     stubbed.cfn_stub.add_response(
-        "describe_stack_events", {"StackEvents": [*deleted[::-1], failed]}
+        "describe_stacks", stack("DELETE_COMPLETE"), {"StackName": STACK_ID}
     )
     stubbed.cfn_stub.add_response(
-        "describe_stacks", stack("DELETE_COMPLETE"), {"StackName": STACK_ID}
+        "describe_stack_events", {"StackEvents": [*deleted[::-1], failed]}
     )
     stubbed.cfn_stub.add_response(
         "create_change_set",
