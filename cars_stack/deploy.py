@@ -54,16 +54,22 @@ def _replace_failed_stack(ctx: Context, stack: Stack, timeout_minutes: float) ->
         )
 
 
+def _refuse_unusable(stack: Stack | None, options: DeployOptions) -> None:
+    """Before anything is checked or changed: a busy, stuck or failed stack is refused."""
+    if stack is None or stack.is_new:
+        return
+    stack.refuse_if_busy()
+    stack.refuse_if_stuck()
+    if stack.status == "ROLLBACK_COMPLETE" and not options.replace_failed:
+        raise Refused(rollback_complete_message(stack.name))
+
+
 def _change_type(ctx: Context, stack: Stack | None, options: DeployOptions) -> str:
     if stack is None or stack.is_new:
         return "CREATE"
-    stack.refuse_if_busy()
     if stack.status == "ROLLBACK_COMPLETE":
-        if not options.replace_failed:
-            raise Refused(rollback_complete_message(stack.name))
         _replace_failed_stack(ctx, stack, options.timeout_minutes)
         return "CREATE"
-    stack.refuse_if_stuck()
     return "UPDATE"
 
 
@@ -77,8 +83,8 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
         given[IMAGE_TAG] = options.image_tag
 
     stack = describe(ctx.client("cloudformation"), ctx.stack_name)
+    _refuse_unusable(stack, options)
     previous = stack.parameters if stack and not stack.is_new else {}
-    # Checked before anything changes: refusing a ROLLBACK_COMPLETE stack must not delete it first.
     if stack is None or stack.is_new or stack.status == "ROLLBACK_COMPLETE":
         missing = [p for p in template.required_parameters() if p not in given]
         if missing:

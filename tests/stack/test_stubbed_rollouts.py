@@ -520,7 +520,6 @@ def test_deploy_explains_rollback_complete_and_offers_replace_failed(
             "ROLLBACK_COMPLETE", reason="The following resource(s) failed to create: [VpcLookup]."
         ),
     )
-    stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
     result = cli(
         "deploy",
         "--template-file",
