@@ -193,7 +193,8 @@ def _aws_error_line(error: Exception, stack_name: str) -> str:
     if isinstance(error, NoRegionError):
         return "no AWS region: pass --region or set AWS_REGION"
     if isinstance(error, ProfileNotFound):
-        return f"AWS profile {error.kwargs.get('profile')!r} not found in ~/.aws/config"
+        name = error.kwargs.get("profile")
+        return f"AWS profile {name!r} is not configured (aws configure --profile {name})"
     if isinstance(error, EndpointConnectionError):
         return (
             f"cannot reach {error.kwargs.get('endpoint_url')}: check the region "

@@ -6,9 +6,17 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from cars_stack.cli import main
 from cars_stack.runtime import Runtime
 from template_builder.names import IMAGE_TAG, SERVICE_NAME
+
+# moto warns for each resource type its CloudFormation does not model (alarms, auto scaling); the
+# tests do not rely on those resources.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Tried to parse .* not supported by moto:UserWarning"
+)
 
 
 def _stack(aws, name: str = "api-cars") -> dict:
@@ -346,3 +354,18 @@ def test_aws_endpoint_url_is_honoured(deployed: Path, monkeypatch, cli) -> None:
     result = cli("status")
     assert result.code == 2
     assert "cannot reach http://127.0.0.1:9" in result.err
+
+
+def test_no_region_is_one_line(cli, monkeypatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    result = cli("status")
+    assert result.code == 2
+    assert result.err == "cars-stack status: no AWS region: pass --region or set AWS_REGION\n"
+
+
+def test_an_unknown_profile_is_one_line(cli) -> None:
+    result = cli("status", "--profile", "nope")
+    assert result.code == 2
+    assert result.err == (
+        "cars-stack status: AWS profile 'nope' is not configured (aws configure --profile nope)\n"
+    )
