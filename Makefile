@@ -61,6 +61,9 @@ test: init ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 test-lambdas: init ## Test the custom resource handlers and their inlined code (moto, no AWS account)
 	$(BIN)/pytest tests/lambdas $(PYTEST_ARGS)
 
+test-stack: init ## Test cars-stack and the deploy scripts (moto server, Stubber, AWS CLI; no AWS account)
+	$(BIN)/pytest tests/stack $(PYTEST_ARGS)
+
 lint: lint-py lint-cfn lint-docker lint-shell lint-actions lint-compose ## Run every linter
 
 lint-py: init ## ruff check and format check
