@@ -39,7 +39,7 @@ def _from_postgres(row: Sequence[Any]) -> dict[str, Any]:
         "model": model,
         "year": year,
         "color": color,
-        "price": str(price),  # NUMERIC(12, 2): always two decimals
+        "price": price,  # NUMERIC(12, 2) as text: always two decimals
         "mileage_km": mileage_km,
         "vin": vin,
         "created_at": created_at,
@@ -56,7 +56,7 @@ def _from_sqlite(row: Sequence[Any]) -> dict[str, Any]:
         "model": model,
         "year": year,
         "color": color,
-        "price": f"{price:.2f}",
+        "price": f"{float(price):.2f}",
         "mileage_km": mileage_km,
         "vin": vin,
         "created_at": datetime.fromisoformat(created_at),

@@ -1,5 +1,7 @@
 -- Every SQL statement of the API, for PostgreSQL and SQLite alike (loaded by aiosql).
 -- Optional parameters are written CAST(:p AS type) IS NULL OR ... so PostgreSQL can type them.
+-- Prices are read as text: PostgreSQL writes NUMERIC(12, 2) with both decimals, and decoding
+-- text is much cheaper than building Decimals (SQLite's form is normalised in api.cars.store).
 -- List queries: one per sort order, keyset-paginated on (sort column, id); they return limit + 1
 -- rows so the caller knows whether another page exists.
 
@@ -7,14 +9,16 @@
 SELECT 1;
 
 -- name: get_car
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE id = :id;
 
 -- name: insert_car
 INSERT INTO cars (make, model, year, color, price, mileage_km, vin, version, created_at, updated_at)
 VALUES (:make, :model, :year, :color, :price, :mileage_km, :vin, 1, :now, :now)
-RETURNING id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at;
+RETURNING id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at;
 
 -- name: update_car
 -- With :version set, matches only that version: concurrent writers cannot overwrite each other.
@@ -22,7 +26,8 @@ UPDATE cars
    SET make = :make, model = :model, year = :year, color = :color, price = :price,
        mileage_km = :mileage_km, vin = :vin, version = version + 1, updated_at = :now
  WHERE id = :id AND (CAST(:version AS INTEGER) IS NULL OR version = :version)
-RETURNING id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at;
+RETURNING id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at;
 
 -- name: delete_car
 DELETE FROM cars
@@ -30,7 +35,8 @@ DELETE FROM cars
 RETURNING id;
 
 -- name: list_cars_by_id_asc
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE (CAST(:make AS TEXT) IS NULL OR make = :make)
    AND (CAST(:model AS TEXT) IS NULL OR model = :model)
@@ -43,7 +49,8 @@ SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at
  LIMIT :limit;
 
 -- name: list_cars_by_id_desc
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE (CAST(:make AS TEXT) IS NULL OR make = :make)
    AND (CAST(:model AS TEXT) IS NULL OR model = :model)
@@ -56,7 +63,8 @@ SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at
  LIMIT :limit;
 
 -- name: list_cars_by_price_asc
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE (CAST(:make AS TEXT) IS NULL OR make = :make)
    AND (CAST(:model AS TEXT) IS NULL OR model = :model)
@@ -69,7 +77,8 @@ SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at
  LIMIT :limit;
 
 -- name: list_cars_by_price_desc
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE (CAST(:make AS TEXT) IS NULL OR make = :make)
    AND (CAST(:model AS TEXT) IS NULL OR model = :model)
@@ -82,7 +91,8 @@ SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at
  LIMIT :limit;
 
 -- name: list_cars_by_year_asc
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE (CAST(:make AS TEXT) IS NULL OR make = :make)
    AND (CAST(:model AS TEXT) IS NULL OR model = :model)
@@ -95,7 +105,8 @@ SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at
  LIMIT :limit;
 
 -- name: list_cars_by_year_desc
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE (CAST(:make AS TEXT) IS NULL OR make = :make)
    AND (CAST(:model AS TEXT) IS NULL OR model = :model)
@@ -108,7 +119,8 @@ SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at
  LIMIT :limit;
 
 -- name: list_cars_by_created_at_asc
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE (CAST(:make AS TEXT) IS NULL OR make = :make)
    AND (CAST(:model AS TEXT) IS NULL OR model = :model)
@@ -121,7 +133,8 @@ SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at
  LIMIT :limit;
 
 -- name: list_cars_by_created_at_desc
-SELECT id, make, model, year, color, price, mileage_km, vin, version, created_at, updated_at
+SELECT id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
+       created_at, updated_at
   FROM cars
  WHERE (CAST(:make AS TEXT) IS NULL OR make = :make)
    AND (CAST(:model AS TEXT) IS NULL OR model = :model)
