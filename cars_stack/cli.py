@@ -97,7 +97,13 @@ def _parser() -> argparse.ArgumentParser:
         help="default: %(default)s",
     )
 
-    parser = _Parser(prog="cars-stack", description=__doc__.split("\n\n")[0].strip("`"))
+    parser = _Parser(
+        prog="cars-stack",
+        description="Deploy, release, roll back and tear down the api-cars stack through "
+        "reviewed CloudFormation change sets.",
+        epilog="Exit codes: 0 success or nothing to change; 1 failed deployment; "
+        "2 bad input, refused, or AWS said no; 130 aborted.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     cmd = commands.add_parser(
