@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         dumps=orjson.dumps,
         loads=orjson.loads,
         strict_slashes=True,
+        request_class=TimedRequest,
     )
     app.config.update(
         REQUEST_MAX_SIZE=settings.request_max_size,
@@ -107,27 +108,31 @@ def _add_listeners(app: Sanic, settings: Settings, migrate: bool) -> None:
         )
 
 
-def _add_request_logging(app: Sanic) -> None:
-    @app.on_request(priority=1000)
-    async def start_request(request: Request) -> None:
-        request.ctx.started = time.perf_counter()
-        given = request.headers.get("x-request-id")
-        if given is not None and _SANE_REQUEST_ID.fullmatch(given):
-            request.ctx.request_id = given
-        else:
-            request.ctx.request_id = _new_request_id()
+class TimedRequest(Request):
+    """A request that knows when it arrived and its request id (no request middleware needed)."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.started = time.perf_counter()
+        self._request_id: str | None = None
+
+    @property
+    def request_id(self) -> str:
+        if self._request_id is None:
+            given = self.headers.get("x-request-id")
+            if given is not None and _SANE_REQUEST_ID.fullmatch(given):
+                self._request_id = given
+            else:
+                self._request_id = _new_request_id()
+        return self._request_id
+
+
+def _add_request_logging(app: Sanic) -> None:
     @app.on_response(priority=1000)
-    async def finish_request(request: Request, response: HTTPResponse) -> None:
-        ctx = request.ctx
-        request_id = getattr(ctx, "request_id", None)
-        if request_id is None:  # the request failed before routing (e.g. unknown path)
-            request_id = _new_request_id()
+    async def finish_request(request: TimedRequest, response: HTTPResponse) -> None:
+        request_id = request.request_id
         response.headers["x-request-id"] = request_id
-        started = getattr(ctx, "started", None)
-        duration_ms = (
-            round((time.perf_counter() - started) * 1000, 2) if started is not None else None
-        )
+        duration_ms = round((time.perf_counter() - request.started) * 1000, 2)
         access_log(request.method, request.path, response.status, duration_ms, request_id)
 
 

@@ -161,6 +161,4 @@ def _allowed_methods(request: Request) -> str:
 
 
 def _request_id(request: Request | None) -> str | None:
-    if request is None:
-        return None
-    return getattr(request.ctx, "request_id", None)
+    return getattr(request, "request_id", None)
