@@ -9,9 +9,11 @@ from dataclasses import replace
 
 import psycopg
 import pytest
+import redis
 from carkit import create, free_port, serve
+from redis.exceptions import ResponseError
 
-from api.cache import CarCache
+from api.cache import _INCOMPLETE, CarCache, _take_reply
 
 
 def sneak_color(settings, car_id: int, color: str) -> None:
@@ -131,3 +133,42 @@ async def test_unreachable_redis_remembers_writes_to_drop_later(settings):
         assert cache._pending == {5, 6}
     finally:
         await cache.close()
+
+
+async def test_cache_on_another_redis_database_index(settings, redis_client):
+    other_db = replace(settings, redis_url="redis://127.0.0.1:6379/3")
+    async with serve(other_db) as client:
+        car_id = (await create(client, color="red")).json()["id"]
+        await client.get(f"/v1/cars/{car_id}")
+        sneak_color(settings, car_id, "purple")
+        assert (await client.get(f"/v1/cars/{car_id}")).json()["color"] == "red"
+    db3 = redis.Redis.from_url("redis://127.0.0.1:6379/3")
+    try:
+        assert db3.delete(cache_key(settings, car_id)) == 1
+    finally:
+        db3.close()
+
+
+@pytest.mark.parametrize(
+    ("wire", "reply"),
+    [
+        (b"$5\r\nhello\r\n", b"hello"),
+        (b"$0\r\n\r\n", b""),
+        (b"$-1\r\n", None),
+        (b"+OK\r\n", b"OK"),
+        (b":42\r\n", 42),
+        (b"$12\r\nline\r\nbreaks\r\n", b"line\r\nbreaks"),
+    ],
+)
+def test_replies_are_read_whole_even_when_they_arrive_in_pieces(wire, reply):
+    for cut in range(1, len(wire)):
+        buffer = bytearray(wire[:cut])
+        assert _take_reply(buffer) is _INCOMPLETE
+        buffer += wire[cut:]
+        assert _take_reply(buffer) == reply
+        assert buffer == b""
+
+
+def test_an_error_reply_raises():
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        _take_reply(bytearray(b"-WRONGTYPE Operation against a key\r\n"))
