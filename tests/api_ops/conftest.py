@@ -8,6 +8,7 @@ delay or stall traffic on demand.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import pwd
 import shutil
@@ -34,7 +35,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
+def wait_until(
+    condition: Callable[[], object], timeout: float, what: str, interval: float = 0.02
+) -> object:
     """Poll `condition` until it returns something truthy; fail the test after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
@@ -43,7 +46,7 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> ob
             return value
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.02)  # poll interval
+        time.sleep(interval)
 
 
 @pytest.fixture(name="wait_until", scope="session")
@@ -286,21 +289,28 @@ class ApiProcess:
         self.proc: subprocess.Popen | None = None
         self.base_url = f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, poll_interval: float = 0.02) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "api"], cwd=REPO, env=self.env, stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_until(self._healthy, STARTUP_TIMEOUT_S, f"the API on port {self.port} to start")
+        wait_until(
+            self._healthy, STARTUP_TIMEOUT_S, f"the API on port {self.port} to start", poll_interval
+        )
 
     def _healthy(self) -> bool:
         if self.proc.poll() is not None:
             pytest.fail(f"the API exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+        # http.client, not httpx: cheap enough to poll every millisecond.
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
         try:
-            return httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
+            conn.request("GET", "/health")
+            return conn.getresponse().status == 200
+        except OSError:
             return False
+        finally:
+            conn.close()
 
     def client(self, timeout: float = 10.0) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=timeout)
@@ -341,11 +351,11 @@ def start_api(tmp_path_factory) -> Iterator[Callable[..., ApiProcess]]:
     """Start the API with extra environment variables; each is stopped after the test module."""
     started: list[ApiProcess] = []
 
-    def start(**env: str) -> ApiProcess:
+    def start(poll_interval: float = 0.02, **env: str) -> ApiProcess:
         log_dir = tmp_path_factory.mktemp("api")
         api = ApiProcess(env, log_dir / "api.log")
         started.append(api)
-        api.start()
+        api.start(poll_interval)
         return api
 
     yield start

@@ -5,6 +5,7 @@ reply from the database for a while.
 """
 
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -86,3 +87,19 @@ def test_new_connections_are_refused_while_draining(drain):
 def test_the_process_exits_0_within_the_grace_period(drain):
     assert drain.exit_code == 0
     assert drain.seconds_to_exit < GRACE_S
+
+
+def test_sigterm_just_after_start_up_exits_0(start_api, tmp_path):
+    # ECS may stop a task the moment it is healthy (a rollback, a scale-in): the first 200 on
+    # /health is where a SIGTERM can land. Several starts, polled tightly, as the window is narrow.
+    outcomes = []
+    for attempt in range(5):
+        api = start_api(poll_interval=0.001, SQLITE_PATH=str(tmp_path / f"cars-{attempt}.sqlite3"))
+        api.terminate()
+        try:
+            outcomes.append(api.proc.wait(GRACE_S))
+        except subprocess.TimeoutExpired:
+            api.proc.kill()
+            outcomes.append(f"still running {GRACE_S} s after SIGTERM")
+
+    assert outcomes == [0] * 5
