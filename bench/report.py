@@ -196,12 +196,20 @@ def render_markdown(info: RunInfo, summaries: list[Summary], startup: Startup | 
     out += ["| " + " | ".join(row) + " |" for row in _rows(summaries)]
     if startup is not None:
         out += ["", _startup_line(startup) + "."]
-    out += ["", "## Every round", "", "| endpoint | round | requests/s | p99 ms | errors |"]
-    out.append("|---|---:|---:|---:|---:|")
+    out += [
+        "",
+        "## Every round",
+        "",
+        "The ratio here is to the baseline of the same round (rounds interleave the endpoints).",
+        "",
+        "| endpoint | round | requests/s | p99 ms | ratio | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    baseline_rounds = next(s.rounds for s in summaries if s.endpoint is BASELINE)
     for s in summaries:
-        for n, r in enumerate(s.rounds, start=1):
+        for n, (r, base) in enumerate(zip(s.rounds, baseline_rounds, strict=False), start=1):
             out.append(
                 f"| {s.endpoint.label} | {n} | {r.requests_per_s:,.0f} | {r.p99_ms:.2f} | "
-                f"{r.errors} |"
+                f"{r.requests_per_s / base.requests_per_s:.2f} | {r.errors} |"
             )
     return "\n".join(out) + "\n"

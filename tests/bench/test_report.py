@@ -100,7 +100,7 @@ def test_markdown_report_records_command_date_machine_and_numbers():
     assert "| GET /v1/cars/{id} (Redis cache hit) | 11,000 | 8.00 | 0.55 | >= 0.50 | pass |" in (
         markdown
     )
-    assert "| POST /v1/cars | 1 | 5,000 | 5.00 | 0 |" in markdown
+    assert "| POST /v1/cars | 1 | 5,000 | 5.00 | 0.25 | 0 |" in markdown
     assert "Start-up to first 200 on /health: median 0.310 s" in markdown
 
 
