@@ -241,6 +241,7 @@ def run(args: argparse.Namespace, command: str) -> int:
     info = RunInfo(
         command=command,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        revision=revision(),
         nproc=os.cpu_count() or 1,
         cpu_model=cpu_model(),
         python=platform.python_version(),
@@ -382,6 +383,19 @@ def throwaway_database(admin_url: str) -> Iterator[str]:
 def _safe(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def revision() -> str:
+    """The commit measured, `-dirty` when the working tree had changes."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "describe", "--always", "--dirty"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"commit {done.stdout.strip()}"
 
 
 def cpu_model() -> str:

@@ -69,6 +69,7 @@ class Startup:
 class RunInfo:
     command: str
     date: str
+    revision: str
     nproc: int
     cpu_model: str
     python: str
@@ -174,6 +175,7 @@ def render_markdown(info: RunInfo, summaries: list[Summary], startup: Startup | 
         "",
         f"- Command: `{info.command}`",
         f"- Date: {info.date}",
+        f"- Code: {info.revision}",
         f"- Machine: {info.nproc} CPUs, {info.cpu_model}; Python {info.python}",
         f"- Rounds: {info.rounds} x {info.duration_s:g} s per endpoint, "
         f"wrk with 1 thread and {info.connections} connections on loopback",

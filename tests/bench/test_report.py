@@ -21,6 +21,7 @@ RESULTS = {
 INFO = RunInfo(
     command="python -m bench --rounds 3",
     date="2026-11-28 18:00 UTC",
+    revision="commit 0c71a3c",
     nproc=2,
     cpu_model="AMD EPYC",
     python="3.11.7",
@@ -96,6 +97,7 @@ def test_markdown_report_records_command_date_machine_and_numbers():
 
     assert "- Command: `python -m bench --rounds 3`" in markdown
     assert "- Date: 2026-11-28 18:00 UTC" in markdown
+    assert "- Code: commit 0c71a3c" in markdown
     assert "- Machine: 2 CPUs, AMD EPYC; Python 3.11.7" in markdown
     assert "| GET /v1/cars/{id} (Redis cache hit) | 11,000 | 8.00 | 0.55 | >= 0.50 | pass |" in (
         markdown
