@@ -6,6 +6,8 @@ very process (Sanic single-process mode): fast start, and SIGTERM reaches the se
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 from functools import partial
 
@@ -15,8 +17,45 @@ from sanic.worker.loader import AppLoader
 from api.app import create_app
 from api.config import settings_or_exit
 
+SIGNAL_POLL_SECONDS = 0.05
+
+
+def _remember_stop_signals(requested: dict[str, bool]) -> None:
+    def remember(signum, frame) -> None:
+        requested["stop"] = True
+
+    signal.signal(signal.SIGTERM, remember)
+    signal.signal(signal.SIGINT, remember)
+
+
+def _stop_gracefully_on_signals(app: Sanic, requested: dict[str, bool]) -> None:
+    """SIGTERM (or SIGINT) at any moment, even during start-up, ends in a graceful stop, exit 0.
+
+    Sanic's own handlers arrive only once the socket is open, and a stop requested while its
+    after-start listeners run is lost (the process then ignores SIGTERM for good). So ``main``
+    installs a handler that only remembers the signal, Sanic installs none (it does set SIGTERM
+    to "ignore" just before its after-start listeners, so the first one puts the handler back), and
+    this task stops the server once it is really serving: in-flight requests get
+    SHUTDOWN_GRACE_SECONDS.
+    """
+
+    @app.listener("after_server_start", priority=1_000_000)
+    async def stop_on_request(app: Sanic) -> None:
+        _remember_stop_signals(requested)
+
+        async def stop_once_serving() -> None:
+            # Polled: the signal handler cannot touch the loop, and Sanic sets is_running
+            # (no event to await) just before its serving loop starts.
+            while not (requested["stop"] and app.state.is_running):  # noqa: ASYNC110
+                await asyncio.sleep(SIGNAL_POLL_SECONDS)
+            app.stop(terminate=False)
+
+        app.add_task(stop_once_serving(), name="api-cars-stop-on-signal")
+
 
 def main() -> int:
+    requested = {"stop": False}
+    _remember_stop_signals(requested)
     settings = settings_or_exit()
     if settings.migrate_on_start:
         from api.migrations import MigrationError, apply_migrations, describe
@@ -35,7 +74,8 @@ def main() -> int:
     }
     if settings.workers == 1:
         app = factory()
-        app.prepare(single_process=True, **serve_options)
+        _stop_gracefully_on_signals(app, requested)
+        app.prepare(single_process=True, register_sys_signals=False, **serve_options)
         Sanic.serve_single(app)
     else:
         loader = AppLoader(factory=factory)

@@ -55,11 +55,20 @@ _VERSION = {
         "operationId": "health",
         "summary": "Liveness (no I/O)",
         "tags": ["operations"],
-        "responses": {"200": json_response("Alive", _STATUS)},
+        "responses": {
+            "200": json_response("Alive", _STATUS),
+            "503": problem(503, "Still starting"),
+        },
     }
 )
 async def health(request: Request) -> HTTPResponse:
-    """Liveness: answers without touching any backing service."""
+    """Liveness: answers without touching any backing service.
+
+    503 while the server is still starting (its socket accepts before the last start-up step):
+    a 200 means start-up is over, SIGTERM handling included.
+    """
+    if not request.app.state.is_running:
+        raise ServiceUnavailable("Starting.")
     return HTTPResponse(_OK, content_type="application/json")
 
 

@@ -56,6 +56,7 @@ async def serve(settings: Settings, *, migrate: bool = True) -> AsyncIterator[ht
     await server.startup()
     await server.before_start()
     await server.after_start()
+    app.set_serving(True)  # what Sanic's own serving loop does next
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             client.app = app

@@ -137,3 +137,36 @@ async def test_sqlite_default_runs_without_any_server(tmp_path):
 def test_read_url_reads_from_the_replica(pg_url):
     settings = replace(Settings(), database_url=pg_url, database_read_url=pg_url)
     assert settings.database_read_url == pg_url
+
+
+def test_sigterm_right_after_the_first_healthy_answer_exits_0(tmp_path):
+    """Start-up ends before /health says 200, so an immediate SIGTERM is never lost."""
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    for attempt in range(3):
+        port = free_port()
+        env = {**os.environ, "PORT": str(port), "SQLITE_PATH": str(tmp_path / "s.sqlite3")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            assert time.monotonic() < deadline, "the API did not answer /health in time"
+            assert process.poll() is None, "the API exited during start-up"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.005)  # poll interval
+        process.send_signal(signal.SIGTERM)
+        try:
+            assert process.wait(timeout=15) == 0, f"attempt {attempt}"
+        finally:
+            process.kill()
