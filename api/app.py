@@ -137,17 +137,6 @@ def _add_request_logging(app: Sanic) -> None:
 
 
 def _add_openapi(app: Sanic, settings: Settings) -> None:
-    from sanic_ext import Extend
-    from sanic_ext.extensions.openapi.extension import OpenAPIExtension
-
-    app.config.update(
-        API_TITLE="api-cars",
-        API_VERSION=settings.app_version,
-        API_DESCRIPTION="Cars REST API. Errors are application/problem+json (RFC 9457).",
-        OAS_URL_PREFIX="/docs",
-        OAS_IGNORE_HEAD=True,
-        OAS_IGNORE_OPTIONS=True,
-    )
-    # Only the OpenAPI extension: the others (injection, CORS, auto HEAD/OPTIONS) cost per request.
-    Extend(app, extensions=[OpenAPIExtension], built_in_extensions=False)
-    openapi.install(app, cars_openapi.schemas())
+    # Sanic would otherwise load sanic-ext by itself (slow to import, and per-request extensions).
+    app.config.AUTO_EXTEND = False
+    openapi.install(app, cars_openapi.schemas(), version=settings.app_version)
