@@ -11,9 +11,8 @@ import psycopg
 import pytest
 import redis
 from carkit import create, free_port, serve
-from redis.exceptions import ResponseError
 
-from api.cache import _INCOMPLETE, CarCache, _take_reply
+from api.cache import _INCOMPLETE, CarCache, RedisReplyError, _Address, _take_reply
 
 
 def sneak_color(settings, car_id: int, color: str) -> None:
@@ -170,5 +169,31 @@ def test_replies_are_read_whole_even_when_they_arrive_in_pieces(wire, reply):
 
 
 def test_an_error_reply_raises():
-    with pytest.raises(ResponseError, match="WRONGTYPE"):
+    with pytest.raises(RedisReplyError, match="WRONGTYPE"):
         _take_reply(bytearray(b"-WRONGTYPE Operation against a key\r\n"))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://cache:6380/2", ("cache", 6380, None, False, None, None, 2)),
+        ("redis://127.0.0.1", ("127.0.0.1", 6379, None, False, None, None, 0)),
+        ("rediss://:s%40cret@host/0", ("host", 6379, None, True, None, "s@cret", 0)),
+        ("redis://app:pw@host:1/15", ("host", 1, None, False, "app", "pw", 15)),
+        (
+            "unix:///run/redis.sock?db=4",
+            ("localhost", 6379, "/run/redis.sock", False, None, None, 4),
+        ),
+    ],
+)
+def test_redis_urls_are_understood(url, expected):
+    address = _Address.from_url(url)
+    assert (
+        address.host,
+        address.port,
+        address.path,
+        address.tls,
+        address.username,
+        address.password,
+        address.db,
+    ) == expected
