@@ -207,6 +207,7 @@ def measure(
 def run(args: argparse.Namespace, command: str) -> int:
     wrk = find_wrk()
     load_before = os.getloadavg()[0]
+    measured = revision()  # now: the tree may change while the benchmark runs
     with stage(args.postgres) as st:
 
         def measure_endpoint(key: str, seconds: float, run_number: int) -> WrkResult:
@@ -243,7 +244,7 @@ def run(args: argparse.Namespace, command: str) -> int:
     info = RunInfo(
         command=command,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        revision=revision(),
+        revision=measured,
         nproc=os.cpu_count() or 1,
         cpu_model=cpu_model(),
         python=platform.python_version(),
@@ -252,8 +253,9 @@ def run(args: argparse.Namespace, command: str) -> int:
         connections=args.connections,
         pinned=st.server_cpu is not None,
         notes=(
-            f"Load average (1 min) when the run started: {load_before:.2f}; the machine is "
-            "shared, so numbers move by about 15% between runs",
+            f"Load average (1 min) at the start {load_before:.2f}, at the end "
+            f"{os.getloadavg()[0]:.2f}; the machine is shared, so numbers move by about 15% "
+            "between runs",
         ),
     )
     if str(args.output) != "-":
