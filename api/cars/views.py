@@ -102,8 +102,8 @@ async def _cache_store(request: Request, car: dict[str, Any], body: bytes, tag: 
 # --- collection ----------------------------------------------------------------------------------
 
 
-def _one(request: Request, name: str) -> str | None:
-    values = request.args.getlist(name)
+def _one(args, name: str) -> str | None:
+    values = args.getlist(name)
     if not values:
         return None
     if len(values) > 1:
@@ -116,10 +116,12 @@ def _one(request: Request, name: str) -> str | None:
 
 def _list_parameters(request: Request) -> dict[str, Any]:
     errors = []
-    unknown = [name for name in request.args if name not in LIST_PARAMETERS]
+    # Blank values kept: `price_min=` is a bad price, not an absent one.
+    args = request.get_args(keep_blank_values=True)
+    unknown = [name for name in args if name not in LIST_PARAMETERS]
     for name in unknown:
         errors.append(field_error(name, "is not a query parameter of this operation", "query"))
-    raw = {name: _one(request, name) for name in LIST_PARAMETERS}
+    raw = {name: _one(args, name) for name in LIST_PARAMETERS}
     params: dict[str, Any] = {}
     for name in ("make", "model"):
         if raw[name] is not None:

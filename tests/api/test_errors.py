@@ -175,16 +175,15 @@ async def test_unexpected_exception_is_a_500_problem_without_details(client, mon
         ("sort=colour", "sort"),
         ("year_min=old", "year_min"),
         ("price_max=cheap", "price_max"),
-        ("make=", None),
+        ("make=", "make"),
+        ("price_min=", "price_min"),
+        ("limit=", "limit"),
         ("colour=red", "colour"),
         ("make=a&make=b", "make"),
     ],
 )
 async def test_invalid_list_query_is_422_naming_the_parameter(client, query, field):
     response = await client.get(f"/v1/cars?{query}")
-    if field is None:  # a blank value is the same as no value
-        assert response.status_code == 200
-        return
     problem = assert_problem(response, 422)
     assert [(e["in"], e["field"]) for e in problem["errors"]] == [("query", field)]
 
