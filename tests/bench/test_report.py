@@ -129,3 +129,21 @@ def test_profile_counts_own_and_inclusive_samples_per_function():
     assert own["handle (app.py)"] == 1
     assert inclusive["handle (app.py)"] == 10
     assert inclusive["main (app.py)"] == 10
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rounds", "0"], "--rounds must be at least 1"),
+        (["--duration", "0.5"], "--duration must be at least 1 second"),
+        (["--warmup", "-1"], "--warmup must not be negative"),
+    ],
+)
+def test_bad_options_are_refused_with_a_clear_message(argv, message, capsys):
+    from bench.cli import parse_args
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(message)

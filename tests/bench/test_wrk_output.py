@@ -3,7 +3,7 @@
 import pytest
 
 from bench.procs import BenchError
-from bench.wrk import SCRIPTS, parse_wrk_output, wrk_command
+from bench.wrk import SCRIPTS, find_wrk, parse_wrk_output, wrk_command
 
 REPORT = """\
 Running 10s test @ http://127.0.0.1:8000/
@@ -90,3 +90,10 @@ def test_wrk_runs_one_thread_with_a_latency_distribution_pinned_to_the_load_cpu(
 def test_every_script_the_benchmark_names_exists():
     assert (SCRIPTS / "get_ids.lua").is_file()
     assert (SCRIPTS / "post_car.lua").is_file()
+
+
+def test_missing_wrk_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr("bench.wrk.shutil.which", lambda name: None)
+
+    with pytest.raises(BenchError, match=r"wrk is not installed: install it with `sudo apt-get"):
+        find_wrk()
