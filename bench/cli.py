@@ -23,12 +23,19 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.procs import BenchError, Processes, describe, free_port, wait_for_status
+from bench.procs import (
+    BenchError,
+    Processes,
+    cpu_seconds,
+    describe,
+    free_port,
+    wait_for_status,
+)
 from bench.report import (
     ENDPOINTS,
     RunInfo,
@@ -117,7 +124,7 @@ class Stage:
 
     procs: Processes
     servers: dict[str, Server]
-    plans: dict[str, tuple[str, str | None, tuple[str, ...]]]
+    plans: dict[str, Plan]
     cached_env: dict[str, str]
     server_cpu: int | None
     load_cpu: int | None
@@ -178,7 +185,7 @@ def stage(postgres_url: str) -> Iterator[Stage]:
         yield Stage(
             procs=procs,
             servers=servers,
-            plans=measurement_plans(servers, ids),
+            plans=measurement_plans(ids),
             cached_env=cached_env,
             server_cpu=server_cpu,
             load_cpu=load_cpu,
@@ -188,20 +195,30 @@ def stage(postgres_url: str) -> Iterator[Stage]:
 def measure(
     st: Stage, key: str, *, seconds: float, connections: int, run_number: int, wrk: str
 ) -> WrkResult:
-    """One wrk run against one endpoint; run_number keeps POSTed VINs unique across runs."""
-    url, script, script_args = st.plans[key]
-    if script == "post_car.lua":
+    """One wrk run against one endpoint, with the server's CPU time per request.
+
+    run_number keeps POSTed VINs unique across runs.
+    """
+    plan = st.plans[key]
+    server = st.servers[plan.server]
+    script_args = plan.script_args
+    if plan.script == "post_car.lua":
         script_args = (vin_tag(run_number),)
     argv = wrk_command(
-        url,
+        server.url(plan.path),
         duration_s=seconds,
         connections=connections,
-        script=script,
+        script=plan.script,
         script_args=script_args,
         cpu=st.load_cpu,
         wrk=wrk,
     )
-    return run_wrk(argv, timeout_s=seconds + 30)
+    cpu_before = cpu_seconds(server.proc.pid)
+    result = run_wrk(argv, timeout_s=seconds + 30)
+    cpu_after = cpu_seconds(server.proc.pid)
+    if cpu_before is None or cpu_after is None or not result.requests:
+        return result
+    return replace(result, server_cpu_us=(cpu_after - cpu_before) * 1e6 / result.requests)
 
 
 def run(args: argparse.Namespace, command: str) -> int:
@@ -296,15 +313,25 @@ def _step(what: str, argv: list[str], env) -> None:
         raise BenchError(f"{what} failed: {output[-1] if output else done.returncode}")
 
 
-def measurement_plans(servers: dict[str, Server], ids: list[int]):
-    """Endpoint key -> (URL, wrk script, script arguments)."""
+@dataclass(frozen=True)
+class Plan:
+    """How wrk drives one endpoint: which server, which path, which script with what."""
+
+    server: str
+    path: str
+    script: str | None = None
+    script_args: tuple[str, ...] = ()
+
+
+def measurement_plans(ids: list[int]) -> dict[str, Plan]:
+    """Endpoint key -> Plan; GET by id rotates over `ids`."""
     id_args = tuple(str(i) for i in ids)
     return {
-        "baseline": (servers["baseline"].url("/"), None, ()),
-        "cached": (servers["api"].url("/"), "get_ids.lua", id_args),
-        "postgres": (servers["api-nocache"].url("/"), "get_ids.lua", id_args),
-        "post": (servers["api"].url("/"), "post_car.lua", ()),
-        "list50": (servers["api"].url("/v1/cars?limit=50"), None, ()),
+        "baseline": Plan("baseline", "/"),
+        "cached": Plan("api", "/", "get_ids.lua", id_args),
+        "postgres": Plan("api-nocache", "/", "get_ids.lua", id_args),
+        "post": Plan("api", "/", "post_car.lua"),
+        "list50": Plan("api", "/v1/cars?limit=50"),
     }
 
 

@@ -65,6 +65,17 @@ def wait_for_status(
         time.sleep(POLL_INTERVAL_S)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def describe(proc: subprocess.Popen) -> str:
     args = proc.args if isinstance(proc.args, list | tuple) else [proc.args]
     return " ".join(str(arg) for arg in args)

@@ -22,7 +22,6 @@ from bench.report import ENDPOINTS
 from bench.wrk import find_wrk
 
 _LINE = re.compile(r":\d+\)$")
-SERVER_OF = {"cached": "api", "post": "api", "list50": "api", "postgres": "api-nocache"}
 
 
 def parse_raw_profile(text: str) -> tuple[Counter, Counter, int]:
@@ -57,7 +56,7 @@ def render_profile(own: Counter, inclusive: Counter, total: int, top: int) -> st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
-    parser.add_argument("endpoint", choices=sorted(SERVER_OF))
+    parser.add_argument("endpoint", choices=[endpoint.key for endpoint in ENDPOINTS])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds (default 10)")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--top", type=int, default=30, help="functions to list (default 30)")
@@ -70,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wrk = find_wrk()
         with stage(args.postgres) as st:
-            server = st.servers[SERVER_OF[args.endpoint]]
+            server = st.servers[st.plans[args.endpoint].server]
             load = threading.Thread(
                 target=measure,
                 args=(st, args.endpoint),

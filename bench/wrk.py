@@ -23,6 +23,8 @@ class WrkResult:
     p99_ms: float
     requests: int
     errors: int  # socket errors plus responses with a status of 400 or more
+    # CPU time the server process spent per request (user + system), when it could be read.
+    server_cpu_us: float | None = None
 
     @property
     def error_ratio(self) -> float:

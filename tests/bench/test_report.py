@@ -8,7 +8,14 @@ from bench.wrk import WrkResult
 
 
 def result(rps: float, p99_ms: float = 5.0, errors: int = 0) -> WrkResult:
-    return WrkResult(requests_per_s=rps, p99_ms=p99_ms, requests=int(rps * 10), errors=errors)
+    # A server busy all the time: CPU per request is the inverse of requests/s.
+    return WrkResult(
+        requests_per_s=rps,
+        p99_ms=p99_ms,
+        requests=int(rps * 10),
+        errors=errors,
+        server_cpu_us=1e6 / rps,
+    )
 
 
 RESULTS = {
@@ -60,6 +67,22 @@ def test_a_missed_target_fails_and_says_by_how_much(summaries):
     assert post.shortfall == pytest.approx(1 - 0.25 / 0.30)
 
 
+def test_cpu_ratio_is_the_baseline_cpu_per_request_over_the_endpoints(summaries):
+    assert summaries["baseline"].cpu_us == pytest.approx(50)
+    assert summaries["cached"].cpu_us == pytest.approx(1e6 / 11000)
+    assert summaries["cached"].cpu_ratio == pytest.approx(0.55)
+
+
+def test_cpu_columns_stay_empty_when_the_server_cpu_was_not_read():
+    unread = {k: [WrkResult(r.requests_per_s, r.p99_ms, r.requests, 0) for r in v]
+              for k, v in RESULTS.items()}  # fmt: skip
+    summary = summarise(unread)[1]
+
+    assert summary.cpu_us is None
+    assert summary.cpu_ratio is None
+    assert render_table(summarise(unread), None).splitlines()[3].split()[-2:] == ["-", "-"]
+
+
 def test_ratios_need_the_baseline_of_the_same_run():
     without_baseline = {k: v for k, v in RESULTS.items() if k != "baseline"}
 
@@ -80,9 +103,9 @@ def test_table_shows_every_endpoint_with_its_ratio_and_verdict():
     assert lines[0].split()[:3] == ["endpoint", "requests/s", "p99"]
     assert lines[2].startswith("bare Sanic, constant JSON")
     assert lines[3].startswith("GET /v1/cars/{id} (Redis cache hit)")
-    assert lines[3].split()[-4:] == ["0.55", ">=", "0.50", "pass"]
+    assert lines[3].split()[-6:] == ["0.55", ">=", "0.50", "pass", "91", "0.55"]
     post_line = next(line for line in lines if line.startswith("POST /v1/cars"))
-    assert post_line.endswith("FAIL (17% short)")
+    assert "FAIL (17% short)" in post_line
     assert "Start-up to first 200 on /health: median 0.310 s" in table
 
 
@@ -99,9 +122,8 @@ def test_markdown_report_records_command_date_machine_and_numbers():
     assert "- Date: 2026-11-28 18:00 UTC" in markdown
     assert "- Code: commit 0c71a3c" in markdown
     assert "- Machine: 2 CPUs, AMD EPYC; Python 3.11.7" in markdown
-    assert "| GET /v1/cars/{id} (Redis cache hit) | 11,000 | 8.00 | 0.55 | >= 0.50 | pass |" in (
-        markdown
-    )
+    cached_row = "| GET /v1/cars/{id} (Redis cache hit) | 11,000 | 8.00 | 0.55 | >= 0.50 | pass |"
+    assert f"{cached_row} 91 | 0.55 |" in markdown
     assert "| POST /v1/cars | 1 | 5,000 | 5.00 | 0.25 | 0 |" in markdown
     assert "Start-up to first 200 on /health: median 0.310 s" in markdown
 
