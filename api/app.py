@@ -37,11 +37,12 @@ def _new_request_id() -> str:
     return f"{_ID_PREFIX}-{next(_id_counter):x}"
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Sanic:
+def create_app(settings: Settings | object | None = None, *, migrate: bool | None = None) -> Sanic:
     """Build the API. ``settings`` default to the environment (exit 2 with a message if invalid);
     ``migrate`` defaults to MIGRATE_ON_START (``python -m api`` migrates before forking workers).
     """
-    if settings is None:
+    if not isinstance(settings, Settings):
+        # None, or the argparse namespace the `sanic ... --factory` command passes.
         settings = settings_or_exit()
     if migrate is None:
         migrate = settings.migrate_on_start

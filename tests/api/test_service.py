@@ -170,3 +170,15 @@ def test_sigterm_right_after_the_first_healthy_answer_exits_0(tmp_path):
             assert process.wait(timeout=15) == 0, f"attempt {attempt}"
         finally:
             process.kill()
+
+
+def test_factory_accepts_the_sanic_command_line_namespace(monkeypatch, tmp_path):
+    """`sanic api.app:create_app --factory` (make dev) calls the factory with its argparse args."""
+    import argparse
+
+    from api.app import create_app
+
+    monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "cli.sqlite3"))
+    monkeypatch.setenv("APP_VERSION", "from-env")
+    app = create_app(argparse.Namespace(factory=True))
+    assert app.ctx.settings.app_version == "from-env"
