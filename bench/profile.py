@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds (default 10)")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--top", type=int, default=30, help="functions to list (default 30)")
+    parser.add_argument("--raw", type=Path, help="also keep py-spy's raw samples in this file")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--native", action="store_true", help="include C frames (asyncpg, uvloop, orjson)"
+    )
     args = parser.parse_args(argv)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
@@ -81,13 +85,15 @@ def main(argv: list[str] | None = None) -> int:
             sampled = subprocess.run(
                 [py_spy, "record", "--pid", str(server.proc.pid), "--duration",
                  str(int(args.duration)), "--rate", "250", "--format", "raw", "--output",
-                 str(raw), "--nonblocking"],
+                 str(raw), *(["--native"] if args.native else ["--nonblocking"])],
                 capture_output=True, text=True, timeout=args.duration + 60, check=False,
             )  # fmt: skip
             load.join()
             if sampled.returncode != 0:
                 raise BenchError(f"py-spy failed: {sampled.stderr.strip()[-300:]}")
             own, inclusive, total = parse_raw_profile(raw.read_text())
+            if args.raw:
+                shutil.copyfile(raw, args.raw)
     except BenchError as error:
         print(f"bench.profile: {error}", file=sys.stderr)
         return 2
