@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from bench import libraries
 from bench.procs import (
     BenchError,
     Processes,
@@ -49,6 +50,8 @@ from bench.wrk import WrkResult, find_wrk, run_wrk, wrk_command
 SERVER_CPU = 0
 LOAD_CPU = 1
 DEFAULT_OUTPUT = Path("docs/benchmarks.md")
+# Written by people, included as it is: why a target is missed, what was tried.
+ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
 SEED_COUNT = 300
 # GET by id rotates over this many seeded cars: all cached after the first pass.
 READ_IDS = 100
@@ -251,6 +254,10 @@ def run(args: argparse.Namespace, command: str) -> int:
                     + (f", {result.errors} errors" if result.errors else ""),
                     flush=True,
                 )
+        print("bench: data access with and without the libraries it replaced", flush=True)
+        comparisons = libraries.measure(
+            st.cached_env["REDIS_URL"], st.cached_env["DATABASE_URL"], cpu=st.load_cpu
+        )
         for server in st.servers.values():
             st.procs.stop(server.proc)
         startup = measure_startup(st.procs, st.cached_env, st.server_cpu, args.starts)
@@ -258,6 +265,8 @@ def run(args: argparse.Namespace, command: str) -> int:
     summaries = summarise(results)
     print()
     print(render_table(summaries, startup))
+    print()
+    print(libraries.render_table(comparisons))
     info = RunInfo(
         command=command,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -277,10 +286,29 @@ def run(args: argparse.Namespace, command: str) -> int:
     )
     if str(args.output) != "-":
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(render_markdown(info, summaries, startup))
+        args.output.write_text(
+            render_markdown(info, summaries, startup)
+            + "\n"
+            + libraries.render_markdown(
+                comparisons,
+                ops=libraries.DEFAULT_OPS,
+                rounds=libraries.DEFAULT_ROUNDS,
+                concurrency=libraries.DEFAULT_CONCURRENCY,
+            )
+            + analysis()
+        )
         print(f"\nbench: wrote {args.output}")
     missed = [s for s in summaries if s.passed is False] + ([] if startup.passed else [startup])
     return 1 if args.check and missed else 0
+
+
+def analysis() -> str:
+    """bench/analysis.md, after a blank line, or nothing when there is none."""
+    try:
+        text = ANALYSIS.read_text().strip()
+    except FileNotFoundError:
+        return ""
+    return f"\n{text}\n" if text else ""
 
 
 class Server:
