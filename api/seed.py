@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from api.cache import CarCache
 from api.cars import store
 from api.cars.model import validate_car
 from api.config import Settings, settings_or_exit
@@ -233,6 +234,13 @@ async def load(settings: Settings, cars: Iterable[dict]) -> tuple[int, int]:
                 created += 1
     finally:
         await db.close()
+    if created and settings.redis_url:
+        # Cached list pages would not show the new cars until they expire.
+        cache = CarCache(settings)
+        try:
+            await cache.lists_changed()
+        finally:
+            await cache.close()
     return created, skipped
 
 

@@ -93,10 +93,10 @@ def _car_response(car: dict[str, Any], status: int = 200, **headers: str) -> HTT
     )
 
 
-async def _cache_store(request: Request, car: dict[str, Any], body: bytes, tag: str) -> None:
+async def _cache_written(request: Request, car: dict[str, Any], body: bytes, tag: str) -> None:
     cache = request.app.ctx.cache
     if cache is not None:
-        await cache.store(car["id"], car["version"], tag, body)
+        await cache.store(car["id"], car["version"], tag, body, written=True)
 
 
 # --- collection ----------------------------------------------------------------------------------
@@ -169,6 +169,21 @@ def _list_parameters(request: Request) -> dict[str, Any]:
 @document.list_cars
 async def list_cars(request: Request) -> HTTPResponse:
     params = _list_parameters(request)
+    cache = request.app.ctx.cache
+    cached = None
+    if cache is not None:
+        # The normalised parameters: `make=Ford` and `make=Ford%20` are the same page.
+        query = orjson.dumps(params, default=str, option=orjson.OPT_SORT_KEYS)
+        cached = await cache.get_page(query)
+        if cached is not None and cached[1] is not None:
+            return HTTPResponse(cached[1], content_type=JSON)
+    body = await _list_page(request, params)
+    if cached is not None:
+        await cache.store_page(cached[0], query, body)
+    return HTTPResponse(body, content_type=JSON)
+
+
+async def _list_page(request: Request, params: dict[str, Any]) -> bytes:
     limit = params["limit"]
     # One extra row says whether another page exists without a COUNT.
     cars = await store.list_cars(request.app.ctx.db, **{**params, "limit": limit + 1})
@@ -176,7 +191,7 @@ async def list_cars(request: Request) -> HTTPResponse:
     if len(cars) > limit:
         cars = cars[:limit]
         next_cursor = model.encode_cursor(params["sort"], cars[-1])
-    return HTTPResponse(model.page_json(cars, next_cursor), content_type=JSON)
+    return model.page_json(cars, next_cursor)
 
 
 @bp.post("", name="create_car")
@@ -187,6 +202,9 @@ async def create_car(request: Request) -> HTTPResponse:
         car = await store.create_car(request.app.ctx.db, fields=fields)
     except UniqueViolation as error:
         raise _conflict(error, fields) from None
+    cache = request.app.ctx.cache
+    if cache is not None:
+        await cache.lists_changed()
     return _car_response(car, 201, location=f"/v1/cars/{car['id']}")
 
 
@@ -292,7 +310,7 @@ async def update_car(request: Request, car_id: int) -> HTTPResponse:
 
 async def _respond_written(request: Request, car: dict[str, Any]) -> HTTPResponse:
     response = _car_response(car)
-    await _cache_store(request, car, response.body, response.headers["etag"])
+    await _cache_written(request, car, response.body, response.headers["etag"])
     return response
 
 

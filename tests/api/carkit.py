@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 
 import httpx
+import psycopg
 
 from api.app import create_app
 from api.config import Settings
@@ -71,3 +73,13 @@ async def create(client: httpx.AsyncClient, **overrides) -> httpx.Response:
     response = await client.post("/v1/cars", json=a_car(**overrides))
     assert response.status_code == 201, response.text
     return response
+
+
+def sneak_color(settings: Settings, car_id: int, color: str) -> None:
+    """Change a row behind the API's back, so only a cache hit can still show the old value."""
+    if settings.database_url:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute("UPDATE cars SET color = %s WHERE id = %s", (color, car_id))
+    else:
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            conn.execute("UPDATE cars SET color = ? WHERE id = ?", (color, car_id))

@@ -4,25 +4,13 @@ and a missing Redis only means the database answers."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import replace
 
-import psycopg
 import pytest
 import redis
-from carkit import create, free_port, serve
+from carkit import create, free_port, serve, sneak_color
 
 from api.cache import _INCOMPLETE, CarCache, RedisReplyError, _Address, _take_reply
-
-
-def sneak_color(settings, car_id: int, color: str) -> None:
-    """Change a row behind the API's back, so only a cache hit can still show the old value."""
-    if settings.database_url:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute("UPDATE cars SET color = %s WHERE id = %s", (color, car_id))
-    else:
-        with sqlite3.connect(settings.sqlite_path) as conn:
-            conn.execute("UPDATE cars SET color = ? WHERE id = ?", (color, car_id))
 
 
 def cache_key(settings, car_id: int) -> str:
@@ -85,9 +73,9 @@ async def test_no_redis_url_means_no_cache(settings, redis_client):
 async def test_redis_down_serves_from_the_database_and_warns_once(settings, caplog):
     down = replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_retry_seconds=60)
     async with serve(down) as client:
+        caplog.clear()
         created = await create(client)
         location = created.headers["location"]
-        caplog.clear()
         for color in ("red", "blue", "green"):
             assert (await client.get(location)).status_code == 200
             patched = await client.patch(location, json={"color": color})
