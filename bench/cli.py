@@ -360,6 +360,7 @@ def measurement_plans(ids: list[int]) -> dict[str, Plan]:
         "postgres": Plan("api-nocache", "/", "get_ids.lua", id_args),
         "post": Plan("api", "/", "post_car.lua"),
         "list50": Plan("api", "/v1/cars?limit=50"),
+        "list50-nocache": Plan("api-nocache", "/v1/cars?limit=50"),
     }
 
 
