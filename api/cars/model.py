@@ -25,7 +25,8 @@ PRICE_MAX_DIGITS = 10  # before the decimal point: NUMERIC(12, 2)
 MAX_ID = 2**63 - 1
 # str.strip() would also strip \x1c-\x1f; trim exactly the characters the schema pattern names.
 TRIMMED = " \t\n\r\f\v"
-NOT_BLANK_PATTERN = r"[^ \t\n\r\f\v]"
+# Not blank, and no NUL character: PostgreSQL text cannot hold U+0000.
+NOT_BLANK_PATTERN = r"^[^\u0000]*[^ \t\n\r\f\v\u0000][^\u0000]*$"
 PRICE_PATTERN = rf"^(0|[1-9][0-9]{{0,{PRICE_MAX_DIGITS - 1}}})(\.[0-9]{{1,2}})?$"
 # The VIN alphabet: digits and letters except I, O and Q; lower case is accepted and upper-cased.
 VIN_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"
@@ -61,6 +62,8 @@ def _text(value: Any, max_length: int) -> str:
         raise _Invalid("must be a string")
     if len(value) > max_length:
         raise _Invalid(f"must be at most {max_length} characters")
+    if "\x00" in value:
+        raise _Invalid("must not contain the NUL character (U+0000)")
     trimmed = value.strip(TRIMMED)
     if not trimmed:
         raise _Invalid("must not be blank")

@@ -94,6 +94,9 @@ async def test_missing_required_fields_are_each_reported(client):
         ("make", "   ", "must not be blank"),
         ("make", "x" * 65, "must be at most 64 characters"),
         ("make", 7, "must be a string"),
+        # PostgreSQL text cannot hold U+0000: found by schemathesis as a 500.
+        ("make", "Ford\x00", "must not contain the NUL character"),
+        ("model", "\x00", "must not contain the NUL character"),
         ("model", None, "must not be null"),
         ("year", 1885, "must be from 1886 to"),
         ("year", 2999, "must be from 1886 to"),
@@ -119,6 +122,12 @@ async def test_invalid_field_value_is_422_with_the_reason(client, field, value, 
     error = problem["errors"][0]
     assert (error["in"], error["field"]) == ("body", field)
     assert error["detail"].startswith(detail)
+
+
+async def test_nul_character_in_a_filter_is_422(client):
+    response = await client.get("/v1/cars", params={"make": "Ford\x00"})
+    problem = assert_problem(response, 422)
+    assert [(e["in"], e["field"]) for e in problem["errors"]] == [("query", "make")]
 
 
 async def test_empty_patch_is_422(client):

@@ -37,7 +37,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(api, 
         str(ST), "run", f"{api.base_url}/docs/openapi.json",
         "--checks", ",".join(CHECKS),
         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED),
-        "--workers", "2", "--request-timeout", "10", "--no-color",
+        "--workers", "1", "--request-timeout", "10", "--no-color",
     ]  # fmt: skip
     done = subprocess.run(
         command, cwd=tmp_path, capture_output=True, text=True, timeout=100, check=False
