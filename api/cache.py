@@ -123,14 +123,15 @@ class CarCache:
         idle = self._idle
         conn = None
         try:
-            async with asyncio.timeout(self._timeout):
-                while idle and conn is None:
-                    conn = idle.pop()
-                    if conn.closed:
-                        conn = None
-                if conn is None:
+            while idle and conn is None:
+                conn = idle.pop()
+                if conn.closed:
+                    conn = None
+            if conn is None:
+                async with asyncio.timeout(self._timeout):
                     conn = await _Connection.open(self._address)
-                reply = await conn.command(*parts)
+            # A timer on the reply rather than asyncio.timeout: a fifth of the CPU of a call.
+            reply = await conn.command(*parts, timeout=self._timeout)
         except BaseException:
             if conn is not None:
                 conn.close()  # a reply may still be on its way
@@ -359,6 +360,11 @@ def _take_reply(buffer: bytearray):
     raise RedisUnavailable(f"unexpected Redis reply type {kind!r}")
 
 
+def _time_out(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("no reply from Redis in time"))
+
+
 class _Connection(asyncio.Protocol):
     """One Redis connection, one command at a time (the cache keeps a free list of them)."""
 
@@ -366,6 +372,7 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._waiter: asyncio.Future | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
 
     @classmethod
@@ -391,6 +398,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
+        # Kept: get_running_loop() costs a getpid system call on every call.
+        self._loop = asyncio.get_running_loop()
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -413,12 +422,19 @@ class _Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(RedisUnavailable(f"Redis closed the connection: {exc}"))
 
-    async def command(self, *parts: bytes):
+    async def command(self, *parts: bytes, timeout: float | None = None):  # noqa: ASYNC109 (see _call)
         if self.closed:
             raise RedisUnavailable("connection closed")
-        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        loop = self._loop
+        self._waiter = waiter = loop.create_future()
         self._transport.write(_pack(*parts))
-        return await waiter
+        if timeout is None:
+            return await waiter
+        timer = loop.call_later(timeout, _time_out, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         self.closed = True
