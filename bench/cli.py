@@ -359,6 +359,7 @@ def measurement_plans(ids: list[int]) -> dict[str, Plan]:
         "cached": Plan("api", "/", "get_ids.lua", id_args),
         "postgres": Plan("api-nocache", "/", "get_ids.lua", id_args),
         "post": Plan("api", "/", "post_car.lua"),
+        "post-nocache": Plan("api-nocache", "/", "post_car.lua"),
         "list50": Plan("api", "/v1/cars?limit=50"),
         "list50-nocache": Plan("api-nocache", "/v1/cars?limit=50"),
     }

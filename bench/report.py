@@ -21,6 +21,8 @@ ENDPOINTS = (
     Endpoint("cached", "GET /v1/cars/{id} (Redis cache hit)", 0.50),
     Endpoint("postgres", "GET /v1/cars/{id} (PostgreSQL, no cache)", 0.35),
     Endpoint("post", "POST /v1/cars", 0.30),
+    # The same POST without Redis: what starting a new generation of cached list pages costs.
+    Endpoint("post-nocache", "POST /v1/cars (no Redis)", None),
     Endpoint("list50", "GET /v1/cars?limit=50 (Redis cache hit)", 0.25),
     # The same page from the API without Redis: every request queries PostgreSQL.
     Endpoint("list50-nocache", "GET /v1/cars?limit=50 (PostgreSQL, no cache)", None),
