@@ -116,3 +116,22 @@ def test_an_unreachable_database_is_one_line_and_exit_status_1(monkeypatch, caps
     err = capsys.readouterr().err
     assert err.startswith("api-cars: seeding PostgreSQL 127.0.0.1:1/nowhere failed:")
     assert err.count("\n") == 1
+
+
+def test_seeding_new_cars_starts_a_new_list_generation_in_redis(
+    redis_server, tmp_path, monkeypatch
+):
+    # Cached list pages would otherwise hide the seeded cars until their TTL.
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "seed.sqlite3"))
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    key = "api-cars:lists:generation"
+    with redis_server.client() as redis:
+        before = int(redis.get(key) or 0)
+
+        seed.main(["--count", "10"])
+        after_first = int(redis.get(key) or 0)
+        seed.main(["--count", "10"])  # nothing new: the cached pages are still right
+
+        assert after_first > before
+        assert int(redis.get(key) or 0) == after_first
