@@ -3,7 +3,9 @@
 -- Prices are read as text: PostgreSQL writes NUMERIC(12, 2) with both decimals, and decoding
 -- text is much cheaper than building Decimals (SQLite's form is normalised in api.cars.store).
 -- List queries: one per sort order, keyset-paginated on (sort column, id); they return limit + 1
--- rows so the caller knows whether another page exists.
+-- rows so the caller knows whether another page exists. They are written out rather than composed
+-- at run time on purpose: no SQL is built from strings, each stays one prepared statement, and each
+-- ORDER BY matches one index of the migration.
 
 -- name: ping
 SELECT 1;
