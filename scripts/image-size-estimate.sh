@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Estimates the runtime image's size without Docker: builds the venv the Dockerfile builds (same script,
-# scripts/build-venv.sh) for this machine's CPython 3.11 on Linux x86_64, measures it and the api
-# package, on disk and gzip-compressed (registry layers are gzip tarballs), and adds the base image's
-# published figures. An estimate until `docker build` confirms it (CI's smoke test prints the real one).
+# scripts/build-venv.sh) with the image's own wheels (musllinux, CPython 3.11, x86_64: the base is Alpine)
+# even on a glibc machine, stripped and byte-compiled the same way, measures it and the api package, on
+# disk and gzip-compressed (registry layers are gzip tarballs), and adds the base image's published
+# figures. An estimate until `docker build` confirms it (CI's smoke test prints the real one).
 #
 # Usage: scripts/image-size-estimate.sh            (PYTHON selects the interpreter, default python3.11)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# python:3.11.16-slim-bookworm, linux/amd64, from docker-library/repo-info (repos/python/remote/ and
-# repos/python/local/3.11.16-slim-bookworm.md): 47,790,378 bytes compressed, ~130.01 MB on disk.
-base_compressed=47790378
-base_on_disk=130010000
+# python:3.11.16-alpine3.23, linux/amd64, from docker-library/repo-info (repos/python/remote/ and
+# repos/python/local/3.11.16-alpine3.23.md): 20,364,662 bytes compressed, ~60.79 MB on disk.
+base_name=python:3.11.16-alpine3.23
+base_compressed=20364662
+base_on_disk=60790000
+wheel_platform=musllinux_1_2_x86_64
 budget=$((100 * 1000 * 1000))
 
 python=${PYTHON:-python3.11}
@@ -23,7 +26,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-PYTHON=$python scripts/build-venv.sh setup.cfg "$work/venv" 2>"$work/pip.log" || {
+PYTHON=$python WHEEL_PLATFORM=$wheel_platform scripts/build-venv.sh setup.cfg "$work/venv" 2>"$work/pip.log" || {
   cat "$work/pip.log" >&2
   exit 1
 }
@@ -44,7 +47,7 @@ total_disk=$((base_on_disk + venv_disk + app_disk))
 total_gz=$((base_compressed + venv_gz + app_gz))
 
 printf '%-34s %12s %14s\n' "layer" "on disk" "compressed"
-printf '%-34s %12s %14s\n' "python:3.11.16-slim-bookworm" "$(mb "$base_on_disk")" "$(mb "$base_compressed")"
+printf '%-34s %12s %14s\n' "$base_name" "$(mb "$base_on_disk")" "$(mb "$base_compressed")"
 printf '%-34s %12s %14s\n' "/opt/venv (runtime dependencies)" "$(mb "$venv_disk")" "$(mb "$venv_gz")"
 printf '%-34s %12s %14s\n' "/app/api" "$(mb "$app_disk")" "$(mb "$app_gz")"
 printf '%-34s %12s %14s\n' "total (estimate)" "$(mb "$total_disk")" "$(mb "$total_gz")"
@@ -54,9 +57,14 @@ echo "Largest packages in the venv (on disk):"
 du -sb "$work"/venv/lib/python3.11/site-packages/* | sort -rn | awk 'NR <= 8' |
   while read -r bytes path; do printf '  %-28s %12s\n' "$(basename "$path")" "$(mb "$bytes")"; done
 echo
-if [ "$total_gz" -le "$budget" ]; then
-  echo "compressed estimate $(mb "$total_gz") is within the 100 MB budget"
-else
-  echo "compressed estimate $(mb "$total_gz") is OVER the 100 MB budget" >&2
-  exit 1
-fi
+# The target is the image on disk (what `docker images` shows), which also bounds the compressed size.
+status=0
+for figure in "on disk:$total_disk" "compressed:$total_gz"; do
+  if [ "${figure#*:}" -le "$budget" ]; then
+    echo "${figure%%:*} estimate $(mb "${figure#*:}") is within the 100 MB budget"
+  else
+    echo "${figure%%:*} estimate $(mb "${figure#*:}") is OVER the 100 MB budget" >&2
+    status=1
+  fi
+done
+exit "$status"

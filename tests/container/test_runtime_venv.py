@@ -2,6 +2,11 @@
 the api package alone in a work directory, the Dockerfile's own ENV, ENTRYPOINT and HEALTHCHECK.
 
 This catches what a dev .venv hides: a module the API imports that only a dev tool installed.
+
+This machine is glibc and the image is Alpine (musl): the venv that runs here holds the same
+packages at the same pins, built by the same script, but from manylinux wheels. The musllinux venv
+the image gets is built too (WHEEL_PLATFORM, as scripts/image-size-estimate.sh does) and checked
+for its contents; only `docker build` and CI's smoke test run it on musl.
 """
 
 from __future__ import annotations
@@ -37,27 +42,49 @@ def _install_requires(repo: Path) -> list[str]:
     return [line for line in config["options"]["install_requires"].split("\n") if line.strip()]
 
 
-@pytest.fixture(scope="session")
-def runtime_venv(request, tmp_path_factory, repo, run) -> Path:
+# The Alpine base's wheels (as in scripts/image-size-estimate.sh).
+MUSL_PLATFORM = "musllinux_1_2_x86_64"
+
+
+def _build_venv(request, tmp_path_factory, repo, run, wheel_platform: str = "") -> Path:
     """Built once per set of pins (kept in pytest's cache), like the Docker layer it stands for."""
     script = repo / "scripts/build-venv.sh"
     key = hashlib.sha256(
-        "\n".join(_install_requires(repo)).encode() + script.read_bytes() + sys.version.encode()
+        "\n".join(_install_requires(repo)).encode()
+        + script.read_bytes()
+        + sys.version.encode()
+        + wheel_platform.encode()
     ).hexdigest()[:16]
     cache = getattr(request.config, "cache", None)
     home = cache.mkdir(f"runtime-venv-{key}") if cache else tmp_path_factory.mktemp("runtime-venv")
     venv, complete = home / "venv", home / "complete"
+    env = {**os.environ, "PYTHON": sys.executable, "WHEEL_PLATFORM": wheel_platform}
     # Several pytest runs may share the cache at once: one builds, the others wait for it.
     with (home / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not complete.exists():
             shutil.rmtree(venv, ignore_errors=True)
-            result = run(
-                script, "setup.cfg", venv, env={**os.environ, "PYTHON": sys.executable}, timeout=600
-            )
+            result = run(script, "setup.cfg", venv, env=env, timeout=600)
             assert result.returncode == 0, result.stderr[-3000:]
             complete.touch()
     return venv
+
+
+@pytest.fixture(scope="session")
+def runtime_venv(request, tmp_path_factory, repo, run) -> Path:
+    """The image's venv for this machine (glibc wheels), so the API can run here."""
+    return _build_venv(request, tmp_path_factory, repo, run)
+
+
+@pytest.fixture(scope="session")
+def musl_venv(request, tmp_path_factory, repo, run) -> Path:
+    """The image's venv as the Alpine image gets it: musllinux wheels only."""
+    return _build_venv(request, tmp_path_factory, repo, run, MUSL_PLATFORM)
+
+
+def _distributions(venv: Path) -> set[str]:
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    return {_name(meta.name.split("-")[0]) for meta in site.glob("*.dist-info")}
 
 
 @pytest.fixture
@@ -136,6 +163,25 @@ def test_runtime_venv_holds_install_requires_and_nothing_of_the_extras(runtime_v
     assert {_name(r) for r in _install_requires(repo)} <= installed
     assert installed & EXTRAS_ONLY == set()
     assert "pip" not in installed, "the runtime venv carries no installer"
+
+
+def test_musl_venv_has_the_same_distributions_as_the_one_that_runs_here(musl_venv, runtime_venv):
+    assert _distributions(musl_venv) == _distributions(runtime_venv)
+
+
+def test_musl_venv_extensions_are_all_built_for_musl(musl_venv):
+    # A missing musllinux wheel fails build-venv.sh (wheels only), so every extension is musl's.
+    extensions = [p.name for p in musl_venv.rglob("*.so") if "cpython-311" in p.name]
+    assert extensions, "no C extension at all: the wheels were not installed"
+    assert all(name.endswith("-linux-musl.so") for name in extensions), extensions
+
+
+def test_musl_venv_is_stripped_byte_compiled_and_carries_no_pip(musl_venv):
+    assert "pip" not in _distributions(musl_venv)
+    assert list(musl_venv.rglob("sanic/__pycache__/__init__.cpython-311.pyc"))
+    assert (musl_venv / "bin/sanic").exists(), "console scripts live in the venv's bin/"
+    uvloop = next(musl_venv.rglob("uvloop/loop.cpython-311-x86_64-linux-musl.so"))
+    assert uvloop.stat().st_size < 5_000_000, "uvloop keeps its debug symbols (~14 MB unstripped)"
 
 
 def test_healthcheck_command_passes_against_the_entrypoints_server(
