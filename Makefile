@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help init dev run test test-api test-lambdas test-template test-stack lint lint-py lint-cfn \
+.PHONY: help init dev run test lint lint-py lint-cfn \
         lint-docker lint-shell lint-actions lint-compose fmt migrate seed bench template \
         image-size-estimate deploy release rollback status destroy clean
 
@@ -20,7 +20,7 @@ STACK_ARGS := --stack-name $(STACK) $(if $(REGION),--region $(REGION),)
 SHELL_SCRIPTS := $(wildcard *.sh .ci/run scripts/*.sh)
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_%-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- set-up -------------------------------------------------------------------------------------
 init: $(BIN)/.installed ## Create .venv and install the project with its dev tools (idempotent)
@@ -58,11 +58,10 @@ bench: init ## Benchmark the API against a bare Sanic baseline; writes docs/benc
 test: init ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-lambdas: init ## Test the custom resource handlers and their inlined code (moto, no AWS account)
-	$(BIN)/pytest tests/lambdas $(PYTEST_ARGS)
-
-test-stack: init ## Test cars-stack and the deploy scripts (moto server, Stubber, AWS CLI; no AWS account)
-	$(BIN)/pytest tests/stack $(PYTEST_ARGS)
+# A pattern rule: a new folder under tests/ is a new target without editing this file.
+test-%: init ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
+	@test -d tests/$* || { echo "make test-$*: no suite tests/$* (suites: $(notdir $(wildcard tests/*)))" >&2; exit 2; }
+	$(BIN)/pytest tests/$* $(PYTEST_ARGS)
 
 lint: lint-py lint-cfn lint-docker lint-shell lint-actions lint-compose ## Run every linter
 
