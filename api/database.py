@@ -84,6 +84,18 @@ _PG_UNAVAILABLE = (
 )
 
 
+async def timestamps_as_text(conn: asyncpg.Connection) -> None:
+    """Timestamps as text, parsed by datetime.fromisoformat: a third of the CPU of asyncpg's
+    binary decoding, which dominated reading a page of cars."""
+    await conn.set_type_codec(
+        "timestamptz",
+        schema="pg_catalog",
+        encoder=datetime.isoformat,
+        decoder=datetime.fromisoformat,
+        format="text",
+    )
+
+
 class ConnectionPool:
     """A minimal pool of asyncpg connections: a free list and a count of free slots.
 
@@ -116,15 +128,7 @@ class ConnectionPool:
             command_timeout=self._timeout,
             server_settings={"timezone": "UTC"},
         )
-        # Timestamps as text, parsed by datetime.fromisoformat: a third of the CPU of asyncpg's
-        # binary decoding, which dominated reading a page of cars.
-        await conn.set_type_codec(
-            "timestamptz",
-            schema="pg_catalog",
-            encoder=datetime.isoformat,
-            decoder=datetime.fromisoformat,
-            format="text",
-        )
+        await timestamps_as_text(conn)
         return conn
 
     async def _take_slot(self) -> None:

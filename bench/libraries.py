@@ -27,7 +27,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from bench.procs import BenchError, Processes, free_port
@@ -185,7 +184,7 @@ async def _measure(
     from api.cache import CarCache
     from api.cars import model
     from api.config import Settings
-    from api.database import SQL_DIR, ConnectionPool, load_statements
+    from api.database import SQL_DIR, ConnectionPool, load_statements, timestamps_as_text
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "REDIS_URL": redis_url})
     get_car_sql = load_statements("asyncpg")["get_car"][0]
@@ -200,12 +199,12 @@ async def _measure(
         min_size=settings.database_pool_size,
         max_size=settings.database_pool_size,
         server_settings={"timezone": "UTC"},
-        init=_timestamps_as_text,
+        init=timestamps_as_text,
     )
     cache = CarCache(settings)
     client = redis.asyncio.Redis.from_url(redis_url, max_connections=64)
     single = await asyncpg.connect(database_url, server_settings={"timezone": "UTC"})
-    await _timestamps_as_text(single)
+    await timestamps_as_text(single)
     queries = aiosql.from_path(SQL_DIR, "asyncpg", mandatory_parameters=False)
     try:
         car_id = await single.fetchval("SELECT min(id) FROM cars")
@@ -259,16 +258,6 @@ async def _measure(
         await single.close()
         await lib_pool.close()
         await ours_pool.close()
-
-
-async def _timestamps_as_text(conn) -> None:
-    await conn.set_type_codec(
-        "timestamptz",
-        schema="pg_catalog",
-        encoder=datetime.isoformat,
-        decoder=datetime.fromisoformat,
-        format="text",
-    )
 
 
 def measure(
