@@ -43,7 +43,6 @@ _BINDINGS = {
     "Stack": names.TARGET_STACK_NAME,
     "Org": names.GITHUB_ORG,
     "Repo": names.GITHUB_REPO,
-    "Repository": names.REPOSITORY_NAME,
 }
 SUBJECT_PREFIX = "repo:${Org}/${Repo}:"
 PUBLISH_SUBJECTS = ["ref:refs/tags/v*", "ref:refs/heads/main"]
@@ -452,7 +451,7 @@ def _publish_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> c
                             ecr.DescribeImages,
                             ecr.ListImages,
                         ],
-                        _arn("ecr", "repository/${Repository}"),
+                        policies.ecr_repository_arn(Ref(names.REPOSITORY_NAME)),
                     ),
                     policies.allow(
                         [cloudformation.CreateChangeSet, cloudformation.DeleteChangeSet],
