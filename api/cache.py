@@ -92,7 +92,7 @@ class CarCache:
     def __init__(self, settings: Settings) -> None:
         self._address = _Address.from_url(settings.redis_url)
         self._ttl = settings.cache_ttl_seconds
-        self._prefix = f"{settings.cache_key_prefix}car:"
+        self._prefix = f"{settings.cache_key_prefix}car:".encode()
         self._generation_key = f"{settings.cache_key_prefix}lists:generation".encode()
         self._page_prefix = f"{settings.cache_key_prefix}list:".encode()
         self.caches_lists = not settings.database_read_url
@@ -115,8 +115,8 @@ class CarCache:
         while self._idle:
             self._idle.pop().close()
 
-    def key(self, car_id: int) -> str:
-        return f"{self._prefix}{car_id}"
+    def key(self, car_id: int) -> bytes:
+        return b"%s%d" % (self._prefix, car_id)
 
     async def _call(self, *parts: bytes):
         """One command on an idle (or new) connection; a failed connection is never reused."""
@@ -147,7 +147,7 @@ class CarCache:
         if self._down and not await self._recover():
             return None
         try:
-            entry = await self._call(b"GET", b"%s%d" % (self._prefix.encode(), car_id))
+            entry = await self._call(b"GET", self.key(car_id))
         except CACHE_ERRORS as error:
             self._failed(error)
             return None
@@ -176,7 +176,7 @@ class CarCache:
         if self._down and not await self._recover():
             self._remember(car_id, written)
             return
-        keys = [self.key(car_id).encode()]
+        keys = [self.key(car_id)]
         if written and self.caches_lists:
             keys.append(self._generation_key)
         try:
@@ -275,7 +275,7 @@ class CarCache:
         try:
             if pending:
                 for start in range(0, len(pending), 500):
-                    keys = [self.key(i).encode() for i in pending[start : start + 500]]
+                    keys = [self.key(i) for i in pending[start : start + 500]]
                     await self._call(b"DEL", *keys)
                 self._pending.clear()
             if self._lists_stale:
