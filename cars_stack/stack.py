@@ -39,10 +39,6 @@ def is_terminal(status: str) -> bool:
     return not status.endswith("_IN_PROGRESS")
 
 
-def is_failure(status: str) -> bool:
-    return is_terminal(status) and status not in SUCCESS_STATUSES
-
-
 @dataclass
 class Stack:
     name: str

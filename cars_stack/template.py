@@ -101,10 +101,6 @@ class Template:
             raise BadInput(f"{self.source} has no {IMAGE_TAG} parameter")
         self.check_value(IMAGE_TAG, version)
 
-    def resources_of_type(self, resource_type: str) -> list[str]:
-        resources = self.document.get("Resources") or {}
-        return [lid for lid, res in resources.items() if res.get("Type") == resource_type]
-
     def retained_resources(self) -> list[str]:
         """Logical IDs CloudFormation keeps when the stack is deleted."""
         resources = self.document.get("Resources") or {}
