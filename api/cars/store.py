@@ -15,20 +15,6 @@ from typing import Any
 
 from api.database import Database
 
-COLUMNS = (
-    "id",
-    "make",
-    "model",
-    "year",
-    "color",
-    "price",
-    "mileage_km",
-    "vin",
-    "version",
-    "created_at",
-    "updated_at",
-)
-
 
 # One function per database, written out: this runs for every row of every page.
 def _from_postgres(row: Sequence[Any]) -> dict[str, Any]:
