@@ -31,7 +31,7 @@ from troposphere import iam as cfn_iam
 
 from template_builder import names, policies
 from template_builder.metadata import checkov_skips
-from template_builder.parameters import REPOSITORY_NAME_PATTERN
+from template_builder.parameters import repository_name_parameter
 
 DESCRIPTION = (
     "api-cars: GitHub Actions OIDC roles for releasing the api-cars stack "
@@ -90,14 +90,7 @@ def _parameters(template: Template) -> None:
             AllowedPattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
             ConstraintDescription="must be a CloudFormation stack name",
         ),
-        Parameter(
-            names.REPOSITORY_NAME,
-            Type="String",
-            Default=names.DEFAULT_REPOSITORY,
-            Description="Name of the ECR repository the workflows push to.",
-            AllowedPattern=REPOSITORY_NAME_PATTERN,
-            ConstraintDescription="must be a valid ECR repository name",
-        ),
+        repository_name_parameter("Name of the ECR repository the workflows push to."),
         Parameter(
             names.CREATE_OIDC_PROVIDER,
             Type="String",

@@ -62,6 +62,18 @@ def optional_value(condition: str, value: object) -> If:
     return If(condition, value, NoValue)
 
 
+def repository_name_parameter(description: str) -> Parameter:
+    """The ECR repository name, declared alike by the service, registry and GitHub OIDC stacks."""
+    return Parameter(
+        names.REPOSITORY_NAME,
+        Type="String",
+        Default=names.DEFAULT_REPOSITORY,
+        Description=description,
+        AllowedPattern=REPOSITORY_NAME_PATTERN,
+        ConstraintDescription="must be a valid ECR repository name",
+    )
+
+
 def _add(template: Template, group: str, label: str, parameter: Parameter) -> Parameter:
     template.add_parameter(parameter)
     template.add_parameter_to_group(parameter, group)
@@ -92,14 +104,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         template,
         release,
         "ECR repository",
-        Parameter(
-            names.REPOSITORY_NAME,
-            Type="String",
-            Default=names.DEFAULT_REPOSITORY,
-            Description="ECR repository (this account and region) holding the images.",
-            AllowedPattern=REPOSITORY_NAME_PATTERN,
-            ConstraintDescription="must be a valid ECR repository name",
-        ),
+        repository_name_parameter("ECR repository (this account and region) holding the images."),
     )
 
     size = "Task size and health"

@@ -13,7 +13,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, ecr
 
 from template_builder import names
 from template_builder.metadata import checkov_skips
-from template_builder.parameters import REPOSITORY_NAME_PATTERN
+from template_builder.parameters import repository_name_parameter
 
 DESCRIPTION = (
     "api-cars: the ECR repository for release images (deploy once, before the first push). "
@@ -60,13 +60,8 @@ def lifecycle_policy_text() -> str:
 def build_registry_template() -> Template:
     template = Template(Description=DESCRIPTION)
     repository_name = template.add_parameter(
-        Parameter(
-            names.REPOSITORY_NAME,
-            Type="String",
-            Default=names.DEFAULT_REPOSITORY,
-            Description="Name of the ECR repository (the service stack's RepositoryName).",
-            AllowedPattern=REPOSITORY_NAME_PATTERN,
-            ConstraintDescription="must be a valid ECR repository name",
+        repository_name_parameter(
+            "Name of the ECR repository (the service stack's RepositoryName)."
         )
     )
     keep_releases = template.add_parameter(
