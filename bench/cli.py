@@ -146,21 +146,13 @@ def stage(postgres_url: str) -> Iterator[Stage]:
 
     Stops every process and drops the database on the way out, however it is left.
     """
-    redis_server = shutil.which("redis-server")
-    if redis_server is None:
-        raise BenchError("redis-server is not installed: sudo apt-get install -y redis-server")
     server_cpu, load_cpu = pinning()
     with (
         tempfile.TemporaryDirectory(prefix="api-cars-bench-") as tmp,
         throwaway_database(postgres_url) as database_url,
         Processes(Path(tmp)) as procs,
     ):
-        redis_port = free_port()
-        redis = procs.start(
-            [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            name="redis",
-        )  # fmt: skip
+        redis_port = start_redis(procs)
         base_env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -171,9 +163,7 @@ def stage(postgres_url: str) -> Iterator[Stage]:
         }
         base_env.pop("REDIS_URL", None)
         cached_env = {**base_env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
-        _step("migrations", [sys.executable, "-m", "api.migrations"], base_env)
-        _step("seed", [sys.executable, "-m", "api.seed", "--count", str(SEED_COUNT)], base_env)
-        wait_for_redis(redis_port, redis)
+        migrate_and_seed(base_env, SEED_COUNT)
         python = sys.executable
         servers = {
             "baseline": _serve(
@@ -334,6 +324,12 @@ def _serve(
     return Server(proc, port)
 
 
+def migrate_and_seed(env, count: int) -> None:
+    """Migrate the database of env's DATABASE_URL and load ``count`` sample cars."""
+    _step("migrations", [sys.executable, "-m", "api.migrations"], env)
+    _step("seed", [sys.executable, "-m", "api.seed", "--count", str(count)], env)
+
+
 def _step(what: str, argv: list[str], env) -> None:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
@@ -401,6 +397,21 @@ def measure_startup(procs: Processes, env, cpu: int | None, starts: int) -> Star
         finally:
             procs.stop(proc)
     return Startup(tuple(seconds))
+
+
+def start_redis(procs: Processes) -> int:
+    """A throwaway redis-server (no persistence) on a free port, answering PING: its port."""
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        raise BenchError("redis-server is not installed: sudo apt-get install -y redis-server")
+    port = free_port()
+    redis = procs.start(
+        [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        name="redis",
+    )  # fmt: skip
+    wait_for_redis(port, redis)
+    return port
 
 
 def wait_for_redis(port: int, proc) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.procs import BenchError, Processes, free_port
+from bench.procs import BenchError, Processes
 
 DEFAULT_OPS = 5000
 DEFAULT_ROUNDS = 5
@@ -292,25 +291,15 @@ def _stores(postgres_url: str) -> Iterator[tuple[str, str]]:
     """(redis URL, database URL): a throwaway redis-server and a migrated, seeded database."""
     from bench import cli
 
-    redis_server = shutil.which("redis-server")
-    if redis_server is None:
-        raise BenchError("redis-server is not installed: sudo apt-get install -y redis-server")
     with (
         tempfile.TemporaryDirectory(prefix="api-cars-bench-libraries-") as tmp,
         cli.throwaway_database(postgres_url) as database_url,
         Processes(Path(tmp)) as procs,
     ):
-        port = free_port()
-        redis = procs.start(
-            [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            name="redis",
-        )  # fmt: skip
+        port = cli.start_redis(procs)
         env = {**os.environ, "DATABASE_URL": database_url}
         env.pop("REDIS_URL", None)
-        cli._step("migrations", [sys.executable, "-m", "api.migrations"], env)
-        cli._step("seed", [sys.executable, "-m", "api.seed", "--count", "100"], env)
-        cli.wait_for_redis(port, redis)
+        cli.migrate_and_seed(env, 100)
         yield f"redis://127.0.0.1:{port}/0", database_url
 
 
