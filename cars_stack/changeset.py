@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -58,14 +58,7 @@ class Change:
         return f"{self.action} {self.logical_id} [{self.resource_type}{replace}]{props}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "logical_id": self.logical_id,
-            "resource_type": self.resource_type,
-            "replacement": self.replacement,
-            "physical_id": self.physical_id,
-            "properties": list(self.properties),
-        }
+        return asdict(self)
 
 
 @dataclass
