@@ -21,6 +21,7 @@ import pytest_asyncio
 import redis
 from sanic import Sanic
 
+from api.cache import CarCache
 from api.config import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -114,3 +115,11 @@ def settings(backend: str, tmp_path: Path, request, redis_prefix: str) -> Settin
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with serve(settings) as client:
         yield client
+
+
+@pytest_asyncio.fixture
+async def car_cache(settings: Settings) -> AsyncIterator[CarCache]:
+    """The cache alone, on the test's own key prefix."""
+    cache = CarCache(settings)
+    yield cache
+    await cache.close()

@@ -86,14 +86,6 @@ async def test_redis_down_serves_from_the_database_and_warns_once(settings, capl
     assert "Redis unavailable" in warnings[0].getMessage()
 
 
-@pytest.fixture
-async def car_cache(settings):
-    cache = CarCache(settings)
-    await cache.open()
-    yield cache
-    await cache.close()
-
-
 async def test_an_older_version_never_overwrites_a_newer_one(car_cache):
     car_id = 10**12 + free_port()
     await car_cache.store(car_id, 3, '"x-3"', b'{"v":3}')

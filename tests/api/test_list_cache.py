@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from carkit import create, free_port, serve, sneak_color, unique_make
 
 from api.cache import CarCache
@@ -69,13 +68,6 @@ async def test_with_a_read_replica_pages_are_not_cached(settings, pg_url):
         assert await colors(client, make) == ["red"]
         sneak_color(replica, car_id, "purple")
         assert await colors(client, make) == ["purple"]
-
-
-@pytest.fixture
-async def car_cache(settings):
-    cache = CarCache(settings)
-    yield cache
-    await cache.close()
 
 
 async def test_a_page_read_before_a_write_is_not_stored_after_it(car_cache):
