@@ -26,10 +26,6 @@ def _text(value: str) -> str:
     return value
 
 
-def _optional_text(value: str) -> str | None:
-    return value or None
-
-
 def _int_between(low: int, high: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         try:
