@@ -80,7 +80,10 @@ def _add_function(
     log_group = template.add_resource(
         cwlogs.LogGroup(
             log_group_id,
-            LogGroupName=Sub(f"/aws/lambda/${{AWS::StackName}}/{handler.replace('_', '-')}"),
+            LogGroupName=Sub(
+                names.FUNCTION_LOG_GROUP_PREFIX.format(stack=names.OWN_STACK_NAME)
+                + handler.replace("_", "-")
+            ),
             RetentionInDays=Ref(params.log_retention_days),
             Metadata=LOG_GROUP_SKIPS,
         )

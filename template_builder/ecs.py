@@ -40,14 +40,14 @@ def add_cluster(template: Template, params: ServiceParameters) -> Cluster:
     cluster = template.add_resource(
         ecs.Cluster(
             names.CLUSTER,
-            ClusterName=Sub("${AWS::StackName}-cluster"),
+            ClusterName=Sub(names.CLUSTER_NAME.format(stack=names.OWN_STACK_NAME)),
             ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
         )
     )
     log_group = template.add_resource(
         cwlogs.LogGroup(
             names.LOG_GROUP,
-            LogGroupName=Sub("/ecs/${AWS::StackName}"),
+            LogGroupName=Sub(names.API_LOG_GROUP_NAME.format(stack=names.OWN_STACK_NAME)),
             RetentionInDays=Ref(params.log_retention_days),
             Metadata=checkov_skips(
                 CKV_AWS_158="CloudWatch Logs encrypts at rest with AWS-owned keys; the API logs "
@@ -106,7 +106,7 @@ def add_task_definition(
     return template.add_resource(
         ecs.TaskDefinition(
             names.TASK_DEFINITION,
-            Family=Sub("${AWS::StackName}-api"),
+            Family=Sub(names.TASK_FAMILY.format(stack=names.OWN_STACK_NAME)),
             RequiresCompatibilities=["FARGATE"],
             NetworkMode="awsvpc",
             Cpu=Ref(params.task_cpu),

@@ -48,8 +48,13 @@ SUBJECT_PREFIX = "repo:${Org}/${Repo}:"
 PUBLISH_SUBJECTS = ["ref:refs/tags/v*", "ref:refs/heads/main"]
 DEPLOY_SUBJECT = f"environment:{names.PRODUCTION_ENVIRONMENT}"
 
-# Physical names of the service stack (see ecs.py, alarms.py, custom_resources.py).
-CLUSTER = "${Stack}-cluster"
+# Physical names of the service stack (names.py), in this template's Fn::Sub texts.
+CLUSTER = names.CLUSTER_NAME.format(stack="${Stack}")
+TASK_FAMILY = names.TASK_FAMILY.format(stack="${Stack}")
+LOG_GROUPS = (
+    names.API_LOG_GROUP_NAME.format(stack="${Stack}"),
+    names.FUNCTION_LOG_GROUP_PREFIX.format(stack="${Stack}") + "*",
+)
 STACK_PREFIX = "${Stack}-*"
 
 
@@ -184,9 +189,7 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
     elb_arn = lambda resource: _arn("elasticloadbalancing", resource)  # noqa: E731
     ec2_arn = lambda resource: _arn("ec2", resource)  # noqa: E731
     log_groups = [
-        _arn("logs", f"log-group:{group}{suffix}")
-        for group in ("/ecs/${Stack}", "/aws/lambda/${Stack}/*")
-        for suffix in ("", ":*")
+        _arn("logs", f"log-group:{group}{suffix}") for group in LOG_GROUPS for suffix in ("", ":*")
     ]
     stack_roles = _arn("iam", f"role/{STACK_PREFIX}", region=False)
     stack_functions = _arn("lambda", f"function:{STACK_PREFIX}")
@@ -214,7 +217,7 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
                 ecs_arn(f"cluster/{CLUSTER}"),
                 ecs_arn(f"service/{CLUSTER}/{names.SERVICE_NAME}"),
                 ecs_arn(f"service-deployment/{CLUSTER}/{names.SERVICE_NAME}/*"),
-                ecs_arn("task-definition/${Stack}-api:*"),
+                ecs_arn(f"task-definition/{TASK_FAMILY}:*"),
             ],
         ),
         # Task-definition registration and reads have no resource-level permissions: "*".

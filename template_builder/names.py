@@ -50,6 +50,14 @@ CONTAINER_NAME = "api-cars-container"
 SERVICE_NAME = "api"
 TMP_VOLUME = "tmp"
 
+# Physical names, `{stack}` standing for the stack name: the service stack names its resources
+# with them and the GitHub OIDC stack scopes its CloudFormation role to them.
+CLUSTER_NAME = "{stack}-cluster"
+TASK_FAMILY = "{stack}-api"
+API_LOG_GROUP_NAME = "/ecs/{stack}"
+FUNCTION_LOG_GROUP_PREFIX = "/aws/lambda/{stack}/"
+OWN_STACK_NAME = "${AWS::StackName}"  # `stack` in the service stack's own Fn::Sub texts
+
 # Logical IDs of the service stack (the cars-stack command inspects the first ones)
 TASK_DEFINITION = "TaskDefinition"
 SERVICE = "Service"
