@@ -31,9 +31,7 @@ from template_builder.names import SERVICE_TEMPLATE_FILE
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REAL_TEMPLATE = Path(
-    __import__("os").environ.get("DEV_TEMPLATE", REPO_ROOT / SERVICE_TEMPLATE_FILE)
-)  # DEVHACK
+REAL_TEMPLATE = REPO_ROOT / SERVICE_TEMPLATE_FILE
 
 
 # --- moto server -------------------------------------------------------------------------------
