@@ -22,11 +22,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from cfn_flip import load_yaml
+from cloud_radar.cf.unit import Template as RadarTemplate
 from moto.server import ThreadedMotoServer
 
 from cars_stack.cli import main
 from cars_stack.runtime import Runtime
-from template_builder.names import SERVICE_TEMPLATE_FILE
+from template_builder.names import IMAGE_TAG, SERVICE_TEMPLATE_FILE
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -169,25 +170,19 @@ def _substitute(node: Any, replace: Callable[[str, str], Any], removed: set[str]
     return node
 
 
-def _condition(doc: dict[str, Any], node: Any) -> Any:
-    """Evaluate a condition with the parameters' defaults (what the tests deploy with)."""
-    if isinstance(node, dict):
-        (key, value), *_ = node.items()
-        if key == "Ref":
-            return str(doc["Parameters"].get(value, {}).get("Default", ""))
-        if key == "Condition":
-            return _condition(doc, doc["Conditions"][value])
-        args = [_condition(doc, item) for item in value]
-        return {
-            "Fn::Equals": lambda: args[0] == args[1],
-            "Fn::Not": lambda: not args[0],
-            "Fn::Or": lambda: any(args),
-            "Fn::And": lambda: all(args),
-        }[key]()
-    return node if isinstance(node, bool) else str(node)
+def _conditions(doc: dict[str, Any]) -> dict[str, bool]:
+    """Every condition for the parameters' defaults (what the tests deploy with), as cloud-radar
+    decides them for tests/template too."""
+    body = json.loads(json.dumps(doc))
+    for parameter in body.get("Parameters", {}).values():
+        if "Default" in parameter:
+            parameter["Default"] = str(parameter["Default"])
+    radar = RadarTemplate(body)
+    radar.create_stack({IMAGE_TAG: "v1.0.0"}, region=REGION)
+    return radar.template["Conditions"]
 
 
-def _resolve_ifs(doc: dict[str, Any], node: Any) -> Any:
+def _resolve_ifs(conditions: dict[str, bool], node: Any) -> Any:
     """Decide every ``Fn::If`` with the parameters' defaults, dropping ``AWS::NoValue``.
 
     moto keeps a None where CloudFormation drops an ``AWS::NoValue`` list item, and its update
@@ -199,15 +194,15 @@ def _resolve_ifs(doc: dict[str, Any], node: Any) -> Any:
     def decide(value: Any) -> Any:
         while isinstance(value, dict) and set(value) == {"Fn::If"}:
             name, when_true, when_false = value["Fn::If"]
-            value = when_true if _condition(doc, doc["Conditions"][name]) else when_false
+            value = when_true if conditions[name] else when_false
         return value
 
     node = decide(node)
     if isinstance(node, dict):
-        resolved = {k: _resolve_ifs(doc, v) for k, v in node.items()}
+        resolved = {k: _resolve_ifs(conditions, v) for k, v in node.items()}
         return {k: v for k, v in resolved.items() if v != no_value}
     if isinstance(node, list):
-        return [_resolve_ifs(doc, item) for item in node if decide(item) != no_value]
+        return [_resolve_ifs(conditions, item) for item in node if decide(item) != no_value]
     return node
 
 
@@ -222,6 +217,7 @@ def without_custom_resources(
     roles, log groups) go too. The real template is never changed.
     """
     doc = json.loads(json.dumps(document))
+    conditions = _conditions(doc)
     resources: dict[str, Any] = doc["Resources"]
     removed = {
         lid for lid, res in resources.items() if str(res.get("Type", "")).startswith("Custom::")
@@ -260,11 +256,9 @@ def without_custom_resources(
     for section in ("Resources", "Outputs"):
         items = doc.get(section, {})
         for lid in [k for k, v in items.items() if "Condition" in v]:
-            if not _condition(doc, {"Condition": items[lid]["Condition"]}):
+            if not conditions[items[lid].pop("Condition")]:
                 items.pop(lid)
-            else:
-                items[lid].pop("Condition")
-        doc[section] = _resolve_ifs(doc, items)
+        doc[section] = _resolve_ifs(conditions, items)
     for res in doc["Resources"].values():
         depends = res.get("DependsOn")
         if isinstance(depends, str) and depends in removed:
