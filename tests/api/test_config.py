@@ -25,6 +25,11 @@ def test_defaults_match_the_documented_contract():
     assert settings.app_version == "dev"
 
 
+def test_settings_made_in_code_default_like_an_empty_environment():
+    # The dataclass defaults repeat VARIABLES' defaults (tests build Settings directly).
+    assert Settings() == Settings.from_env({})
+
+
 def test_values_are_parsed():
     settings = Settings.from_env(
         {
