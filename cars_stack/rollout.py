@@ -152,12 +152,14 @@ def run(ctx: Context, plan: Plan, *, result: dict[str, Any]) -> int:
     """Review, then either leave the change set for later or confirm, execute and follow it."""
     change_set = plan.change_set
     with unexecuted(ctx, change_set, owned=plan.owned):
-        try:
-            changeset.wait_until_created(ctx, change_set)
-        except changeset.NoChanges:
-            changeset.delete(ctx, change_set)
-            return no_changes(ctx, result)
-        changeset.load(ctx, change_set)
+        # ``execute`` has described its change set already; one just created is not ready yet.
+        if change_set.status != "CREATE_COMPLETE":
+            try:
+                changeset.wait_until_created(ctx, change_set)
+            except changeset.NoChanges:
+                changeset.delete(ctx, change_set)
+                return no_changes(ctx, result)
+            changeset.load(ctx, change_set)
         ctx.say(render.change_set_table(change_set))
         if plan.image_only:
             changeset.refuse_unless_image_only(change_set)

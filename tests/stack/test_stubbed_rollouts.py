@@ -549,8 +549,6 @@ def test_execute_refuses_a_release_change_set_that_touches_more_and_leaves_it_al
     ]
     stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
     stubbed.cfn_stub.add_response("describe_change_set", change_set(touches_more))
-    stubbed.cfn_stub.add_response("describe_change_set", change_set(touches_more))
-    stubbed.cfn_stub.add_response("describe_change_set", change_set(touches_more))
     result = cli(
         "execute",
         "cars-stack-release-v1-3-0-20261128-120000",
