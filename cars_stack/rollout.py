@@ -54,23 +54,19 @@ def _cleanup_hint(ctx: Context, change_set: ChangeSet) -> str:
 @contextlib.contextmanager
 def unexecuted(ctx: Context, change_set: ChangeSet, *, owned: bool = True) -> Iterator[None]:
     """Until execution, any way out (refusal, Ctrl-C, error) removes or names the change set."""
+
+    def way_out() -> str:
+        if owned:
+            return _cleanup_hint(ctx, change_set)
+        return f"change set {change_set.name} left as it was"
+
     try:
         yield
     except KeyboardInterrupt:
-        hint = (
-            _cleanup_hint(ctx, change_set)
-            if owned
-            else f"change set {change_set.name} left as it was"
-        )
-        raise Aborted("interrupted before execution", hints=(hint,)) from None
+        raise Aborted("interrupted before execution", hints=(way_out(),)) from None
     except CarsStackError as error:
         if not change_set.executed:
-            hint = (
-                _cleanup_hint(ctx, change_set)
-                if owned
-                else f"change set {change_set.name} left as it was"
-            )
-            error.hints = (*error.hints, hint)
+            error.hints = (*error.hints, way_out())
         raise
     except Exception:
         if not change_set.executed and owned:
