@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 
 from cars_stack.errors import Refused
 from cars_stack.runtime import Context
-from cars_stack.stack import physical_ids
 from template_builder.names import CONTAINER_NAME, TASK_DEFINITION
 
 # The task definition sets APP_VERSION to the ImageTag (the API's /version reports it).
@@ -71,13 +70,14 @@ def _tag_of(task_definition: dict[str, Any]) -> str | None:
     return name.split(":", 1)[1] if ":" in name and "@" not in name else None
 
 
-def history(ctx: Context, stack_name: str, *, limit: int = 20) -> list[Release]:
+def history(ctx: Context, ids: dict[str, str], *, limit: int = 20) -> list[Release]:
     """Image tags the stack's task-definition family ran, newest first, one entry per release.
 
-    CloudFormation registers a revision for every change of the task definition and deregisters
-    the old one (INACTIVE revisions stay readable), so the family is the release log AWS keeps.
+    ``ids`` are the stack's physical IDs (``stack.physical_ids``). CloudFormation registers a
+    revision for every change of the task definition and deregisters the old one (INACTIVE
+    revisions stay readable), so the family is the release log AWS keeps.
     """
-    arn = physical_ids(ctx.client("cloudformation"), stack_name).get(TASK_DEFINITION)
+    arn = ids.get(TASK_DEFINITION)
     if not arn:
         return []
     family, _ = _family_and_revision(arn)

@@ -9,7 +9,7 @@ from pathlib import Path
 from cars_stack import changeset, images, rollout
 from cars_stack.errors import Refused
 from cars_stack.runtime import Context
-from cars_stack.stack import Stack, require
+from cars_stack.stack import Stack, physical_ids, require
 from cars_stack.template import Template
 from template_builder.names import IMAGE_TAG, REPOSITORY_NAME
 
@@ -107,7 +107,8 @@ def rollback(ctx: Context, version: str | None, options: ReleaseOptions) -> int:
     stack.refuse_unless_updatable()
     if version is None:
         live = stack.parameters.get(IMAGE_TAG)
-        version = images.previous_tag(images.history(ctx, stack.name), live)
+        ids = physical_ids(ctx.client("cloudformation"), stack.name)
+        version = images.previous_tag(images.history(ctx, ids), live)
         if version is None:
             raise Refused(
                 f"no tag before {live} in the task-definition history of {stack.name}: "

@@ -33,7 +33,7 @@ def status(ctx: Context, *, releases_shown: int = 5) -> int:
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     ids = {} if stack.is_new else physical_ids(ctx.client("cloudformation"), stack.name)
     service = _service(ctx, ids)
-    history = images.history(ctx, stack.name)[:releases_shown] if ids else []
+    history = images.history(ctx, ids)[:releases_shown]
     document = {
         "stack_name": stack.name,
         "stack_status": stack.status,
