@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from cars_stack.errors import Aborted, DeploymentFailed
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
@@ -19,10 +17,7 @@ def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> li
     repository = parameters.get(REPOSITORY_NAME)
     if repository:
         stays.append(f"ECR repository {repository} and its images (not part of this stack)")
-    body = cfn.get_template(StackName=stack_name)["TemplateBody"]
-    if not isinstance(body, str):
-        body = json.dumps(body)
-    template = Template.from_body(body, source=f"the template of {stack_name}")
+    template = Template.of_stack(cfn, stack_name)
     ids = physical_ids(cfn, stack_name)
     resources = template.document.get("Resources") or {}
     for logical_id in template.retained_resources():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +39,7 @@ def check_version(ctx: Context, version: str, template_path: Path) -> None:
     if template_path.is_file():
         Template.from_file(template_path).check_version(version)
         return
-    body = ctx.client("cloudformation").get_template(StackName=ctx.stack_name)["TemplateBody"]
-    if not isinstance(body, str):  # boto3 hands JSON templates back as a dict
-        body = json.dumps(body)
-    Template.from_body(body, source=f"the template of stack {ctx.stack_name}").check_version(
-        version
-    )
+    Template.of_stack(ctx.client("cloudformation"), ctx.stack_name).check_version(version)
 
 
 def change_image(

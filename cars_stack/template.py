@@ -5,6 +5,7 @@ The ImageTag pattern is read from the template (one place for that fact), never 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,14 @@ class Template:
         if not isinstance(document, dict) or "Resources" not in document:
             raise BadInput(f"{source} is not a CloudFormation template (no Resources)")
         return cls(body=body, document=document, source=source)
+
+    @classmethod
+    def of_stack(cls, cfn: Any, stack_name: str) -> Template:
+        """The template the stack was last deployed with."""
+        body = cfn.get_template(StackName=stack_name)["TemplateBody"]
+        if not isinstance(body, str):  # boto3 hands JSON templates back as a dict
+            body = json.dumps(body)
+        return cls.from_body(body, source=f"the template of stack {stack_name}")
 
     @property
     def parameters(self) -> dict[str, dict[str, Any]]:
