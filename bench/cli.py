@@ -38,6 +38,7 @@ from bench.procs import (
     wait_for_status,
 )
 from bench.report import (
+    BASELINE,
     ENDPOINTS,
     RunInfo,
     Startup,
@@ -56,6 +57,7 @@ SEED_COUNT = 300
 # GET by id rotates over this many seeded cars: all cached after the first pass.
 READ_IDS = 100
 _VIN_TAG_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ"
+KEYS = tuple(endpoint.key for endpoint in ENDPOINTS if endpoint is not BASELINE)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -81,11 +83,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=DEFAULT_OUTPUT,
-        help=f"Markdown report to write (default {DEFAULT_OUTPUT}); '-' to write none",
+        default=None,
+        help=f"Markdown report to write (default {DEFAULT_OUTPUT}; none with --only); "
+        "'-' to write none",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--only",
+        metavar="KEY[,KEY...]",
+        help="measure only these endpoints (and the baseline), skip the library comparison and "
+        f"write no report unless --output is given; keys: {', '.join(KEYS)}",
+    )
     args = parser.parse_args(argv)
+    args.endpoints = ENDPOINTS
+    if args.only is not None:
+        wanted = {key.strip() for key in args.only.split(",") if key.strip()}
+        unknown = sorted(wanted - set(KEYS))
+        if unknown or not wanted:
+            parser.error(f"--only: unknown endpoint {', '.join(unknown) or '(none)'}")
+        args.endpoints = tuple(e for e in ENDPOINTS if e.key in wanted or e is BASELINE)
+        if args.output is None:
+            args.output = Path("-")
+    if args.output is None:
+        args.output = DEFAULT_OUTPUT
     for name in ("rounds", "connections", "starts"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
@@ -229,12 +249,12 @@ def run(args: argparse.Namespace, command: str) -> int:
         run_number = 0
         if args.warmup > 0:
             print(f"bench: warming up each endpoint for {args.warmup:g} s", flush=True)
-            for endpoint in ENDPOINTS:
+            for endpoint in args.endpoints:
                 measure_endpoint(endpoint.key, args.warmup, run_number)
                 run_number += 1
-        results: dict[str, list[WrkResult]] = {e.key: [] for e in ENDPOINTS}
+        results: dict[str, list[WrkResult]] = {e.key: [] for e in args.endpoints}
         for round_number in range(1, args.rounds + 1):
-            for endpoint in ENDPOINTS:
+            for endpoint in args.endpoints:
                 result = measure_endpoint(endpoint.key, args.duration, run_number)
                 run_number += 1
                 results[endpoint.key].append(result)
@@ -244,10 +264,12 @@ def run(args: argparse.Namespace, command: str) -> int:
                     + (f", {result.errors} errors" if result.errors else ""),
                     flush=True,
                 )
-        print("bench: data access with and without the libraries it replaced", flush=True)
-        comparisons = libraries.measure(
-            st.cached_env["REDIS_URL"], st.cached_env["DATABASE_URL"], cpu=st.load_cpu
-        )
+        comparisons = []
+        if args.only is None:
+            print("bench: data access with and without the libraries it replaced", flush=True)
+            comparisons = libraries.measure(
+                st.cached_env["REDIS_URL"], st.cached_env["DATABASE_URL"], cpu=st.load_cpu
+            )
         for server in st.servers.values():
             st.procs.stop(server.proc)
         startup = measure_startup(st.procs, st.cached_env, st.server_cpu, args.starts)
@@ -255,8 +277,9 @@ def run(args: argparse.Namespace, command: str) -> int:
     summaries = summarise(results)
     print()
     print(render_table(summaries, startup))
-    print()
-    print(libraries.render_table(comparisons))
+    if comparisons:
+        print()
+        print(libraries.render_table(comparisons))
     info = RunInfo(
         command=command,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -279,11 +302,15 @@ def run(args: argparse.Namespace, command: str) -> int:
         args.output.write_text(
             render_markdown(info, summaries, startup)
             + "\n"
-            + libraries.render_markdown(
-                comparisons,
-                ops=libraries.DEFAULT_OPS,
-                rounds=libraries.DEFAULT_ROUNDS,
-                concurrency=libraries.DEFAULT_CONCURRENCY,
+            + (
+                libraries.render_markdown(
+                    comparisons,
+                    ops=libraries.DEFAULT_OPS,
+                    rounds=libraries.DEFAULT_ROUNDS,
+                    concurrency=libraries.DEFAULT_CONCURRENCY,
+                )
+                if comparisons
+                else ""
             )
             + analysis()
         )
