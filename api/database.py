@@ -4,8 +4,10 @@ The SQL lives in ``api/sql/*.sql``, parsed once by aiosql. Queries run through t
 with aiosql's prepared text and parameter order: the same SQL, without a per-call wrapper on the hot
 path (asyncpg still caches the prepared statements per connection).
 
-Both backends answer the same three calls (``fetch_one``, ``fetch_all``, ``ping``) with rows as
-tuples in the column order of the SQL; the data layer (``api.cars.store``) turns them into cars.
+Both backends answer the same calls (``fetch_one``, ``fetch_all``, ``insert``, ``write_one``,
+``ping``) with rows as tuples in the column order of the SQL; the data layer (``api.cars.store``)
+turns them into cars. On PostgreSQL, inserts made at the same time travel together
+(``InsertBatcher``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import contextlib
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -53,6 +55,7 @@ class Database(Protocol):
     async def close(self) -> None: ...
     async def fetch_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None: ...
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]: ...
+    async def insert(self, name: str, params: dict[str, Any]) -> Sequence[Any]: ...
     async def write_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None: ...
     async def ping(self) -> None: ...
 
@@ -208,6 +211,129 @@ def _too_late(turn: asyncio.Future) -> None:
         turn.set_exception(TimeoutError("no database connection free in time"))
 
 
+# Rows one batch sends at most: bounds a batch's round trip and what one refused row costs.
+MAX_INSERT_BATCH = 64
+
+
+class InsertBatcher:
+    """A single-row ``INSERT ... RETURNING`` whose concurrent calls share round trips and commits.
+
+    A call queues its row and waits. One drainer takes a connection from the pool for the queue;
+    when it has one, it sends every queued row (up to ``MAX_INSERT_BATCH``) with asyncpg's
+    ``fetchmany``: one round trip, one transaction and so one commit (one WAL flush) for the lot,
+    a RETURNING row for each. Then it takes the next connection for whatever queued meanwhile, so
+    up to the pool's size of batches are in flight. Nothing waits for company: a row that finds a
+    connection free is sent at once, alone; batches grow only while every connection is busy,
+    which is when PostgreSQL is the bottleneck. Measured with `python -m bench`
+    (bench/analysis.md): the same POSTs in batches cost the API and PostgreSQL a fraction of the
+    CPU of one statement and one commit each.
+
+    A batch is atomic. If PostgreSQL refuses one of its rows (a duplicate VIN), the whole batch
+    rolls back and each of its rows is inserted again on its own, so only the refused row fails
+    and every caller gets the answer it would have got alone. A connection that fails fails the
+    batch it carried; a row whose caller went away before it was sent is not inserted.
+    """
+
+    def __init__(self, pool: ConnectionPool, sql: str) -> None:
+        self._pool = pool
+        self._sql = sql
+        self._queue: deque[tuple[Sequence[Any], asyncio.Future]] = deque()
+        self._draining = False
+        self._tasks: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def fetchrow(self, args: Sequence[Any]) -> Any:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        row = self._loop.create_future()
+        self._queue.append((args, row))
+        if not self._draining:
+            self._draining = True
+            self._spawn(self._drain())
+        return await row
+
+    def _spawn(self, coroutine) -> None:
+        task = self._loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _take_batch(self) -> list[tuple[Sequence[Any], asyncio.Future]]:
+        batch = []
+        queue = self._queue
+        while queue and len(batch) < MAX_INSERT_BATCH:
+            entry = queue.popleft()
+            if not entry[1].done():  # a caller that went away (cancelled) is not inserted
+                batch.append(entry)
+        return batch
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                conn = await self._pool._acquire()
+                batch = self._take_batch()
+                if not batch:
+                    self._pool._release(conn)
+                    break
+                self._spawn(self._send(conn, batch))
+        except BaseException as error:
+            # No connection (the database is down, or none was free in time): every queued row
+            # fails the way its own attempt would have.
+            while self._queue:
+                _fail(self._queue.popleft()[1], error)
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            self._draining = False
+
+    async def _send(self, conn: asyncpg.Connection, batch) -> None:
+        reusable = True
+        try:
+            if len(batch) == 1:
+                _answer(batch, [await conn.fetchrow(self._sql, *batch[0][0])])
+            else:
+                try:
+                    _answer(batch, await conn.fetchmany(self._sql, [args for args, _ in batch]))
+                except asyncpg.PostgresError as error:
+                    if isinstance(error, _PG_UNAVAILABLE):
+                        raise
+                    # One row was refused and the batch rolled back: each row again, alone.
+                    for args, row in batch:
+                        try:
+                            result = await conn.fetchrow(self._sql, *args)
+                        except asyncpg.PostgresError as refused:
+                            if isinstance(refused, _PG_UNAVAILABLE):
+                                raise
+                            _fail(row, refused)
+                        else:
+                            if not row.done():
+                                row.set_result(result)
+        except BaseException as error:
+            reusable = isinstance(error, asyncpg.PostgresError) and not isinstance(
+                error, _PG_UNAVAILABLE
+            )
+            for _, row in batch:
+                _fail(row, error)
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            self._pool._release(conn, reusable=reusable)
+
+
+def _fail(row: asyncio.Future, error: BaseException) -> None:
+    if row.done():
+        return
+    if isinstance(error, asyncio.CancelledError):
+        row.cancel()
+    else:
+        row.set_exception(error)
+
+
+def _answer(batch, rows: Sequence[Any]) -> None:
+    for (_, row), result in zip(batch, rows, strict=True):
+        if not row.done():
+            row.set_result(result)
+
+
 class PostgresDatabase:
     """Connection pools: one for writes, one for reads (the replica when configured)."""
 
@@ -218,6 +344,7 @@ class PostgresDatabase:
         self._statements = load_statements("asyncpg")
         self._writer: ConnectionPool | None = None
         self._reader: ConnectionPool | None = None
+        self._inserts: dict[str, InsertBatcher] = {}
 
     def _pool(self, dsn: str) -> ConnectionPool:
         return ConnectionPool(
@@ -228,6 +355,11 @@ class PostgresDatabase:
 
     async def open(self) -> None:
         self._writer = self._pool(self._settings.database_url)
+        self._inserts = {
+            name: InsertBatcher(self._writer, sql)
+            for name, (sql, _) in self._statements.items()
+            if name.startswith("insert_")
+        }
         if self._settings.database_read_url:
             self._reader = self._pool(self._settings.database_read_url)
         else:
@@ -242,15 +374,15 @@ class PostgresDatabase:
         self, pool: ConnectionPool, method: str, name: str, params: dict[str, Any]
     ) -> Any:
         sql, order = self._statements[name]
-        try:
-            return await pool.run(method, sql, [params[key] for key in order])
-        except asyncpg.UniqueViolationError as error:
-            raise UniqueViolation(_pg_unique_column(error)) from error
-        except _PG_UNAVAILABLE as error:
-            raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
+        return await _translated(pool.run(method, sql, [params[key] for key in order]))
 
     async def fetch_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None:
         return await self._run(self._reader, "fetchrow", name, params)
+
+    async def insert(self, name: str, params: dict[str, Any]) -> Sequence[Any]:
+        """One row of an ``insert_*`` statement, sent with the other inserts of the moment."""
+        order = self._statements[name][1]
+        return await _translated(self._inserts[name].fetchrow([params[key] for key in order]))
 
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]:
         return await self._run(self._reader, "fetch", name, params)
@@ -271,6 +403,17 @@ class PostgresDatabase:
                 await self._run(pool, "fetchval", "ping", {})
             except DatabaseUnavailable as error:
                 raise DatabaseUnavailable(f"{label}: {error}") from error
+
+
+async def _translated(call: Awaitable[Any]) -> Any:
+    """Await a driver call, answering with this module's exceptions where the API has meaning
+    for them (409, 503)."""
+    try:
+        return await call
+    except asyncpg.UniqueViolationError as error:
+        raise UniqueViolation(_pg_unique_column(error)) from error
+    except _PG_UNAVAILABLE as error:
+        raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
 
 
 def _pg_unique_column(error: asyncpg.UniqueViolationError) -> str | None:
@@ -338,6 +481,7 @@ class SqliteDatabase:
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]:
         return await self._run(name, params)
 
+    insert = fetch_one
     write_one = fetch_one
     read_own_write = fetch_one
 

@@ -78,7 +78,7 @@ def _car_params(fields: dict[str, Any]) -> dict[str, Any]:
 
 async def create_car(db: Database, *, fields: dict[str, Any]) -> dict[str, Any]:
     """Insert a car; raises UniqueViolation("vin") for a VIN already in use."""
-    row = await db.write_one("insert_car", _car_params(fields))
+    row = await db.insert("insert_car", _car_params(fields))
     return _CONVERTERS[db.dialect](row)
 
 

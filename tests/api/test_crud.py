@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from carkit import a_car, create, random_vin
+import asyncio
+
+from carkit import a_car, create, random_vin, unique_make
 
 
 async def test_post_creates_a_car_with_location_etag_and_normalised_fields(client):
@@ -149,6 +151,28 @@ async def test_duplicate_vin_on_post_is_409(client):
     assert problem["errors"] == [
         {"in": "body", "field": "vin", "detail": "is already used by another car"}
     ]
+
+
+async def test_concurrent_posts_each_get_their_own_car_and_one_vin_wins_once(client):
+    # On PostgreSQL these travel in shared batches (api.database.InsertBatcher).
+    make = unique_make()
+    contested = random_vin()
+    payloads = [a_car(make=make, mileage_km=n) for n in range(30)]
+    for n in (3, 17, 25):
+        payloads[n]["vin"] = contested
+    responses = await asyncio.gather(*(client.post("/v1/cars", json=p) for p in payloads))
+    statuses = [response.status_code for response in responses]
+    assert sorted(statuses) == [201] * 28 + [409] * 2
+    assert [statuses[n] for n in (3, 17, 25)].count(201) == 1
+    created = [
+        (r.json(), p) for r, p in zip(responses, payloads, strict=True) if r.status_code == 201
+    ]
+    assert all(
+        car["mileage_km"] == p["mileage_km"] and car["vin"] == p["vin"] for car, p in created
+    )
+    assert len({car["id"] for car, _ in created}) == 28
+    listed = (await client.get("/v1/cars", params={"make": make, "limit": 100})).json()["items"]
+    assert sorted(car["id"] for car in listed) == sorted(car["id"] for car, _ in created)
 
 
 async def test_duplicate_vin_on_put_and_patch_is_409(client):

@@ -1,0 +1,234 @@
+"""Inserts made at the same time travel together (api.database.InsertBatcher), on the real
+PostgreSQL: one transaction per batch (the rows share an xmin), every caller answered with its own
+row, a refused row failing alone, a caller that went away not inserted, an unreachable database
+failing every queued caller once and leaving the batcher usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import replace
+
+import asyncpg
+import psycopg
+import pytest
+from carkit import free_port, random_vin, unique_make
+
+from api.cars import store
+from api.config import Settings
+from api.database import MAX_INSERT_BATCH, DatabaseUnavailable, PostgresDatabase, UniqueViolation
+from api.migrations import apply_migrations
+
+
+@pytest.fixture(scope="module")
+def migrated(pg_url: str) -> Settings:
+    settings = Settings(database_url=pg_url, database_pool_size=1, database_timeout_seconds=5)
+    apply_migrations(settings)
+    return settings
+
+
+@pytest.fixture
+async def db(migrated: Settings):
+    database = PostgresDatabase(migrated)
+    await database.open()
+    yield database
+    await database.close()
+
+
+def fields(make: str, **overrides) -> dict:
+    car = {
+        "make": make,
+        "model": "Corolla",
+        "year": 2020,
+        "color": None,
+        "price": "12999.90",
+        "mileage_km": 1000,
+        "vin": random_vin(),
+    }
+    return {**car, **overrides}
+
+
+def transactions(pg_url: str, make: str) -> Counter:
+    """Rows of ``make`` per inserting transaction (PostgreSQL's xmin)."""
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT xmin::text FROM cars WHERE make = %s", (make,)).fetchall()
+    return Counter(xmin for (xmin,) in rows)
+
+
+async def queue_behind_a_busy_pool(db: PostgresDatabase, cars: list[dict]) -> list:
+    """Insert ``cars`` concurrently while the pool's only connection is taken, then free it.
+
+    Returns each insert's car or exception, in the order of ``cars``.
+    """
+    held = await db._writer._acquire()
+    inserts = [asyncio.ensure_future(store.create_car(db, fields=car)) for car in cars]
+    for _ in range(5):
+        await asyncio.sleep(0)  # every insert queued, the drainer waiting for the connection
+    assert not any(insert.done() for insert in inserts)
+    db._writer._release(held)
+    return await asyncio.gather(*inserts, return_exceptions=True)
+
+
+async def test_inserts_queued_together_commit_in_one_transaction_each_with_its_own_row(db, pg_url):
+    make = unique_make()
+    cars = [fields(make, mileage_km=n) for n in range(20)]
+    created = await queue_behind_a_busy_pool(db, cars)
+    assert [(car["vin"], car["mileage_km"]) for car in created] == [
+        (car["vin"], car["mileage_km"]) for car in cars
+    ]
+    assert len({car["id"] for car in created}) == 20
+    assert list(transactions(pg_url, make).values()) == [20]
+
+
+async def test_an_insert_alone_is_sent_at_once_in_its_own_transaction(db, pg_url):
+    make = unique_make()
+    first = await store.create_car(db, fields=fields(make))
+    second = await store.create_car(db, fields=fields(make))
+    assert second["id"] > first["id"]
+    assert sorted(transactions(pg_url, make).values()) == [1, 1]
+
+
+async def test_a_batch_holds_at_most_max_insert_batch_rows(db, pg_url):
+    make = unique_make()
+    count = MAX_INSERT_BATCH * 2 + 5
+    created = await queue_behind_a_busy_pool(db, [fields(make) for _ in range(count)])
+    assert all(isinstance(car, dict) for car in created)
+    sizes = transactions(pg_url, make).values()
+    assert sum(sizes) == count
+    assert max(sizes) == MAX_INSERT_BATCH and len(sizes) == 3
+
+
+async def test_a_refused_row_fails_alone_and_the_rest_of_its_batch_is_inserted(db, pg_url):
+    taken = await store.create_car(db, fields=fields(unique_make()))
+    make = unique_make()
+    cars = [fields(make) for _ in range(6)]
+    cars[2]["vin"] = taken["vin"]  # already used
+    cars[4]["vin"] = cars[5]["vin"]  # two rows of the same batch want the same VIN
+    results = await queue_behind_a_busy_pool(db, cars)
+    assert isinstance(results[2], UniqueViolation) and results[2].column == "vin"
+    assert [car["vin"] for car in (results[0], results[1], results[3], results[4])] == [
+        cars[0]["vin"],
+        cars[1]["vin"],
+        cars[3]["vin"],
+        cars[4]["vin"],
+    ]
+    assert isinstance(results[5], UniqueViolation)  # the same VIN as row 4, which came first
+    assert sum(transactions(pg_url, make).values()) == 4
+    # The connection is still good.
+    assert (await store.create_car(db, fields=fields(make)))["make"] == make
+
+
+async def test_a_caller_that_went_away_before_its_batch_left_is_not_inserted(db, pg_url):
+    make = unique_make()
+    cars = [fields(make) for _ in range(4)]
+    held = await db._writer._acquire()
+    inserts = [asyncio.ensure_future(store.create_car(db, fields=car)) for car in cars]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    inserts[1].cancel()
+    db._writer._release(held)
+    results = await asyncio.gather(*inserts, return_exceptions=True)
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert [car["vin"] for car in results if isinstance(car, dict)] == [
+        cars[0]["vin"],
+        cars[2]["vin"],
+        cars[3]["vin"],
+    ]
+    with psycopg.connect(pg_url) as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM cars WHERE vin = %s", (cars[1]["vin"],))
+    assert stored == (0,)
+
+
+async def test_no_database_fails_every_queued_insert_and_the_next_ones_try_again(migrated):
+    unreachable = replace(
+        migrated, database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    )
+    database = PostgresDatabase(unreachable)
+    await database.open()
+    try:
+        make = unique_make()
+        results = await asyncio.gather(
+            *(store.create_car(database, fields=fields(make)) for _ in range(5)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(result, DatabaseUnavailable) for result in results), results
+        with pytest.raises(DatabaseUnavailable):
+            await store.create_car(database, fields=fields(make))
+    finally:
+        await database.close()
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced_before_a_batch(db, pg_url):
+    make = unique_make()
+    held = await db._writer._acquire()
+    closed_pid = held.get_server_pid()
+    inserts = [asyncio.ensure_future(store.create_car(db, fields=fields(make))) for _ in range(3)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await terminate(pg_url, closed_pid)
+    for _ in range(100):  # until the client has read the server's goodbye
+        if held.is_closed():
+            break
+        await asyncio.sleep(0.01)
+    db._writer._release(held)
+    results = await asyncio.gather(*inserts, return_exceptions=True)
+    assert [car["make"] for car in results] == [make] * 3
+    assert db._writer._idle[0].get_server_pid() != closed_pid
+
+
+async def test_a_connection_lost_mid_batch_fails_that_batch_and_is_not_reused(db, pg_url):
+    make = unique_make()
+    slow = f"slow_{make.lower()}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE FUNCTION {slow}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.make = '{make}' THEN PERFORM pg_sleep(5); END IF; RETURN NEW; END $$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER {slow} BEFORE INSERT ON cars FOR EACH ROW EXECUTE FUNCTION {slow}()"
+        )
+    try:
+        held = await db._writer._acquire()
+        batch_pid = held.get_server_pid()
+        inserts = [
+            asyncio.ensure_future(store.create_car(db, fields=fields(make))) for _ in range(3)
+        ]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        db._writer._release(held)  # the batch leaves, and sleeps in the trigger
+        await wait_until_active(pg_url, batch_pid)
+        await terminate(pg_url, batch_pid)
+        results = await asyncio.gather(*inserts, return_exceptions=True)
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DROP TRIGGER {slow} ON cars")
+            conn.execute(f"DROP FUNCTION {slow}()")
+    assert all(isinstance(result, DatabaseUnavailable) for result in results), results
+    assert sum(transactions(pg_url, make).values()) == 0
+    after = await store.create_car(db, fields=fields(unique_make()))
+    assert after["id"] > 0
+    assert db._writer._idle[0].get_server_pid() != batch_pid
+
+
+async def terminate(pg_url: str, pid: int) -> None:
+    admin = await asyncpg.connect(pg_url)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+async def wait_until_active(pg_url: str, pid: int) -> None:
+    """Poll pg_stat_activity until ``pid`` is running a statement (deadline 5 s)."""
+    admin = await asyncpg.connect(pg_url)
+    try:
+        deadline = asyncio.get_running_loop().time() + 5
+        while asyncio.get_running_loop().time() < deadline:
+            state = await admin.fetchval("SELECT state FROM pg_stat_activity WHERE pid = $1", pid)
+            if state == "active":
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"backend {pid} never became active")
+    finally:
+        await admin.close()
