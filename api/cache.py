@@ -103,6 +103,9 @@ class CarCache:
         self._down = False
         self._retry_at = 0.0
         self._pending: set[int] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._bump_waiters: list[asyncio.Future] | None = None  # creations waiting for an INCR
+        self._tasks: set[asyncio.Task] = set()
 
     @property
     def available(self) -> bool:
@@ -194,17 +197,42 @@ class CarCache:
             self._remember(car_id, written)
 
     async def lists_changed(self) -> None:
-        """A car was created: cached list pages are out of date."""
+        """A car was created: cached list pages are out of date.
+
+        Creations that reach this point together share one increment: the first starts a task
+        that sends INCR when it first runs (the loop's next turn), and every creation arriving
+        before then waits for that INCR. Each of them committed before it arrived, so the shared
+        INCR still comes after its commit and before its response; a creation arriving after
+        the INCR left waits for the next one.
+        """
         if not self.caches_lists:
             return
         if self._down and not await self._recover():
             self._lists_stale = True
             return
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        waiters = self._bump_waiters
+        if waiters is None:
+            waiters = self._bump_waiters = []
+            task = self._loop.create_task(self._bump_generation(waiters))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        done = self._loop.create_future()
+        waiters.append(done)
+        await done
+
+    async def _bump_generation(self, waiters: list[asyncio.Future]) -> None:
+        self._bump_waiters = None  # from here on, creations wait for the next increment
         try:
             await self._call(b"INCR", self._generation_key)
         except CACHE_ERRORS as error:
             self._failed(error)
             self._lists_stale = True
+        finally:
+            for done in waiters:
+                if not done.done():
+                    done.set_result(None)
 
     async def get_page(self, query: bytes) -> tuple[bytes, bytes | None] | None:
         """(generation, cached page or None) for a list query; None when not caching pages.

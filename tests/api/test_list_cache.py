@@ -4,6 +4,7 @@ the database answers."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from carkit import create, free_port, serve, sneak_color, unique_make
@@ -105,5 +106,39 @@ async def test_a_write_while_redis_is_unreachable_is_remembered_for_the_pages(se
         assert await cache.get_page(b"q") is None
         await cache.lists_changed()
         assert cache._lists_stale
+    finally:
+        await cache.close()
+
+
+async def generation(car_cache: CarCache) -> int:
+    return int((await car_cache.get_page(b"q"))[0])
+
+
+async def test_creations_at_the_same_time_share_one_increment(car_cache):
+    before = await generation(car_cache)
+    await asyncio.gather(*(car_cache.lists_changed() for _ in range(10)))
+    assert await generation(car_cache) == before + 1
+
+
+async def test_a_creation_after_the_increment_left_waits_for_the_next_one(car_cache):
+    before = await generation(car_cache)
+    first = asyncio.ensure_future(car_cache.lists_changed())
+    await asyncio.sleep(0)  # the first creation starts the increment's task
+    await asyncio.sleep(0)  # which sends INCR
+    assert car_cache._bump_waiters is None
+    second = asyncio.ensure_future(car_cache.lists_changed())
+    await asyncio.sleep(0)
+    assert not first.done() and not second.done()  # each waits for an INCR sent after it came
+    await first
+    assert await generation(car_cache) >= before + 1
+    await second
+    assert await generation(car_cache) == before + 2
+
+
+async def test_creations_sharing_an_increment_redis_refused_are_remembered(settings):
+    cache = CarCache(replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    try:
+        await asyncio.gather(*(cache.lists_changed() for _ in range(3)))
+        assert cache._lists_stale and not cache.available and not cache._tasks
     finally:
         await cache.close()
