@@ -159,6 +159,8 @@ def test_profile_counts_own_and_inclusive_samples_per_function():
         (["--rounds", "0"], "--rounds must be at least 1"),
         (["--duration", "0.5"], "--duration must be at least 1 second"),
         (["--warmup", "-1"], "--warmup must not be negative"),
+        (["--only", "post,nope"], "--only: unknown endpoint nope"),
+        (["--only", ","], "--only: unknown endpoint (none)"),
     ],
 )
 def test_bad_options_are_refused_with_a_clear_message(argv, message, capsys):
@@ -169,3 +171,14 @@ def test_bad_options_are_refused_with_a_clear_message(argv, message, capsys):
 
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().endswith(message)
+
+
+def test_only_measures_the_named_endpoints_with_the_baseline_and_writes_no_report():
+    from bench.cli import DEFAULT_OUTPUT, parse_args
+
+    args = parse_args(["--only", "post, list50"])
+    assert [endpoint.key for endpoint in args.endpoints] == ["baseline", "post", "list50"]
+    assert str(args.output) == "-"
+    assert str(parse_args(["--only", "post", "--output", "x.md"]).output) == "x.md"
+    everything = parse_args([])
+    assert len(everything.endpoints) == 7 and everything.output == DEFAULT_OUTPUT
