@@ -9,7 +9,10 @@ operations per second (``--concurrency`` tasks, each awaiting one operation at a
   reading the same cached car entry and splitting it into ETag and body;
 - GET by id from PostgreSQL: asyncpg's ``Pool.fetchrow`` against the API's ``ConnectionPool``, the
   same prepared query, the same connection set-up, the same pool size;
-- aiosql's generated method against calling asyncpg with aiosql's SQL directly (one connection).
+- aiosql's generated method against calling asyncpg with aiosql's SQL directly (one connection);
+- creating cars from as many callers as wrk has connections: one INSERT statement (and commit) per
+  car on the API's ``ConnectionPool`` against the API's ``InsertBatcher``, which sends the inserts
+  queued while the pool is busy together (``api.database``).
 
 `python -m bench` runs it too, after the HTTP rounds, and adds its table to docs/benchmarks.md.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import sys
@@ -26,6 +30,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from bench.procs import BenchError, Processes
@@ -33,6 +39,8 @@ from bench.procs import BenchError, Processes
 DEFAULT_OPS = 5000
 DEFAULT_ROUNDS = 5
 DEFAULT_CONCURRENCY = 10
+# Concurrent creators in the insert comparison: as many as wrk's connections in `python -m bench`.
+INSERT_CALLERS = 50
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,8 @@ def render_markdown(
         "",
         "Measured by `python -m bench.libraries` in the same run, in the benchmark's own process "
         f"(pinned to the load CPU when the HTTP rounds are over): {rounds} interleaved rounds of "
-        f"{ops:,} operations with {concurrency} concurrent tasks; medians. CPU us/op is this "
+        f"{ops:,} operations with {concurrency} concurrent tasks (unless the operation names "
+        "another number); medians. CPU us/op is this "
         "process's CPU time per operation (what the one-core API pays), ops/s the throughput "
         "including the round trip. CPU saved: the project's way against the library's.",
         "",
@@ -183,10 +192,18 @@ async def _measure(
     from api.cache import CarCache
     from api.cars import model
     from api.config import Settings
-    from api.database import SQL_DIR, ConnectionPool, load_statements, timestamps_as_text
+    from api.database import (
+        SQL_DIR,
+        ConnectionPool,
+        InsertBatcher,
+        load_statements,
+        timestamps_as_text,
+    )
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "REDIS_URL": redis_url})
-    get_car_sql = load_statements("asyncpg")["get_car"][0]
+    statements = load_statements("asyncpg")
+    get_car_sql = statements["get_car"][0]
+    insert_sql, insert_order = statements["insert_car"]
     ours_pool = ConnectionPool(
         database_url,
         max_size=settings.database_pool_size,
@@ -230,6 +247,22 @@ async def _measure(
             # aiosql 15 answers a plain SELECT with an async generator of rows.
             return [row async for row in queries.get_car(single, id=car_id)]
 
+        batcher = InsertBatcher(ours_pool, insert_sql)
+        created = itertools.count()
+
+        def new_car_args() -> list:
+            # A unique VIN per car (no check digit: the API validates it, the table does not).
+            params = {"make": "Bench", "model": "Insert", "year": 2024, "color": None,
+                      "price": Decimal("19999.00"), "mileage_km": 0,
+                      "vin": f"BENCH{next(created):012d}", "now": datetime.now(UTC)}  # fmt: skip
+            return [params[key] for key in insert_order]
+
+        def ours_insert():
+            return batcher.fetchrow(new_car_args())
+
+        def single_insert():
+            return ours_pool.run("fetchrow", insert_sql, new_car_args())
+
         options = {"ops": ops, "rounds": rounds, "concurrency": concurrency}
         return [
             await compare(
@@ -249,6 +282,12 @@ async def _measure(
                 ("asyncpg fetch, aiosql's SQL", lambda: single.fetch(get_car_sql, car_id)),
                 ("aiosql 15 query method", aiosql_get),
                 **{**options, "concurrency": 1},
+            ),
+            await compare(
+                f"INSERT a car, {INSERT_CALLERS} callers (PostgreSQL)",
+                ("api.database InsertBatcher", ours_insert),
+                ("one statement per car", single_insert),
+                **{**options, "concurrency": INSERT_CALLERS},
             ),
         ]
     finally:
