@@ -117,7 +117,7 @@ class ConnectionPool:
 
     def __init__(self, dsn: str, *, max_size: int, timeout: float) -> None:
         self._dsn = dsn
-        self._timeout = timeout
+        self.timeout = timeout
         self._idle: list[asyncpg.Connection] = []
         self._free_slots = max_size
         self._waiting: deque[asyncio.Future] = deque()
@@ -127,8 +127,8 @@ class ConnectionPool:
     async def _connect(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(
             self._dsn,
-            timeout=self._timeout,
-            command_timeout=self._timeout,
+            timeout=self.timeout,
+            command_timeout=self.timeout,
             server_settings={"timezone": "UTC"},
         )
         await timestamps_as_text(conn)
@@ -142,7 +142,7 @@ class ConnectionPool:
             self._loop = asyncio.get_running_loop()
         turn = self._loop.create_future()
         self._waiting.append(turn)
-        timer = self._loop.call_later(self._timeout, _too_late, turn)
+        timer = self._loop.call_later(self.timeout, _too_late, turn)
         try:
             await turn  # resolved by _give_slot: the slot is ours
         except BaseException:
@@ -201,7 +201,7 @@ class ConnectionPool:
         while self._idle:
             conn = self._idle.pop()
             try:
-                await conn.close(timeout=self._timeout)
+                await conn.close(timeout=self.timeout)
             except (Exception, asyncio.CancelledError):
                 conn.terminate()
 
@@ -231,13 +231,19 @@ class InsertBatcher:
     A batch is atomic. If PostgreSQL refuses one of its rows (a duplicate VIN), the whole batch
     rolls back and each of its rows is inserted again on its own, so only the refused row fails
     and every caller gets the answer it would have got alone. A connection that fails fails the
-    batch it carried; a row whose caller went away before it was sent is not inserted.
+    batch it carried; no connection at all (the database down) fails every queued row. A row
+    waits in the queue at most the pool's timeout, like a request waiting for a connection: then
+    it fails with the same error and is never sent; so does a row whose caller went away.
     """
 
-    def __init__(self, pool: ConnectionPool, sql: str) -> None:
+    def __init__(
+        self, pool: ConnectionPool, sql: str, *, max_batch: int = MAX_INSERT_BATCH
+    ) -> None:
         self._pool = pool
         self._sql = sql
-        self._queue: deque[tuple[Sequence[Any], asyncio.Future]] = deque()
+        self._max_batch = max_batch
+        # (arguments, the caller's future, the timer failing it if it is still queued then)
+        self._queue: deque[tuple[Sequence[Any], asyncio.Future, asyncio.TimerHandle]] = deque()
         self._draining = False
         self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -246,7 +252,7 @@ class InsertBatcher:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         row = self._loop.create_future()
-        self._queue.append((args, row))
+        self._queue.append((args, row, self._loop.call_later(self._pool.timeout, _too_late, row)))
         if not self._draining:
             self._draining = True
             self._spawn(self._drain())
@@ -260,26 +266,41 @@ class InsertBatcher:
     def _take_batch(self) -> list[tuple[Sequence[Any], asyncio.Future]]:
         batch = []
         queue = self._queue
-        while queue and len(batch) < MAX_INSERT_BATCH:
-            entry = queue.popleft()
-            if not entry[1].done():  # a caller that went away (cancelled) is not inserted
-                batch.append(entry)
+        while queue and len(batch) < self._max_batch:
+            args, row, timer = queue.popleft()
+            timer.cancel()
+            if not row.done():  # neither timed out nor given up by its caller
+                batch.append((args, row))
         return batch
+
+    def _drop_finished(self) -> None:
+        """Forget the rows at the head of the queue that timed out or whose caller went away."""
+        queue = self._queue
+        while queue and queue[0][1].done():
+            queue.popleft()[2].cancel()
 
     async def _drain(self) -> None:
         try:
-            while self._queue:
-                conn = await self._pool._acquire()
+            while True:
+                self._drop_finished()
+                if not self._queue:
+                    break
+                try:
+                    conn = await self._pool._acquire()
+                except TimeoutError:
+                    continue  # no connection free in time: rows queued that long failed meanwhile
                 batch = self._take_batch()
                 if not batch:
                     self._pool._release(conn)
-                    break
+                    continue
                 self._spawn(self._send(conn, batch))
         except BaseException as error:
-            # No connection (the database is down, or none was free in time): every queued row
-            # fails the way its own attempt would have.
+            # No connection at all (the database is down): every queued row fails the way its
+            # own attempt would have.
             while self._queue:
-                _fail(self._queue.popleft()[1], error)
+                _, row, timer = self._queue.popleft()
+                timer.cancel()
+                _fail(row, error)
             if not isinstance(error, Exception):
                 raise
         finally:

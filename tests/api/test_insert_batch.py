@@ -232,3 +232,53 @@ async def wait_until_active(pg_url: str, pid: int) -> None:
         raise AssertionError(f"backend {pid} never became active")
     finally:
         await admin.close()
+
+
+async def test_an_insert_queued_longer_than_the_timeout_fails_and_is_never_sent(migrated, pg_url):
+    database = PostgresDatabase(replace(migrated, database_timeout_seconds=0.2))
+    await database.open()
+    try:
+        make = unique_make()
+        held = await database._writer._acquire()
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(DatabaseUnavailable, match="no database connection free in time"):
+            await store.create_car(database, fields=fields(make))
+        assert asyncio.get_running_loop().time() - started < 2
+        database._writer._release(held)
+        after = await store.create_car(database, fields=fields(make))
+        assert sum(transactions(pg_url, make).values()) == 1 and after["make"] == make
+    finally:
+        await database.close()
+
+
+async def test_rows_still_queued_after_the_timeout_fail_while_the_queue_moves(migrated, pg_url):
+    """Connections free up in time, but too slowly for the queue: the rows that waited longer
+    than the timeout to leave fail (and are never inserted); those that left in time are created.
+    """
+    make = unique_make()
+    slow = f"slow_{make.lower()}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE FUNCTION {slow}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.make = '{make}' THEN PERFORM pg_sleep(0.5); END IF; RETURN NEW; END $$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER {slow} BEFORE INSERT ON cars FOR EACH ROW EXECUTE FUNCTION {slow}()"
+        )
+    database = PostgresDatabase(replace(migrated, database_timeout_seconds=1.25))
+    await database.open()
+    try:
+        database._inserts["insert_car"]._max_batch = 1  # one row per round trip: a slow queue
+        cars = [fields(make, mileage_km=n) for n in range(5)]
+        # Leave at 0, 0.5 and 1.0 s; the fourth would leave at 1.5 s, past the 1.25 s allowed.
+        results = await asyncio.gather(
+            *(store.create_car(database, fields=car) for car in cars), return_exceptions=True
+        )
+    finally:
+        await database.close()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DROP TRIGGER {slow} ON cars")
+            conn.execute(f"DROP FUNCTION {slow}()")
+    assert [car["mileage_km"] for car in results[:3]] == [0, 1, 2]
+    assert all(isinstance(result, DatabaseUnavailable) for result in results[3:]), results
+    assert sum(transactions(pg_url, make).values()) == 3
