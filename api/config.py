@@ -7,11 +7,12 @@ and the error messages come from the same declarations.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 class ConfigError(Exception):
@@ -89,8 +90,26 @@ def _redis_url(value: str) -> str | None:
     try:
         parts.port  # noqa: B018 - raises on a non-numeric port
     except ValueError:
-        raise ValueError("has an invalid port") from None
+        raise ValueError(f"has an invalid port{_ENCODE_HINT}") from None
+    if parts.scheme == "unix":
+        db = parse_qs(parts.query).get("db", ["0"])[0]
+    else:
+        db = parts.path.strip("/") or "0"
+    if not db.isdigit():
+        raise ValueError(
+            f"the database number must be a whole number (redis://host:6379/0){_ENCODE_HINT}"
+        )
     return value
+
+
+_ENCODE_HINT = "; percent-encode @ : / in a password (%40 %3A %2F)"
+# Everything between a URL's scheme and its last @ (user, password), hidden in error messages.
+_CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://).*@", re.DOTALL)
+
+
+def _shown(raw: str) -> str:
+    """A value as an error message may show it: a URL's user and password replaced by ***."""
+    return _CREDENTIALS.sub(r"\1***@", raw)
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -147,14 +166,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "DATABASE_TIMEOUT_SECONDS",
         "5",
-        "Limit for connecting to the database and for one statement; past it the request "
-        "gets a 503.",
+        "Limit for connecting to the database, for waiting for a free connection (or an "
+        "insert's turn in a batch) and for one statement; past it the request gets a 503.",
         _seconds(0.1, 300),
     ),
     Variable(
         "REDIS_URL",
         "",
-        "Redis URL for the read-through cache (`redis://host:6379/0`). Unset: no cache.",
+        "Redis URL for the read-through cache: `redis://[[user]:password@]host:6379/0`, "
+        "`rediss://` for TLS (verified against the system CAs, or those in `SSL_CERT_FILE`), "
+        "`unix:///path?db=0`; percent-encode `@ : /` in a password. Unset: no cache.",
         _redis_url,
     ),
     Variable(
@@ -252,7 +273,7 @@ class Settings:
             try:
                 values[variable.env.lower()] = variable.parse(raw)
             except ValueError as error:
-                problems.append(f"{variable.env}={raw!r}: {error}")
+                problems.append(f"{variable.env}={_shown(raw)!r}: {error}")
         if not values.get("database_url") and values.get("database_read_url"):
             problems.append("DATABASE_READ_URL is set but DATABASE_URL is not: set both or neither")
         if problems:

@@ -59,6 +59,26 @@ def test_values_are_parsed():
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL='mysql://x/y': must be a postgresql:// URL"),
         ("DATABASE_URL", "postgresql://h:port/db", "DATABASE_URL='postgresql://h:port/db': has an"),
         ("REDIS_URL", "http://cache", "REDIS_URL='http://cache': must be a redis://"),
+        (
+            "REDIS_URL",
+            "redis://:pa/ss@cache:6379/0",
+            "REDIS_URL='redis://***@cache:6379/0': has an invalid port; percent-encode @ : /",
+        ),
+        (
+            "REDIS_URL",
+            "redis://cache:6379/zero",
+            "REDIS_URL='redis://cache:6379/zero': the database number must be a whole number",
+        ),
+        (
+            "REDIS_URL",
+            "unix:///run/redis.sock?db=x",
+            "REDIS_URL='unix:///run/redis.sock?db=x': the",
+        ),
+        (
+            "DATABASE_URL",
+            "postgresql://app:hunter2@db:port/cars",
+            "DATABASE_URL='postgresql://***@db:port/cars': has an invalid port",
+        ),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD': must be one of DEBUG"),
         ("MIGRATE_ON_START", "maybe", "MIGRATE_ON_START='maybe': must be true or false"),
         ("SHUTDOWN_GRACE_SECONDS", "soon", "SHUTDOWN_GRACE_SECONDS='soon': must be a number"),
