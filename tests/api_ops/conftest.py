@@ -54,6 +54,11 @@ def wait_until_fixture():
     return wait_until
 
 
+@pytest.fixture(name="free_port", scope="session")
+def free_port_fixture():
+    return free_port
+
+
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
