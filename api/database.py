@@ -317,8 +317,11 @@ class InsertBatcher:
                 except asyncpg.PostgresError as error:
                     if isinstance(error, _PG_UNAVAILABLE):
                         raise
-                    # One row was refused and the batch rolled back: each row again, alone.
+                    # One row was refused and the batch rolled back: each row again, alone
+                    # (but not for a caller that went away meanwhile).
                     for args, row in batch:
+                        if row.done():
+                            continue
                         try:
                             result = await conn.fetchrow(self._sql, *args)
                         except asyncpg.PostgresError as refused:
@@ -326,8 +329,7 @@ class InsertBatcher:
                                 raise
                             _fail(row, refused)
                         else:
-                            if not row.done():
-                                row.set_result(result)
+                            _answer([(args, row)], [result])
         except BaseException as error:
             reusable = isinstance(error, asyncpg.PostgresError) and not isinstance(
                 error, _PG_UNAVAILABLE
