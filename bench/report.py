@@ -212,6 +212,10 @@ def render_markdown(info: RunInfo, summaries: list[Summary], startup: Startup | 
         )
     else:
         out.append("- Not pinned: fewer than 2 CPUs or no taskset; server and wrk share CPUs")
+    out.append(
+        "- Every POST round (and warm-up) starts from the seeded table: the cars it created are "
+        "deleted and the table vacuumed after it"
+    )
     out += [f"- {note}" for note in info.notes]
     out += [
         "",
