@@ -510,17 +510,24 @@ def _safe(url: str) -> str:
     return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
-def revision() -> str:
-    """The commit measured, `-dirty` when the working tree had changes."""
-    repo = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def revision(repo: Path = REPO) -> str:
+    """The commit measured, `-dirty` when files other than the report itself had changes."""
     try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "describe", "--always", "--dirty"],
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
             capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
+        ).stdout.strip()  # fmt: skip
+        changed = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--",
+             ".", f":!{DEFAULT_OUTPUT}"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)"
-    return f"commit {done.stdout.strip()}"
+    return f"commit {head}{'-dirty' if changed else ''}"
 
 
 def cpu_model() -> str:

@@ -182,3 +182,25 @@ def test_only_measures_the_named_endpoints_with_the_baseline_and_writes_no_repor
     assert str(parse_args(["--only", "post", "--output", "x.md"]).output) == "x.md"
     everything = parse_args([])
     assert len(everything.endpoints) == 7 and everything.output == DEFAULT_OUTPUT
+
+
+def test_the_revision_is_dirty_for_changed_code_but_not_for_a_rewritten_report(tmp_path):
+    import subprocess
+
+    from bench.cli import DEFAULT_OUTPUT, revision
+
+    def git(*argv):
+        subprocess.run(["git", "-C", str(tmp_path), *argv], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / DEFAULT_OUTPUT).parent.mkdir(parents=True)
+    (tmp_path / DEFAULT_OUTPUT).write_text("old report\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "first")
+    clean = revision(tmp_path)
+    assert clean.startswith("commit ") and not clean.endswith("-dirty")
+    (tmp_path / DEFAULT_OUTPUT).write_text("new report\n")
+    assert revision(tmp_path) == clean
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert revision(tmp_path) == clean + "-dirty"
