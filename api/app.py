@@ -18,7 +18,7 @@ from api.cars import openapi as cars_openapi
 from api.cars import views as cars_views
 from api.config import Settings, settings_or_exit
 from api.database import DatabaseUnavailable, create_database
-from api.logs import access_log, configure_logging
+from api.logs import access_log, configure_logging, flush_access_log
 from api.problems import ProblemErrorHandler, ServiceUnavailable
 
 log = logging.getLogger("api.app")
@@ -100,6 +100,7 @@ def _add_listeners(app: Sanic, settings: Settings, migrate: bool) -> None:
             await app.ctx.cache.close()
         if app.ctx.db is not None:
             await app.ctx.db.close()
+        flush_access_log()
 
     @app.exception(DatabaseUnavailable)
     async def database_unavailable(request: Request, error: DatabaseUnavailable) -> HTTPResponse:

@@ -3,10 +3,16 @@
 Application logs go through ``logging`` with ``JsonFormatter``. The access log (one line per
 request, written by ``api.app``) is built directly with orjson: the logging machinery cost more
 than a whole cached GET. Sanic's own access log is switched off.
+
+Access lines written in one turn of the event loop leave together, in one ``write`` at the start
+of the next turn (and at exit): under load that is one system call for many requests instead of
+one each (a fifth of a POST's samples were ``write``). A line is held for one loop turn at most.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import sys
 import time
@@ -79,8 +85,33 @@ def access_log(
             "status": status,
             "duration_ms": duration_ms,
             "request_id": request_id,
-        }
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
     )
+    if not _pending:
+        try:
+            asyncio.get_running_loop().call_soon(flush_access_log)
+        except RuntimeError:  # no event loop: nothing to wait for
+            _write([line])
+            return
+    _pending.append(line)
+
+
+_pending: list[bytes] = []
+
+
+def flush_access_log() -> None:
+    """Write the access lines waiting for the end of the loop's turn."""
+    if _pending:
+        lines = _pending[:]
+        _pending.clear()
+        _write(lines)
+
+
+def _write(lines: list[bytes]) -> None:
     out = sys.stdout.buffer
-    out.write(line + b"\n")
+    out.write(b"".join(lines))
     out.flush()
+
+
+atexit.register(flush_access_log)
