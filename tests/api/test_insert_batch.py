@@ -17,7 +17,13 @@ from carkit import free_port, random_vin, unique_make
 
 from api.cars import store
 from api.config import Settings
-from api.database import MAX_INSERT_BATCH, DatabaseUnavailable, PostgresDatabase, UniqueViolation
+from api.database import (
+    MAX_INSERT_BATCH,
+    MAX_INSERT_BATCHES_IN_FLIGHT,
+    DatabaseUnavailable,
+    PostgresDatabase,
+    UniqueViolation,
+)
 from api.migrations import apply_migrations
 
 
@@ -282,3 +288,40 @@ async def test_rows_still_queued_after_the_timeout_fail_while_the_queue_moves(mi
     assert [car["mileage_km"] for car in results[:3]] == [0, 1, 2]
     assert all(isinstance(result, DatabaseUnavailable) for result in results[3:]), results
     assert sum(transactions(pg_url, make).values()) == 3
+
+
+async def test_at_most_two_batches_are_on_their_way_and_the_rest_gather(migrated, pg_url):
+    database = PostgresDatabase(replace(migrated, database_pool_size=10))
+    await database.open()
+    batcher = database._inserts["insert_car"]
+    send = batcher._send
+    in_flight, peak = 0, 0
+
+    async def counted(conn, batch):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await send(conn, batch)
+        finally:
+            in_flight -= 1
+
+    batcher._send = counted
+    make = unique_make()
+
+    async def creator(n: int) -> list[int]:
+        ids = []
+        for k in range(5):
+            for _ in range(n % 7):  # creators out of step: rows arrive over several loop turns
+                await asyncio.sleep(0)
+            car = await store.create_car(database, fields=fields(make, mileage_km=n * 10 + k))
+            ids.append(car["id"])
+        return ids
+
+    try:
+        created = await asyncio.gather(*(creator(n) for n in range(30)))
+    finally:
+        await database.close()
+    assert len({car_id for ids in created for car_id in ids}) == 150
+    assert peak == MAX_INSERT_BATCHES_IN_FLIGHT == 2
+    assert len(transactions(pg_url, make)) < 150  # rows gathered while two batches were out
