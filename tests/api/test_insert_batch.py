@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import asyncpg
@@ -185,16 +187,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_a_ba
 
 async def test_a_connection_lost_mid_batch_fails_that_batch_and_is_not_reused(db, pg_url):
     make = unique_make()
-    slow = f"slow_{make.lower()}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            f"CREATE FUNCTION {slow}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-            f" IF NEW.make = '{make}' THEN PERFORM pg_sleep(5); END IF; RETURN NEW; END $$"
-        )
-        conn.execute(
-            f"CREATE TRIGGER {slow} BEFORE INSERT ON cars FOR EACH ROW EXECUTE FUNCTION {slow}()"
-        )
-    try:
+    with slow_inserts(pg_url, make, seconds=5):
         held = await db._writer._acquire()
         batch_pid = held.get_server_pid()
         inserts = [
@@ -206,15 +199,31 @@ async def test_a_connection_lost_mid_batch_fails_that_batch_and_is_not_reused(db
         await wait_until_active(pg_url, batch_pid)
         await terminate(pg_url, batch_pid)
         results = await asyncio.gather(*inserts, return_exceptions=True)
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f"DROP TRIGGER {slow} ON cars")
-            conn.execute(f"DROP FUNCTION {slow}()")
     assert all(isinstance(result, DatabaseUnavailable) for result in results), results
     assert sum(transactions(pg_url, make).values()) == 0
     after = await store.create_car(db, fields=fields(unique_make()))
     assert after["id"] > 0
     assert db._writer._idle[0].get_server_pid() != batch_pid
+
+
+@contextmanager
+def slow_inserts(pg_url: str, make: str, *, seconds: float) -> Iterator[None]:
+    """Inserts of ``make`` cars take ``seconds`` each (a trigger sleeps) until the block ends."""
+    slow = f"slow_{make.lower()}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE FUNCTION {slow}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.make = '{make}' THEN PERFORM pg_sleep({seconds}); END IF; RETURN NEW; END $$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER {slow} BEFORE INSERT ON cars FOR EACH ROW EXECUTE FUNCTION {slow}()"
+        )
+    try:
+        yield
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DROP TRIGGER {slow} ON cars")
+            conn.execute(f"DROP FUNCTION {slow}()")
 
 
 async def terminate(pg_url: str, pid: int) -> None:
@@ -262,29 +271,18 @@ async def test_rows_still_queued_after_the_timeout_fail_while_the_queue_moves(mi
     than the timeout to leave fail (and are never inserted); those that left in time are created.
     """
     make = unique_make()
-    slow = f"slow_{make.lower()}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            f"CREATE FUNCTION {slow}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-            f" IF NEW.make = '{make}' THEN PERFORM pg_sleep(0.5); END IF; RETURN NEW; END $$"
-        )
-        conn.execute(
-            f"CREATE TRIGGER {slow} BEFORE INSERT ON cars FOR EACH ROW EXECUTE FUNCTION {slow}()"
-        )
     database = PostgresDatabase(replace(migrated, database_timeout_seconds=1.25))
     await database.open()
-    try:
-        database._inserts["insert_car"]._max_batch = 1  # one row per round trip: a slow queue
-        cars = [fields(make, mileage_km=n) for n in range(5)]
-        # Leave at 0, 0.5 and 1.0 s; the fourth would leave at 1.5 s, past the 1.25 s allowed.
-        results = await asyncio.gather(
-            *(store.create_car(database, fields=car) for car in cars), return_exceptions=True
-        )
-    finally:
-        await database.close()
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f"DROP TRIGGER {slow} ON cars")
-            conn.execute(f"DROP FUNCTION {slow}()")
+    with slow_inserts(pg_url, make, seconds=0.5):
+        try:
+            database._inserts["insert_car"]._max_batch = 1  # one row per round trip: slow
+            cars = [fields(make, mileage_km=n) for n in range(5)]
+            # Leave at 0, 0.5 and 1.0 s; the fourth would leave at 1.5 s, past the 1.25 s allowed.
+            results = await asyncio.gather(
+                *(store.create_car(database, fields=car) for car in cars), return_exceptions=True
+            )
+        finally:
+            await database.close()
     assert [car["mileage_km"] for car in results[:3]] == [0, 1, 2]
     assert all(isinstance(result, DatabaseUnavailable) for result in results[3:]), results
     assert sum(transactions(pg_url, make).values()) == 3
