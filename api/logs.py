@@ -5,8 +5,9 @@ request, written by ``api.app``) is built directly with orjson: the logging mach
 than a whole cached GET. Sanic's own access log is switched off.
 
 Access lines written in one turn of the event loop leave together, in one ``write`` at the start
-of the next turn (and at exit): under load that is one system call for many requests instead of
-one each (a fifth of a POST's samples were ``write``). A line is held for one loop turn at most.
+of the next turn (and at server stop and exit): under load, one system call for many requests
+instead of one each (``write`` was the largest single cost in a POST's profile, responses
+included). A line is held for one loop turn at most.
 """
 
 from __future__ import annotations
