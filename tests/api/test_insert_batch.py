@@ -15,7 +15,7 @@ from dataclasses import replace
 import asyncpg
 import psycopg
 import pytest
-from carkit import free_port, random_vin, unique_make
+from carkit import a_car, free_port, unique_make
 
 from api.cars import store
 from api.config import Settings
@@ -44,19 +44,6 @@ async def db(migrated: Settings):
     await database.close()
 
 
-def fields(make: str, **overrides) -> dict:
-    car = {
-        "make": make,
-        "model": "Corolla",
-        "year": 2020,
-        "color": None,
-        "price": "12999.90",
-        "mileage_km": 1000,
-        "vin": random_vin(),
-    }
-    return {**car, **overrides}
-
-
 def transactions(pg_url: str, make: str) -> Counter:
     """Rows of ``make`` per inserting transaction (PostgreSQL's xmin)."""
     with psycopg.connect(pg_url) as conn:
@@ -80,7 +67,7 @@ async def queue_behind_a_busy_pool(db: PostgresDatabase, cars: list[dict]) -> li
 
 async def test_inserts_queued_together_commit_in_one_transaction_each_with_its_own_row(db, pg_url):
     make = unique_make()
-    cars = [fields(make, mileage_km=n) for n in range(20)]
+    cars = [a_car(make=make, mileage_km=n) for n in range(20)]
     created = await queue_behind_a_busy_pool(db, cars)
     assert [(car["vin"], car["mileage_km"]) for car in created] == [
         (car["vin"], car["mileage_km"]) for car in cars
@@ -91,8 +78,8 @@ async def test_inserts_queued_together_commit_in_one_transaction_each_with_its_o
 
 async def test_an_insert_alone_is_sent_at_once_in_its_own_transaction(db, pg_url):
     make = unique_make()
-    first = await store.create_car(db, fields=fields(make))
-    second = await store.create_car(db, fields=fields(make))
+    first = await store.create_car(db, fields=a_car(make=make))
+    second = await store.create_car(db, fields=a_car(make=make))
     assert second["id"] > first["id"]
     assert sorted(transactions(pg_url, make).values()) == [1, 1]
 
@@ -100,7 +87,7 @@ async def test_an_insert_alone_is_sent_at_once_in_its_own_transaction(db, pg_url
 async def test_a_batch_holds_at_most_max_insert_batch_rows(db, pg_url):
     make = unique_make()
     count = MAX_INSERT_BATCH * 2 + 5
-    created = await queue_behind_a_busy_pool(db, [fields(make) for _ in range(count)])
+    created = await queue_behind_a_busy_pool(db, [a_car(make=make) for _ in range(count)])
     assert all(isinstance(car, dict) for car in created)
     sizes = transactions(pg_url, make).values()
     assert sum(sizes) == count
@@ -108,9 +95,9 @@ async def test_a_batch_holds_at_most_max_insert_batch_rows(db, pg_url):
 
 
 async def test_a_refused_row_fails_alone_and_the_rest_of_its_batch_is_inserted(db, pg_url):
-    taken = await store.create_car(db, fields=fields(unique_make()))
+    taken = await store.create_car(db, fields=a_car())
     make = unique_make()
-    cars = [fields(make) for _ in range(6)]
+    cars = [a_car(make=make) for _ in range(6)]
     cars[2]["vin"] = taken["vin"]  # already used
     cars[4]["vin"] = cars[5]["vin"]  # two rows of the same batch want the same VIN
     results = await queue_behind_a_busy_pool(db, cars)
@@ -124,12 +111,12 @@ async def test_a_refused_row_fails_alone_and_the_rest_of_its_batch_is_inserted(d
     assert isinstance(results[5], UniqueViolation)  # the same VIN as row 4, which came first
     assert sum(transactions(pg_url, make).values()) == 4
     # The connection is still good.
-    assert (await store.create_car(db, fields=fields(make)))["make"] == make
+    assert (await store.create_car(db, fields=a_car(make=make)))["make"] == make
 
 
 async def test_a_caller_that_went_away_before_its_batch_left_is_not_inserted(db, pg_url):
     make = unique_make()
-    cars = [fields(make) for _ in range(4)]
+    cars = [a_car(make=make) for _ in range(4)]
     held = await db._writer._acquire()
     inserts = [asyncio.ensure_future(store.create_car(db, fields=car)) for car in cars]
     for _ in range(5):
@@ -157,12 +144,12 @@ async def test_no_database_fails_every_queued_insert_and_the_next_ones_try_again
     try:
         make = unique_make()
         results = await asyncio.gather(
-            *(store.create_car(database, fields=fields(make)) for _ in range(5)),
+            *(store.create_car(database, fields=a_car(make=make)) for _ in range(5)),
             return_exceptions=True,
         )
         assert all(isinstance(result, DatabaseUnavailable) for result in results), results
         with pytest.raises(DatabaseUnavailable):
-            await store.create_car(database, fields=fields(make))
+            await store.create_car(database, fields=a_car(make=make))
     finally:
         await database.close()
 
@@ -171,7 +158,9 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_a_ba
     make = unique_make()
     held = await db._writer._acquire()
     closed_pid = held.get_server_pid()
-    inserts = [asyncio.ensure_future(store.create_car(db, fields=fields(make))) for _ in range(3)]
+    inserts = [
+        asyncio.ensure_future(store.create_car(db, fields=a_car(make=make))) for _ in range(3)
+    ]
     for _ in range(5):
         await asyncio.sleep(0)
     await terminate(pg_url, closed_pid)
@@ -191,7 +180,7 @@ async def test_a_connection_lost_mid_batch_fails_that_batch_and_is_not_reused(db
         held = await db._writer._acquire()
         batch_pid = held.get_server_pid()
         inserts = [
-            asyncio.ensure_future(store.create_car(db, fields=fields(make))) for _ in range(3)
+            asyncio.ensure_future(store.create_car(db, fields=a_car(make=make))) for _ in range(3)
         ]
         for _ in range(5):
             await asyncio.sleep(0)
@@ -201,7 +190,7 @@ async def test_a_connection_lost_mid_batch_fails_that_batch_and_is_not_reused(db
         results = await asyncio.gather(*inserts, return_exceptions=True)
     assert all(isinstance(result, DatabaseUnavailable) for result in results), results
     assert sum(transactions(pg_url, make).values()) == 0
-    after = await store.create_car(db, fields=fields(unique_make()))
+    after = await store.create_car(db, fields=a_car())
     assert after["id"] > 0
     assert db._writer._idle[0].get_server_pid() != batch_pid
 
@@ -257,10 +246,10 @@ async def test_an_insert_queued_longer_than_the_timeout_fails_and_is_never_sent(
         held = await database._writer._acquire()
         started = asyncio.get_running_loop().time()
         with pytest.raises(DatabaseUnavailable, match="no database connection free in time"):
-            await store.create_car(database, fields=fields(make))
+            await store.create_car(database, fields=a_car(make=make))
         assert asyncio.get_running_loop().time() - started < 2
         database._writer._release(held)
-        after = await store.create_car(database, fields=fields(make))
+        after = await store.create_car(database, fields=a_car(make=make))
         assert sum(transactions(pg_url, make).values()) == 1 and after["make"] == make
     finally:
         await database.close()
@@ -276,7 +265,7 @@ async def test_rows_still_queued_after_the_timeout_fail_while_the_queue_moves(mi
     with slow_inserts(pg_url, make, seconds=0.5):
         try:
             database._inserts["insert_car"]._max_batch = 1  # one row per round trip: slow
-            cars = [fields(make, mileage_km=n) for n in range(5)]
+            cars = [a_car(make=make, mileage_km=n) for n in range(5)]
             # Leave at 0, 0.5 and 1.0 s; the fourth would leave at 1.5 s, past the 1.25 s allowed.
             results = await asyncio.gather(
                 *(store.create_car(database, fields=car) for car in cars), return_exceptions=True
@@ -312,7 +301,7 @@ async def test_at_most_two_batches_are_on_their_way_and_the_rest_gather(migrated
         for k in range(5):
             for _ in range(n % 7):  # creators out of step: rows arrive over several loop turns
                 await asyncio.sleep(0)
-            car = await store.create_car(database, fields=fields(make, mileage_km=n * 10 + k))
+            car = await store.create_car(database, fields=a_car(make=make, mileage_km=n * 10 + k))
             ids.append(car["id"])
         return ids
 
