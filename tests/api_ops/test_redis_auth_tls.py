@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import ssl
 import subprocess
 import urllib.parse
 from collections.abc import Iterator
@@ -19,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 PASSWORD = "s3cret:with@odd/chars"
 QUOTED = urllib.parse.quote(PASSWORD, safe="")  # as a URL must carry it
 ACL_USER, ACL_PASSWORD = "api-cars", "acl-pw"
-CAR = {"make": "Volvo", "model": "V60", "year": 2021, "price": "31000.00", "mileage_km": 12000}
 
 
 def _openssl(*argv: str, cwd: Path) -> None:
@@ -33,39 +32,15 @@ def _openssl(*argv: str, cwd: Path) -> None:
 def make_certificates(directory: Path) -> dict[str, Path]:
     """A CA, and a certificate it signs for 127.0.0.1 (IP SAN) and localhost."""
     (directory / "san.cnf").write_text("subjectAltName = IP:127.0.0.1, DNS:localhost\n")
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=api-cars test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        cwd=directory,
-    )
-    _openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        cwd=directory,
-    )
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=api-cars test CA", "-keyout", "ca.key", "-out", "ca.crt",
+             cwd=directory)  # fmt: skip
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+             "-keyout", "server.key", "-out", "server.csr", cwd=directory)  # fmt: skip
     _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
              "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "server.crt",
              cwd=directory)  # fmt: skip
-    return {name: directory / f"{name}" for name in ("ca.crt", "server.crt", "server.key")}
+    return {name: directory / name for name in ("ca.crt", "server.crt", "server.key")}
 
 
 @dataclass
@@ -74,21 +49,18 @@ class SecuredRedis:
     tls_port: int
     ca: Path
 
-    def answers(self, *commands: tuple[bytes, ...]) -> bytes:
-        """AUTH then ``commands`` on one plain connection: the last reply's first line."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
-            conn.sendall(b"".join(_resp(*c) for c in ((b"AUTH", PASSWORD.encode()), *commands)))
-            data = b""
-            while data.count(b"\r\n") < 1 + len(commands):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            return data.split(b"\r\n")[len(commands)]
+    def client(self, db: int = 0) -> redis.Redis:
+        """redis-py on the plain port, as the default user."""
+        return redis.Redis(port=self.port, password=PASSWORD, db=db, socket_timeout=2)
 
-
-def _resp(*parts: bytes) -> bytes:
-    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+    def accepts(self) -> bool:
+        """Both ports take connections (a raw probe: redis-py backs off between retries)."""
+        try:
+            for port in (self.port, self.tls_port):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +84,7 @@ def secured_redis(tmp_path_factory, free_port, wait_until) -> Iterator[SecuredRe
     def ready() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"redis-server exited: {proc.stdout.read().decode()[-2000:]}")
-        return _answers_ping(server)
+        return server.accepts()
 
     try:
         wait_until(ready, 10, f"redis-server with AUTH on port {server.port}")
@@ -122,49 +94,42 @@ def secured_redis(tmp_path_factory, free_port, wait_until) -> Iterator[SecuredRe
         proc.wait()
 
 
-def _answers_ping(server: SecuredRedis) -> bool:
-    try:
-        return server.answers((b"PING",)) == b"+PONG"
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def database(new_database) -> str:
     return new_database()
 
 
 def cached_in(server: SecuredRedis, db: int, car_id: int) -> bool:
-    exists = server.answers((b"SELECT", b"%d" % db), (b"EXISTS", b"api-cars:car:%d" % car_id))
-    return exists == b":1"
+    with server.client(db) as client:
+        return client.exists(f"api-cars:car:{car_id}") == 1
 
 
-def create_and_read(api) -> int:
+def create_and_read(api, car: dict) -> int:
     with api.client() as client:
-        created = client.post("/v1/cars", json=CAR)
+        created = client.post("/v1/cars", json=car)
         assert created.status_code == 201, created.text
         path = created.headers["location"]
         assert client.get(path).status_code == 200  # a miss: read through into Redis
         return int(path.rsplit("/", 1)[1])
 
 
-def test_a_password_and_a_database_number_in_the_url(start_api, database, secured_redis):
+def test_a_password_and_a_database_number_in_the_url(start_api, database, secured_redis, car_body):
     api = start_api(
         DATABASE_URL=database, REDIS_URL=f"redis://:{QUOTED}@127.0.0.1:{secured_redis.port}/3"
     )
-    car_id = create_and_read(api)
+    car_id = create_and_read(api, car_body)
     assert cached_in(secured_redis, 3, car_id)
     assert not cached_in(secured_redis, 0, car_id)
     assert "Redis unavailable" not in api.log()
 
 
-def test_an_acl_user_over_tls(start_api, database, secured_redis):
+def test_an_acl_user_over_tls(start_api, database, secured_redis, car_body):
     api = start_api(
         DATABASE_URL=database,
         REDIS_URL=f"rediss://{ACL_USER}:{ACL_PASSWORD}@127.0.0.1:{secured_redis.tls_port}/5",
         SSL_CERT_FILE=str(secured_redis.ca),
     )
-    car_id = create_and_read(api)
+    car_id = create_and_read(api, car_body)
     assert cached_in(secured_redis, 5, car_id)
     assert "Redis unavailable" not in api.log()
 
@@ -180,7 +145,7 @@ def test_an_acl_user_over_tls(start_api, database, secured_redis):
     ],
 )  # fmt: skip
 def test_refused_credentials_or_certificates_serve_from_the_database(
-    start_api, database, secured_redis, what, url, trust_ca, error
+    start_api, database, secured_redis, car_body, what, url, trust_ca, error
 ):
     env = {
         "DATABASE_URL": database,
@@ -193,10 +158,10 @@ def test_refused_credentials_or_certificates_serve_from_the_database(
         env["SSL_CERT_FILE"] = str(secured_redis.ca)
     api = start_api(**env)
     with api.client() as client:
-        created = client.post("/v1/cars", json=CAR)
+        created = client.post("/v1/cars", json=car_body)
         assert created.status_code == 201, created.text
         response = client.get(created.headers["location"])
-        assert response.status_code == 200 and response.json()["make"] == "Volvo"
+        assert response.status_code == 200 and response.json()["make"] == car_body["make"]
     warnings = [line for line in api.log_lines() if "Redis unavailable" in line]
     assert len(warnings) == 1, what
     assert error in warnings[0], warnings[0]
@@ -204,13 +169,8 @@ def test_refused_credentials_or_certificates_serve_from_the_database(
 
 def test_the_test_ca_is_what_makes_the_certificate_trusted(secured_redis):
     # The refusal above is the certificate check at work, not a broken TLS port.
-    context = ssl.create_default_context(cafile=str(secured_redis.ca))
-    with (
-        socket.create_connection(("127.0.0.1", secured_redis.tls_port), timeout=2) as raw,
-        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
-    ):
-        tls.sendall(_resp(b"AUTH", PASSWORD.encode()) + _resp(b"PING"))
-        reply = b""
-        while reply.count(b"\r\n") < 2:
-            reply += tls.recv(1024)
-    assert reply == b"+OK\r\n+PONG\r\n"
+    with redis.Redis(
+        port=secured_redis.tls_port, password=PASSWORD, ssl=True,
+        ssl_ca_certs=str(secured_redis.ca), socket_timeout=2,
+    ) as client:  # fmt: skip
+        assert client.ping() is True
