@@ -102,10 +102,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if unknown or not wanted:
             parser.error(f"--only: unknown endpoint {', '.join(unknown) or '(none)'}")
         args.endpoints = tuple(e for e in ENDPOINTS if e.key in wanted or e is BASELINE)
-        if args.output is None:
-            args.output = Path("-")
     if args.output is None:
-        args.output = DEFAULT_OUTPUT
+        args.output = Path("-") if args.only is not None else DEFAULT_OUTPUT
     for name in ("rounds", "connections", "starts"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
@@ -151,7 +149,7 @@ class Stage:
     cached_env: dict[str, str]
     server_cpu: int | None
     load_cpu: int | None
-    last_seeded_id: int = 0
+    last_seeded_id: int  # cars above it were POSTed by the benchmark
 
 
 def pinning() -> tuple[int | None, int | None]:
@@ -216,9 +214,8 @@ def measure(
     """
     plan = st.plans[key]
     server = st.servers[plan.server]
-    script_args = plan.script_args
-    if plan.script == "post_car.lua":
-        script_args = (vin_tag(run_number),)
+    posts = plan.script == "post_car.lua"
+    script_args = (vin_tag(run_number),) if posts else plan.script_args
     argv = wrk_command(
         server.url(plan.path),
         duration_s=seconds,
@@ -231,7 +228,7 @@ def measure(
     cpu_before = cpu_seconds(server.proc.pid)
     result = run_wrk(argv, timeout_s=seconds + 30)
     cpu_after = cpu_seconds(server.proc.pid)
-    if plan.script == "post_car.lua":
+    if posts:
         forget_posted(st)
     if cpu_before is None or cpu_after is None or not result.requests:
         return result
