@@ -163,7 +163,8 @@ class ConnectionPool:
                 return
         self._free_slots += 1
 
-    async def _acquire(self) -> asyncpg.Connection:
+    async def acquire(self) -> asyncpg.Connection:
+        """A connection of this pool's; give it back with ``release``."""
         await self._take_slot()
         try:
             if self._idle:
@@ -173,7 +174,8 @@ class ConnectionPool:
             self._give_slot()
             raise
 
-    def _release(self, conn: asyncpg.Connection, *, reusable: bool = True) -> None:
+    def release(self, conn: asyncpg.Connection, *, reusable: bool = True) -> None:
+        """Give a connection back; ``reusable=False`` when it failed mid-protocol."""
         if reusable and not self._closed and not conn.is_closed():
             self._idle.append(conn)
         else:
@@ -182,18 +184,18 @@ class ConnectionPool:
 
     async def run(self, method: str, sql: str, args: Sequence[Any]) -> Any:
         """``conn.<method>(sql, *args)`` on a pooled connection (fetch, fetchrow, fetchval)."""
-        conn = await self._acquire()
+        conn = await self.acquire()
         try:
             result = await getattr(conn, method)(sql, *args)
         except asyncpg.PostgresError as error:
             # A statement the server refused (a constraint, bad data): the connection is fine.
-            self._release(conn, reusable=not isinstance(error, _PG_UNAVAILABLE))
+            self.release(conn, reusable=not isinstance(error, _PG_UNAVAILABLE))
             raise
         except BaseException:
             # Cancelled, timed out or broken mid-protocol: never hand this connection out again.
-            self._release(conn, reusable=False)
+            self.release(conn, reusable=False)
             raise
-        self._release(conn)
+        self.release(conn)
         return result
 
     async def close(self) -> None:
@@ -299,12 +301,12 @@ class InsertBatcher:
                 if not self._queue or self._in_flight >= self._max_in_flight:
                     break
                 try:
-                    conn = await self._pool._acquire()
+                    conn = await self._pool.acquire()
                 except TimeoutError:
                     continue  # no connection free in time: rows queued that long failed meanwhile
                 batch = self._take_batch()
                 if not batch:
-                    self._pool._release(conn)
+                    self._pool.release(conn)
                     continue
                 self._in_flight += 1
                 self._spawn(self._send(conn, batch))
@@ -353,7 +355,7 @@ class InsertBatcher:
             if not isinstance(error, Exception):
                 raise
         finally:
-            self._pool._release(conn, reusable=reusable)
+            self._pool.release(conn, reusable=reusable)
             self._in_flight -= 1
             if self._queue and not self._draining:
                 self._draining = True

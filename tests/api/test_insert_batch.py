@@ -56,12 +56,12 @@ async def queue_behind_a_busy_pool(db: PostgresDatabase, cars: list[dict]) -> li
 
     Returns each insert's car or exception, in the order of ``cars``.
     """
-    held = await db._writer._acquire()
+    held = await db._writer.acquire()
     inserts = [asyncio.ensure_future(store.create_car(db, fields=car)) for car in cars]
     for _ in range(5):
         await asyncio.sleep(0)  # every insert queued, the drainer waiting for the connection
     assert not any(insert.done() for insert in inserts)
-    db._writer._release(held)
+    db._writer.release(held)
     return await asyncio.gather(*inserts, return_exceptions=True)
 
 
@@ -117,12 +117,12 @@ async def test_a_refused_row_fails_alone_and_the_rest_of_its_batch_is_inserted(d
 async def test_a_caller_that_went_away_before_its_batch_left_is_not_inserted(db, pg_url):
     make = unique_make()
     cars = [a_car(make=make) for _ in range(4)]
-    held = await db._writer._acquire()
+    held = await db._writer.acquire()
     inserts = [asyncio.ensure_future(store.create_car(db, fields=car)) for car in cars]
     for _ in range(5):
         await asyncio.sleep(0)
     inserts[1].cancel()
-    db._writer._release(held)
+    db._writer.release(held)
     results = await asyncio.gather(*inserts, return_exceptions=True)
     assert isinstance(results[1], asyncio.CancelledError)
     assert [car["vin"] for car in results if isinstance(car, dict)] == [
@@ -156,7 +156,7 @@ async def test_no_database_fails_every_queued_insert_and_the_next_ones_try_again
 
 async def test_a_connection_the_server_closed_while_idle_is_replaced_before_a_batch(db, pg_url):
     make = unique_make()
-    held = await db._writer._acquire()
+    held = await db._writer.acquire()
     closed_pid = held.get_server_pid()
     inserts = [
         asyncio.ensure_future(store.create_car(db, fields=a_car(make=make))) for _ in range(3)
@@ -168,7 +168,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_a_ba
         if held.is_closed():
             break
         await asyncio.sleep(0.01)
-    db._writer._release(held)
+    db._writer.release(held)
     results = await asyncio.gather(*inserts, return_exceptions=True)
     assert [car["make"] for car in results] == [make] * 3
     assert db._writer._idle[0].get_server_pid() != closed_pid
@@ -177,14 +177,14 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_a_ba
 async def test_a_connection_lost_mid_batch_fails_that_batch_and_is_not_reused(db, pg_url):
     make = unique_make()
     with slow_inserts(pg_url, make, seconds=5):
-        held = await db._writer._acquire()
+        held = await db._writer.acquire()
         batch_pid = held.get_server_pid()
         inserts = [
             asyncio.ensure_future(store.create_car(db, fields=a_car(make=make))) for _ in range(3)
         ]
         for _ in range(5):
             await asyncio.sleep(0)
-        db._writer._release(held)  # the batch leaves, and sleeps in the trigger
+        db._writer.release(held)  # the batch leaves, and sleeps in the trigger
         await wait_until_active(pg_url, batch_pid)
         await terminate(pg_url, batch_pid)
         results = await asyncio.gather(*inserts, return_exceptions=True)
@@ -243,12 +243,12 @@ async def test_an_insert_queued_longer_than_the_timeout_fails_and_is_never_sent(
     await database.open()
     try:
         make = unique_make()
-        held = await database._writer._acquire()
+        held = await database._writer.acquire()
         started = asyncio.get_running_loop().time()
         with pytest.raises(DatabaseUnavailable, match="no database connection free in time"):
             await store.create_car(database, fields=a_car(make=make))
         assert asyncio.get_running_loop().time() - started < 2
-        database._writer._release(held)
+        database._writer.release(held)
         after = await store.create_car(database, fields=a_car(make=make))
         assert sum(transactions(pg_url, make).values()) == 1 and after["make"] == make
     finally:

@@ -30,10 +30,10 @@ async def test_a_request_waits_for_the_connection_and_reuses_it(one_connection):
 async def test_waiting_longer_than_the_timeout_fails_and_keeps_no_slot(pg_url):
     pool = ConnectionPool(pg_url, max_size=1, timeout=0.05)
     try:
-        held = await pool._acquire()  # the only connection, taken and not given back yet
+        held = await pool.acquire()  # the only connection, taken and not given back yet
         with pytest.raises(TimeoutError):
             await pool.run("fetchval", "SELECT 1", [])
-        pool._release(held)
+        pool.release(held)
         assert await pool.run("fetchval", "SELECT 2", []) == 2
         assert pool._free_slots == 1 and not pool._waiting
     finally:
