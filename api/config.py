@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 
 class ConfigError(Exception):
@@ -84,25 +84,12 @@ def _postgres_url(value: str) -> str | None:
 def _redis_url(value: str) -> str | None:
     if not value:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("must be a redis://, rediss:// or unix:// URL (redis://host:6379/0)")
-    try:
-        parts.port  # noqa: B018 - raises on a non-numeric port
-    except ValueError:
-        raise ValueError(f"has an invalid port{_ENCODE_HINT}") from None
-    if parts.scheme == "unix":
-        db = parse_qs(parts.query).get("db", ["0"])[0]
-    else:
-        db = parts.path.strip("/") or "0"
-    if not db.isdigit():
-        raise ValueError(
-            f"the database number must be a whole number (redis://host:6379/0){_ENCODE_HINT}"
-        )
+    from api.cache import RedisAddress  # the parser the cache connects with: one set of rules
+
+    RedisAddress.from_url(value)
     return value
 
 
-_ENCODE_HINT = "; percent-encode @ : / in a password (%40 %3A %2F)"
 # Everything between a URL's scheme and its last @ (user, password), hidden in error messages.
 _CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://).*@", re.DOTALL)
 

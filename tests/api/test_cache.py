@@ -10,7 +10,7 @@ import pytest
 import redis
 from carkit import create, free_port, serve, sneak_color
 
-from api.cache import _INCOMPLETE, CarCache, RedisReplyError, _Address, _take_reply
+from api.cache import _INCOMPLETE, CarCache, RedisAddress, RedisReplyError, _take_reply
 
 
 def cache_key(settings, car_id: int) -> str:
@@ -167,7 +167,7 @@ def test_an_error_reply_raises():
     ],
 )
 def test_redis_urls_are_understood(url, expected):
-    address = _Address.from_url(url)
+    address = RedisAddress.from_url(url)
     assert (
         address.host,
         address.port,
