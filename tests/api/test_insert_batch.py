@@ -51,16 +51,23 @@ def transactions(pg_url: str, make: str) -> Counter:
     return Counter(xmin for (xmin,) in rows)
 
 
+async def start_queued(db: PostgresDatabase, cars: list[dict]) -> list[asyncio.Future]:
+    """Start inserting ``cars`` while the caller holds the pool's only connection: each insert
+    is queued, the drainer waiting for that connection."""
+    inserts = [asyncio.ensure_future(store.create_car(db, fields=car)) for car in cars]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not any(insert.done() for insert in inserts)
+    return inserts
+
+
 async def queue_behind_a_busy_pool(db: PostgresDatabase, cars: list[dict]) -> list:
     """Insert ``cars`` concurrently while the pool's only connection is taken, then free it.
 
     Returns each insert's car or exception, in the order of ``cars``.
     """
     held = await db._writer.acquire()
-    inserts = [asyncio.ensure_future(store.create_car(db, fields=car)) for car in cars]
-    for _ in range(5):
-        await asyncio.sleep(0)  # every insert queued, the drainer waiting for the connection
-    assert not any(insert.done() for insert in inserts)
+    inserts = await start_queued(db, cars)
     db._writer.release(held)
     return await asyncio.gather(*inserts, return_exceptions=True)
 
@@ -118,9 +125,7 @@ async def test_a_caller_that_went_away_before_its_batch_left_is_not_inserted(db,
     make = unique_make()
     cars = [a_car(make=make) for _ in range(4)]
     held = await db._writer.acquire()
-    inserts = [asyncio.ensure_future(store.create_car(db, fields=car)) for car in cars]
-    for _ in range(5):
-        await asyncio.sleep(0)
+    inserts = await start_queued(db, cars)
     inserts[1].cancel()
     db._writer.release(held)
     results = await asyncio.gather(*inserts, return_exceptions=True)
@@ -158,11 +163,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_a_ba
     make = unique_make()
     held = await db._writer.acquire()
     closed_pid = held.get_server_pid()
-    inserts = [
-        asyncio.ensure_future(store.create_car(db, fields=a_car(make=make))) for _ in range(3)
-    ]
-    for _ in range(5):
-        await asyncio.sleep(0)
+    inserts = await start_queued(db, [a_car(make=make) for _ in range(3)])
     await terminate(pg_url, closed_pid)
     for _ in range(100):  # until the client has read the server's goodbye
         if held.is_closed():
@@ -179,11 +180,7 @@ async def test_a_connection_lost_mid_batch_fails_that_batch_and_is_not_reused(db
     with slow_inserts(pg_url, make, seconds=5):
         held = await db._writer.acquire()
         batch_pid = held.get_server_pid()
-        inserts = [
-            asyncio.ensure_future(store.create_car(db, fields=a_car(make=make))) for _ in range(3)
-        ]
-        for _ in range(5):
-            await asyncio.sleep(0)
+        inserts = await start_queued(db, [a_car(make=make) for _ in range(3)])
         db._writer.release(held)  # the batch leaves, and sleeps in the trigger
         await wait_until_active(pg_url, batch_pid)
         await terminate(pg_url, batch_pid)
