@@ -11,6 +11,10 @@ DEFAULT_STACK_NAME = "api-cars"
 SERVICE_TEMPLATE_FILE = "templates/api-cars.yaml"
 REGISTRY_TEMPLATE_FILE = "templates/registry.yaml"
 OIDC_TEMPLATE_FILE = "templates/github-oidc.yaml"
+DATA_TEMPLATE_FILE = "templates/data.yaml"
+# The data stack's default name: the service stack's name plus this suffix (api-cars-data).
+DATA_STACK_SUFFIX = "-data"
+DEFAULT_DATA_STACK_NAME = DEFAULT_STACK_NAME + DATA_STACK_SUFFIX
 
 # Parameters
 IMAGE_TAG = "ImageTag"
@@ -34,6 +38,11 @@ CPU_TARGET_PERCENT = "CpuTargetPercent"
 REQUESTS_PER_TARGET = "RequestsPerTargetPerMinute"
 VPC_ID = "VpcId"
 VPC_NAME = "VpcName"
+
+# Service-stack parameters that wire it to the data stack (docs/architecture.md, "Stack layout")
+DATA_STACK_NAME = "DataStackName"
+DATA_STACK_HAS_CACHE = "DataStackHasCache"
+EMBEDDED_DEMO_DATABASE = "EmbeddedDemoDatabase"
 
 # Conditions (deploy-time decisions), read as booleans
 USE_HTTPS = "UseHttps"
@@ -118,3 +127,33 @@ PRODUCTION_ENVIRONMENT = "production"
 OUTPUT_PUBLISH_ROLE_ARN = "PublishRoleArn"
 OUTPUT_DEPLOY_ROLE_ARN = "DeployRoleArn"
 OUTPUT_CLOUDFORMATION_ROLE_ARN = "CloudFormationRoleArn"
+
+# Data stack (templates/data.yaml). Every output is exported as "${AWS::StackName}-<output name>";
+# the service stack imports them with DATA_EXPORT.format(stack=<DataStackName>, output=<name>).
+DATA_EXPORT = "{stack}-{output}"
+READER_COUNT = "ReaderCount"
+MIN_CAPACITY = "MinCapacity"
+MAX_CAPACITY = "MaxCapacity"
+DATABASE_NAME = "DatabaseName"
+BACKUP_RETENTION_DAYS = "BackupRetentionDays"
+DELETION_PROTECTION = "DeletionProtection"
+ENABLE_CACHE = "EnableCache"
+OUTPUT_WRITER_ENDPOINT = "WriterEndpoint"
+# The reader endpoint when readers exist, else the writer's address: always importable.
+OUTPUT_READER_ENDPOINT = "ReaderEndpoint"
+OUTPUT_DATABASE_PORT = "DatabasePort"
+OUTPUT_DATABASE_NAME = "DatabaseName"
+OUTPUT_DATABASE_SECRET_ARN = "DatabaseSecretArn"
+OUTPUT_CACHE_ENDPOINT = "CacheEndpoint"
+OUTPUT_CACHE_PORT = "CachePort"
+OUTPUT_CACHE_SECRET_ARN = "CacheSecretArn"
+OUTPUT_CLIENT_SECURITY_GROUP = "ClientSecurityGroupId"
+OUTPUT_DATA_VPC_ID = "VpcId"
+# Logical IDs of the data stack that hold data (cars-stack refuses to replace or delete them)
+DATABASE_CLUSTER = "DatabaseCluster"
+DATABASE_WRITER = "DatabaseWriter"
+DATABASE_READER = "DatabaseReader{index}"  # DatabaseReader1, DatabaseReader2, ...
+CACHE = "Cache"
+DATABASE_SECRET = "DatabaseSecret"
+CACHE_SECRET = "CacheSecret"
+CLIENT_SECURITY_GROUP = "DataClientSecurityGroup"
