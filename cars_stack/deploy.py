@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, data, images, release, rollout
+from cars_stack import changeset, data, images, protection, release, rollout
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
@@ -19,6 +19,7 @@ from template_builder.names import (
     DATA_STACK_HAS_CACHE,
     DATA_STACK_NAME,
     DATA_STACK_SUFFIX,
+    DELETION_PROTECTION,
     ENABLE_CACHE,
     IMAGE_TAG,
     REPOSITORY_NAME,
@@ -294,4 +295,12 @@ def execute(
         allow_data_loss=allow_data_loss,
     )
     result = {"stack_name": stack.name, "action": "execute", "version": verify_version}
-    return rollout.run(ctx, plan, result=result)
+    code = rollout.run(ctx, plan, result=result)
+    if result.get("executed") and DELETION_PROTECTION in change_set.parameters:
+        # A data-stack change set (only the data template has this parameter), perhaps its
+        # create: its protections, as deploy applies them.
+        executed = describe(cfn, stack.stack_id)
+        protection.ensure(
+            ctx, termination_protected=bool(executed and executed.termination_protection)
+        )
+    return code

@@ -1132,3 +1132,21 @@ def test_rollback_is_allowed_before_the_contraction_ever_ran(
     )
     assert result.code == 0, result.err
     assert result.json()["change_set"]["parameters"][IMAGE_TAG] == "v0.9.0"
+
+
+def test_execute_refuses_a_reviewed_change_set_that_loses_data_and_leaves_it(
+    cli, aws_stub: Aws
+) -> None:
+    aws_stub.cfn.add_response(
+        "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS)
+    )
+    cs_id = change_set_id(DATA, "deploy")
+    aws_stub.cfn.add_response(
+        "describe_change_set", change_set(DATA, cs_id, [REPLACES_CLUSTER], DATA_PARAMETERS)
+    )
+    name = cs_id.split("/")[1]
+    result = cli("execute", name, "--stack-name", DATA, "--yes", clients=aws_stub.clients)
+    assert result.code == 2
+    assert "would lose data, refused" in result.err
+    assert f"change set {name} left as it was" in result.err
+    aws_stub.done()  # neither executed nor deleted: it was not this run's
