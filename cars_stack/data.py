@@ -45,7 +45,7 @@ def _protect_later_hint(stack_name: str) -> str:
 
 
 def _turn_on_deletion_protection(ctx: Context, options: DeployOptions) -> dict[str, Any]:
-    """The second change set of a first create: only DeletionProtection changes."""
+    """The second change set after a first create: only DeletionProtection changes."""
     stack = describe(ctx.client("cloudformation"), ctx.stack_name)
     assert stack is not None  # just created
     parameters: list[dict[str, Any]] = [
@@ -101,12 +101,8 @@ def deploy_data(ctx: Context, options: DeployOptions) -> dict[str, Any]:
     assert stack is not None
     protection.ensure(ctx, termination_protected=stack.termination_protection)
     # After the first create, and after one whose follow-up did not happen (--no-execute, a
-    # declined second change set): unless the user asked for it off.
-    if (
-        protect_after_create
-        and stack.parameters.get(DELETION_PROTECTION) == "false"
-        and (result.get("type") == "CREATE" or DELETION_PROTECTION not in given)
-    ):
+    # declined second change set), unless the user asked for it off.
+    if protect_after_create and stack.parameters.get(DELETION_PROTECTION) == "false":
         result["deletion_protection"] = _turn_on_deletion_protection(ctx, options)
     return result
 
@@ -140,13 +136,19 @@ def importers(ctx: Context, data_stack: Stack, *, besides: str | None = None) ->
     return found
 
 
-def refuse_if_imported(ctx: Context, data_stack: Stack, *, besides: str | None = None) -> None:
+def refuse_if_imported(
+    ctx: Context,
+    data_stack: Stack,
+    *,
+    besides: str | None = None,
+    so_far: str = "nothing was changed",
+) -> None:
     found = importers(ctx, data_stack, besides=besides)
     if found:
         which = "; ".join(f"{name} ({', '.join(exports)})" for name, exports in found.items())
         raise Refused(
             f"data stack {data_stack.name} is still imported by {which}: delete "
-            f"{'that stack' if len(found) == 1 else 'those stacks'} first (nothing was changed)"
+            f"{'that stack' if len(found) == 1 else 'those stacks'} first ({so_far})"
         )
 
 

@@ -105,7 +105,9 @@ def destroy(
         document["data"] = {"stack_name": data_name, "deleted": False, "existed": True}
     else:
         # Again now that the service is gone: a stack that imports since the first look.
-        data.refuse_if_imported(data_ctx, data_stack)
+        data.refuse_if_imported(
+            data_ctx, data_stack, so_far=f"the data stack was not changed; {ctx.stack_name} is gone"
+        )
         document["data"] = data.delete_data_stack(
             data_ctx, data_stack, timeout_minutes=timeout_minutes
         )

@@ -1150,3 +1150,13 @@ def test_execute_refuses_a_reviewed_change_set_that_loses_data_and_leaves_it(
     assert "would lose data, refused" in result.err
     assert f"change set {name} left as it was" in result.err
     aws_stub.done()  # neither executed nor deleted: it was not this run's
+
+
+def test_only_data_refuses_service_parameters(cli, aws_stub: Aws, data_template: Path) -> None:
+    result = deploy_data(cli, aws_stub, data_template, "--param", "DesiredCount=3", "--yes")
+    assert result.code == 2
+    assert result.err == (
+        "cars-stack deploy: --param and --image-tag set the service: with --only data use "
+        "--data-param\n"
+    )
+    aws_stub.done()  # refused before any AWS call
