@@ -39,8 +39,9 @@ def _service(ctx: Context, ids: dict[str, str]) -> dict[str, Any]:
 
 
 def _paused(ctx: Context, writer: str | None, min_capacity: float | None) -> str:
-    """Aurora shows a paused Serverless v2 instance as "available"; what tells is its capacity,
-    the ServerlessDatabaseCapacity metric at 0 ACU (RDS User Guide, auto-pause)."""
+    """The RDS API has no "paused" status for a Serverless v2 instance; what tells is its
+    capacity: the ServerlessDatabaseCapacity metric is 0 ACU while it is paused (Aurora User
+    Guide, "Scaling to Zero ACUs with automatic pause and resume")."""
     if min_capacity is None or writer is None:
         return "unknown"
     if min_capacity > 0:
