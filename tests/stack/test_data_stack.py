@@ -850,35 +850,25 @@ def test_destroy_delete_data_refuses_while_another_stack_imports_it(cli, aws_stu
     aws_stub.done()  # the service stack was not touched either
 
 
-def test_destroy_delete_data_lifts_protection_deletes_and_prints_the_final_snapshot(
-    cli, aws_stub: Aws
-) -> None:
-    cfn = aws_stub.cfn
+def expect_data_deletion(aws: Aws, snapshots: list[dict[str, Any]]) -> None:
+    """With the service gone already: imports checked twice, deletion protection lifted in a
+    change set, termination protection off, the delete followed, then the cluster's snapshots."""
+    cfn = aws.cfn
     cfn.add_response("describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS))
     cfn.add_response("list_exports", _exports())
-    cfn.add_response("list_imports", {"Imports": [SERVICE]})
-    _not_imported(aws_stub, f"{DATA}-CacheEndpoint")
-    missing(cfn, SERVICE)  # the service is gone already: nothing to delete there
+    cfn.add_response("list_imports", {"Imports": [SERVICE]})  # the stack being destroyed
+    _not_imported(aws, f"{DATA}-CacheEndpoint")
+    missing(cfn, SERVICE)  # nothing to delete there
     cfn.add_response("list_exports", _exports())
-    _not_imported(aws_stub, f"{DATA}-WriterEndpoint")
-    _not_imported(aws_stub, f"{DATA}-CacheEndpoint")
+    _not_imported(aws, f"{DATA}-WriterEndpoint")
+    _not_imported(aws, f"{DATA}-CacheEndpoint")
     cfn.add_response(
         "list_stack_resources",
-        {
-            "StackResourceSummaries": [
-                {
-                    "LogicalResourceId": DATABASE_CLUSTER,
-                    "PhysicalResourceId": CLUSTER_ID,
-                    "ResourceType": "AWS::RDS::DBCluster",
-                    "LastUpdatedTimestamp": T0,
-                    "ResourceStatus": "UPDATE_COMPLETE",
-                }
-            ]
-        },
+        _resources(DATA, (DATABASE_CLUSTER, CLUSTER_ID, "AWS::RDS::DBCluster")),
         {"StackName": DATA},
     )
     lift_id = expect_change_set(
-        aws_stub,
+        aws,
         DATA,
         purpose="lift-deletion-protection",
         change_type="UPDATE",
@@ -891,7 +881,7 @@ def test_destroy_delete_data_lifts_protection_deletes_and_prints_the_final_snaps
         values={**DATA_PARAMETERS, DELETION_PROTECTION: "false"},
     )
     expect_execution(
-        aws_stub,
+        aws,
         DATA,
         lift_id,
         before="UPDATE_COMPLETE",
@@ -914,29 +904,53 @@ def test_destroy_delete_data_lifts_protection_deletes_and_prints_the_final_snaps
     ]
     cfn.add_response("describe_stacks", described(DATA, "DELETE_COMPLETE"))
     cfn.add_response("describe_stack_events", {"StackEvents": [*deleted[::-1], marker]})
-    older = {
-        "DBClusterSnapshotIdentifier": "before-the-upgrade",
+    aws.stubs["rds"].add_response(
+        "describe_db_cluster_snapshots",
+        {"DBClusterSnapshots": snapshots},
+        {"DBClusterIdentifier": CLUSTER_ID, "SnapshotType": "manual"},
+    )
+
+
+def snapshot(identifier: str, created: datetime) -> dict[str, Any]:
+    return {
+        "DBClusterSnapshotIdentifier": identifier,
         "DBClusterIdentifier": CLUSTER_ID,
-        "SnapshotCreateTime": T0 - timedelta(days=30),
+        "SnapshotCreateTime": created,
         "SnapshotType": "manual",
         "Status": "available",
     }
-    final = {
-        **older,
-        "DBClusterSnapshotIdentifier": "api-cars-data-databasecluster-abcdefghijkl-snapshot",
-        "SnapshotCreateTime": deleting["Timestamp"] + timedelta(seconds=30),
-    }
-    aws_stub.stubs["rds"].add_response(
-        "describe_db_cluster_snapshots",
-        {"DBClusterSnapshots": [final, older]},
-        {"DBClusterIdentifier": CLUSTER_ID, "SnapshotType": "manual"},
-    )
+
+
+BEFORE_THE_UPGRADE = snapshot("before-the-upgrade", T0 - timedelta(days=30))
+FINAL = "api-cars-data-databasecluster-abcdefghijkl-snapshot"
+
+
+def test_destroy_delete_data_lifts_protection_deletes_and_prints_the_final_snapshot(
+    cli, aws_stub: Aws
+) -> None:
+    # The events run at T0 plus seconds: a snapshot a day later was made by this delete.
+    expect_data_deletion(aws_stub, [snapshot(FINAL, T0 + timedelta(days=1)), BEFORE_THE_UPGRADE])
     result = cli("destroy", "--delete-data", DATA, "--yes", clients=aws_stub.clients)
     assert result.code == 0, result.err
     assert (
-        "Final snapshot of cluster api-cars-data-databasecluster-abcdefghijkl: "
-        "api-cars-data-databasecluster-abcdefghijkl-snapshot (available)" in result.out
+        f"Final snapshot of cluster {CLUSTER_ID}: {FINAL} (available); restore from it with "
+        "aws rds restore-db-cluster-from-snapshot" in result.out
     )
+    aws_stub.done()
+
+
+def test_a_data_stack_deleted_without_a_final_snapshot_fails_naming_where_to_look(
+    cli, aws_stub: Aws
+) -> None:
+    expect_data_deletion(aws_stub, [BEFORE_THE_UPGRADE])  # older than the delete: not its own
+    result = cli("destroy", "--delete-data", DATA, "--yes", clients=aws_stub.clients)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        f"cars-stack destroy: data stack {DATA} is deleted but no final snapshot of cluster "
+        f"{CLUSTER_ID} was found",
+        f"  look for it: aws rds describe-db-cluster-snapshots --db-cluster-identifier "
+        f"{CLUSTER_ID} --region {REGION}",
+    ]
     aws_stub.done()
 
 
