@@ -111,7 +111,7 @@ image-size-estimate: ## Estimate the image size without Docker (see docs/contain
 template: init ## Generate templates/*.yaml from template_builder/
 	$(BIN)/python -m template_builder
 
-deploy: init ## Create or update the stack through a reviewed change set (VERSION=v1.2.3 sets the image)
+deploy: init ## Create or update the data stack, then the service, through reviewed change sets (VERSION=v1.2.3 sets the image)
 	$(BIN)/cars-stack deploy $(if $(VERSION),--image-tag $(VERSION),) $(STACK_ARGS)
 
 release: init ## Release an image tag: make release VERSION=v1.2.3
@@ -124,7 +124,7 @@ rollback: init ## Roll back to the previous tag, or to VERSION=...
 status: init ## Show the stack, its live image tag and recent releases
 	$(BIN)/cars-stack status $(STACK_ARGS)
 
-destroy: init ## Delete the stack (asks you to type its name)
+destroy: init ## Delete the service stack (asks you to type its name); the data stack stays
 	$(BIN)/cars-stack destroy $(STACK_ARGS)
 
 clean: ## Remove the virtual environments, tools and caches

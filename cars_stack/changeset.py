@@ -32,17 +32,26 @@ class Change:
     replacement: str = ""
     physical_id: str = ""
     properties: tuple[str, ...] = ()
+    # The properties whose change forces a replacement (Details: RequiresRecreation not Never).
+    recreating: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> Change:
         rc = raw.get("ResourceChange", {})
         names: list[str] = []
+        recreating: list[str] = []
         for detail in rc.get("Details") or []:
             target = detail.get("Target", {})
             name = target.get("Name") if target.get("Attribute") == "Properties" else None
             name = name or target.get("Attribute", "")
             if name and name not in names:
                 names.append(name)
+            if (
+                name
+                and target.get("RequiresRecreation") in ("Always", "Conditionally")
+                and name not in recreating
+            ):
+                recreating.append(name)
         return cls(
             action=rc.get("Action", ""),
             logical_id=rc.get("LogicalResourceId", ""),
@@ -50,6 +59,7 @@ class Change:
             replacement=rc.get("Replacement", ""),
             physical_id=rc.get("PhysicalResourceId", ""),
             properties=tuple(names),
+            recreating=tuple(recreating),
         )
 
     def describe(self) -> str:

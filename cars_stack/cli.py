@@ -26,6 +26,7 @@ from botocore.parsers import ResponseParserError
 
 from cars_stack import deploy, destroy, release, status
 from cars_stack.errors import EXIT_ABORTED, EXIT_FAILED, EXIT_REFUSED, CarsStackError
+from cars_stack.protection import ALLOW_DATA_LOSS_FLAG
 from cars_stack.runtime import Context, Runtime
 from cars_stack.stack import is_missing_stack
 from cars_stack.template import default_template_path
@@ -66,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--output", choices=("text", "json"), default="text")
     common.add_argument(
         "--cfn-role-arn", help="service role CloudFormation assumes to change the stack (RoleARN)"
+    )
+    common.add_argument(
+        "--data-stack-name", help="the data stack (default: the stack name + '-data')"
+    )
+    data_loss = argparse.ArgumentParser(add_help=False)
+    data_loss.add_argument(
+        ALLOW_DATA_LOSS_FLAG,
+        dest="allow_data_loss",
+        action="store_true",
+        help="execute a change set that REPLACES OR DELETES the database cluster, its writer or "
+        "the cache (their data is lost; a snapshot is kept): lifts the stack policy for it",
     )
     following = argparse.ArgumentParser(add_help=False)
     following.add_argument(
@@ -108,8 +120,23 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = commands.add_parser(
         "deploy",
-        parents=[common, following, review, template],
-        help="create or update the stack from the committed template",
+        parents=[common, following, review, template, data_loss],
+        help="create or update the data stack, then the service wired to it",
+    )
+    cmd.add_argument(
+        "--only",
+        choices=("data", "service"),
+        help="deploy this stack alone (default: the data stack, then the service)",
+    )
+    cmd.add_argument(
+        "--data-template-file", type=Path, default=None, help="default: templates/data.yaml"
+    )
+    cmd.add_argument(
+        "--data-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a data-stack parameter",
     )
     cmd.add_argument("--image-tag", help="set ImageTag (needed for a new stack)")
     cmd.add_argument(
@@ -137,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = commands.add_parser(
         "execute",
-        parents=[common, following, verify_timeout],
+        parents=[common, following, verify_timeout, data_loss],
         help="execute a change set left by --no-execute",
     )
     cmd.add_argument("change_set_name", metavar="CHANGE_SET_NAME")
@@ -146,8 +173,15 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("status", parents=[common], help="stack, live image, tasks, last releases")
-    commands.add_parser(
-        "destroy", parents=[common, following], help="delete the stack (type its name to confirm)"
+    cmd = commands.add_parser(
+        "destroy",
+        parents=[common, following],
+        help="delete the service stack (type its name to confirm); the data stack stays",
+    )
+    cmd.add_argument(
+        "--delete-data",
+        metavar="DATA_STACK_NAME",
+        help="also delete the data stack and its data (a final snapshot stays): type its name",
     )
     return parser
 
@@ -163,6 +197,11 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             no_execute=args.no_execute,
             summary_file=args.summary_file,
             timeout_minutes=args.timeout,
+            only=args.only,
+            data_template_path=args.data_template_file,
+            data_params=args.data_param,
+            data_stack_name=args.data_stack_name,
+            allow_data_loss=args.allow_data_loss,
         )
         return deploy.deploy(ctx, options)
     if args.command in ("release", "rollback"):
@@ -184,10 +223,16 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             verify_version=args.verify,
             verify_timeout=args.verify_timeout,
             timeout_minutes=args.timeout,
+            allow_data_loss=args.allow_data_loss,
         )
     if args.command == "status":
-        return status.status(ctx)
-    return destroy.destroy(ctx, timeout_minutes=args.timeout)
+        return status.status(ctx, data_stack_name=args.data_stack_name)
+    return destroy.destroy(
+        ctx,
+        timeout_minutes=args.timeout,
+        data_stack_name=args.data_stack_name,
+        delete_data=args.delete_data,
+    )
 
 
 def _aws_error_line(error: Exception, stack_name: str) -> str:

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, images, release, rollout
+from cars_stack import changeset, data, images, protection, release, rollout
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, require, rollback_complete_message
 from cars_stack.template import Template
-from template_builder.names import IMAGE_TAG, REPOSITORY_NAME
+from template_builder.names import (
+    DATA_STACK_HAS_CACHE,
+    DATA_STACK_NAME,
+    DATA_STACK_SUFFIX,
+    DELETION_PROTECTION,
+    ENABLE_CACHE,
+    IMAGE_TAG,
+    REPOSITORY_NAME,
+)
 
 
 @dataclass
@@ -26,14 +35,20 @@ class DeployOptions:
     no_execute: bool = False
     summary_file: Path | None = None
     timeout_minutes: float = 30
+    # "data" or "service" deploys that stack alone; None deploys both, the data stack first.
+    only: str | None = None
+    data_template_path: Path | None = None
+    data_params: list[str] = field(default_factory=list)
+    data_stack_name: str | None = None
+    allow_data_loss: bool = False
 
 
-def parse_params(pairs: list[str], template: Template) -> dict[str, str]:
+def parse_params(pairs: list[str], template: Template, *, flag: str = "--param") -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise BadInput(f"--param takes KEY=VALUE, got {pair!r}")
+            raise BadInput(f"{flag} takes KEY=VALUE, got {pair!r}")
         values[key] = value
     template.check_parameter_keys(list(values))
     for key, value in values.items():
@@ -73,23 +88,33 @@ def _change_type(ctx: Context, stack: Stack | None, options: DeployOptions) -> s
     return "UPDATE"
 
 
-def deploy(ctx: Context, options: DeployOptions) -> int:
-    template = Template.from_file(options.template_path)
-    template.check_body_size()
-    given = parse_params(options.params, template)
-    if options.image_tag is not None:
-        template.check_parameter_keys([IMAGE_TAG])
-        template.check_version(options.image_tag)
-        given[IMAGE_TAG] = options.image_tag
+def _creates(stack: Stack | None) -> bool:
+    return stack is None or stack.is_new or stack.status == "ROLLBACK_COMPLETE"
 
+
+def deploy_template(
+    ctx: Context,
+    template: Template,
+    given: dict[str, str],
+    options: DeployOptions,
+    *,
+    on_create: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One stack from its template through one reviewed change set; the result document.
+
+    ``on_create`` overrides parameter values for a first create only.
+    """
     stack = describe(ctx.client("cloudformation"), ctx.stack_name)
     _refuse_unusable(stack, options)
     previous = stack.parameters if stack and not stack.is_new else {}
-    if stack is None or stack.is_new or stack.status == "ROLLBACK_COMPLETE":
+    if _creates(stack):
         missing = [p for p in template.required_parameters() if p not in given]
         if missing:
             flag = " (--image-tag)" if missing == [IMAGE_TAG] else ""
-            raise BadInput(f"a new stack needs {', '.join(missing)}{flag}: pass --param KEY=VALUE")
+            raise BadInput(
+                f"a new stack {ctx.stack_name} needs {', '.join(missing)}{flag}: "
+                "pass --param KEY=VALUE"
+            )
     if IMAGE_TAG in given and REPOSITORY_NAME in template.parameters:
         repository = (
             given.get(REPOSITORY_NAME)
@@ -101,6 +126,7 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
     change_type = _change_type(ctx, stack, options)
     if change_type == "CREATE":
         previous = {}
+        given = {**given, **(on_create or {})}
 
     parameters: list[dict[str, object]] = []
     for key in template.parameters:
@@ -108,26 +134,122 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
             parameters.append({"ParameterKey": key, "ParameterValue": given[key]})
         elif key in previous:
             parameters.append({"ParameterKey": key, "UsePreviousValue": True})
-    result = {"stack_name": ctx.stack_name, "action": "deploy", "type": change_type}
+    result: dict[str, Any] = {
+        "stack_name": ctx.stack_name,
+        "action": "deploy",
+        "type": change_type,
+    }
     try:
         change_set = changeset.create(
             ctx,
             name=changeset.new_name("deploy"),
             change_type=change_type,
             parameters=parameters,
-            description=f"cars-stack deploy from {options.template_path.name}",
+            description=f"cars-stack deploy from {Path(template.source).name}",
             template_body=template.body,
         )
     except changeset.NoChanges:
-        return rollout.no_changes(ctx, result)
+        rollout.no_changes(ctx, result)
+        return result
     plan = rollout.Plan(
         change_set=change_set,
         headline=f"{'Create' if change_type == 'CREATE' else 'Update'} stack {ctx.stack_name}",
         summary_file=options.summary_file,
         no_execute=options.no_execute,
         timeout_minutes=options.timeout_minutes,
+        allow_data_loss=options.allow_data_loss,
     )
-    return rollout.run(ctx, plan, result=result)
+    rollout.run(ctx, plan, result=result)
+    return result
+
+
+def _service_params(ctx: Context, template: Template, options: DeployOptions) -> dict[str, str]:
+    given = parse_params(options.params, template)
+    if options.image_tag is not None:
+        template.check_parameter_keys([IMAGE_TAG])
+        template.check_version(options.image_tag)
+        given[IMAGE_TAG] = options.image_tag
+    return given
+
+
+def _refuse_unwirable(template: Template, data_name: str) -> None:
+    if DATA_STACK_NAME not in template.parameters:
+        raise Refused(
+            f"{template.source} has no {DATA_STACK_NAME} parameter, so the service cannot use "
+            f"data stack {data_name}: deploy one stack alone with --only data|service"
+        )
+
+
+def _wire_to_data_stack(
+    ctx: Context, template: Template, given: dict[str, str], data_name: str
+) -> None:
+    """DataStackName and DataStackHasCache from the data stack, unless given on the command line.
+
+    Conditions cannot read an imported value, so whether the data stack has a cache reaches the
+    service as a parameter copied from the data stack's own EnableCache.
+    """
+    if DATA_STACK_NAME not in template.parameters:
+        return  # a service template from before the data stack, deployed alone
+    name = given.setdefault(DATA_STACK_NAME, data_name)
+    if not name or DATA_STACK_HAS_CACHE in given:
+        return  # an explicitly empty DataStackName: a service without a data stack
+    data_stack = describe(ctx.client("cloudformation"), name)
+    if data_stack is None or data_stack.status not in _USABLE_DATA_STATUSES:
+        state = data_stack.status if data_stack else "missing"
+        raise Refused(
+            f"data stack {name} is {state}: deploy it first (cars-stack deploy --only data), "
+            f"or pass --param {DATA_STACK_NAME}= for a service without one"
+        )
+    if DATA_STACK_HAS_CACHE in template.parameters:
+        if ENABLE_CACHE not in data_stack.parameters:
+            raise Refused(f"stack {name} has no {ENABLE_CACHE} parameter: is it a data stack?")
+        given[DATA_STACK_HAS_CACHE] = data_stack.parameters[ENABLE_CACHE]
+
+
+# A data stack the service can import from: created, and not in the middle of a change.
+_USABLE_DATA_STATUSES = {
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "IMPORT_COMPLETE",
+}
+
+
+def deploy(ctx: Context, options: DeployOptions) -> int:
+    if options.only == "data" and (options.params or options.image_tag):
+        raise BadInput("--param and --image-tag set the service: with --only data use --data-param")
+    if options.only == "service" and options.data_params:
+        raise BadInput("--data-param sets the data stack, which --only service does not deploy")
+    data_name = options.data_stack_name or ctx.stack_name + DATA_STACK_SUFFIX
+    service_template = given = None
+    if options.only != "data":
+        # Everything about the service is checked before the data stack changes.
+        service_template = Template.from_file(options.template_path)
+        service_template.check_body_size()
+        given = _service_params(ctx, service_template, options)
+        if options.only is None:
+            _refuse_unwirable(service_template, data_name)
+    document: dict[str, Any] = {}
+    if options.only != "service":
+        data_ctx = ctx.for_stack(data_name)
+        data_result = data.deploy_data(data_ctx, options)
+        if options.only == "data":
+            ctx.emit(data_result)
+            return 0
+        document["data"] = data_result
+        if not data.is_ready(data_result):
+            ctx.say(
+                f"Service {ctx.stack_name} not deployed: it waits for data stack {data_name}; "
+                "once that change set is executed: cars-stack deploy --only service"
+            )
+            ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
+            return 0
+    assert service_template is not None and given is not None
+    _wire_to_data_stack(ctx, service_template, given, data_name)
+    service_ctx = ctx.for_stack(ctx.stack_name)
+    service_result = deploy_template(service_ctx, service_template, given, options)
+    ctx.emit({**service_result, **document})
+    return 0
 
 
 def execute(
@@ -137,6 +259,7 @@ def execute(
     verify_version: str | None,
     verify_timeout: float,
     timeout_minutes: float,
+    allow_data_loss: bool = False,
 ) -> int:
     """Execute a change set left by ``--no-execute``, after the same checks as when it was made."""
     cfn = ctx.client("cloudformation")
@@ -169,6 +292,15 @@ def execute(
         verify_timeout=verify_timeout,
         timeout_minutes=timeout_minutes,
         owned=False,
+        allow_data_loss=allow_data_loss,
     )
     result = {"stack_name": stack.name, "action": "execute", "version": verify_version}
-    return rollout.run(ctx, plan, result=result)
+    code = rollout.run(ctx, plan, result=result)
+    if result.get("executed") and DELETION_PROTECTION in change_set.parameters:
+        # A data-stack change set (only the data template has this parameter), perhaps its
+        # create: its protections, as deploy applies them.
+        executed = describe(cfn, stack.stack_id)
+        protection.ensure(
+            ctx, termination_protected=bool(executed and executed.termination_protection)
+        )
+    return code

@@ -1,13 +1,19 @@
-"""``destroy``: delete the stack after the user types its name, and say what stays."""
+"""``destroy``: delete the service stack after the user types its name, and say what stays.
+
+The data stack stays unless ``--delete-data`` names it: see ``cars_stack.data``.
+"""
 
 from __future__ import annotations
 
-from cars_stack.errors import Aborted, DeploymentFailed
+from typing import Any
+
+from cars_stack import data
+from cars_stack.errors import Aborted, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
 from cars_stack.stack import describe, physical_ids
 from cars_stack.template import Template
-from template_builder.names import REPOSITORY_NAME
+from template_builder.names import DATA_STACK_SUFFIX, REPOSITORY_NAME
 
 
 def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> list[str]:
@@ -26,13 +32,12 @@ def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> li
     return stays
 
 
-def destroy(ctx: Context, *, timeout_minutes: float) -> int:
+def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
     cfn = ctx.client("cloudformation")
     stack = describe(cfn, ctx.stack_name)
     if stack is None:
         ctx.say(f"No stack named {ctx.stack_name} in {ctx.region}: nothing to destroy")
-        ctx.emit({"stack_name": ctx.stack_name, "deleted": False, "existed": False})
-        return 0
+        return {"stack_name": ctx.stack_name, "deleted": False, "existed": False}
     stack.refuse_if_busy()
     stays = [] if stack.is_new else _what_stays(ctx, stack.name, stack.parameters)
     ctx.say(
@@ -64,5 +69,47 @@ def destroy(ctx: Context, *, timeout_minutes: float) -> int:
         ctx.say("Kept by design:")
         for item in stays:
             ctx.say(f"  - {item}")
-    ctx.emit({"stack_name": stack.name, "deleted": True, "existed": True, "kept": stays})
+    return {"stack_name": stack.name, "deleted": True, "existed": True, "kept": stays}
+
+
+def destroy(
+    ctx: Context,
+    *,
+    timeout_minutes: float,
+    data_stack_name: str | None = None,
+    delete_data: str | None = None,
+) -> int:
+    """Delete the service; the data stack stays unless ``delete_data`` names it exactly."""
+    data_name = data_stack_name or ctx.stack_name + DATA_STACK_SUFFIX
+    data_ctx = ctx.for_stack(data_name)
+    data_stack = describe(ctx.client("cloudformation"), data_name)
+    if delete_data is not None:
+        # Everything that can refuse does so before the service is touched.
+        if delete_data != data_name:
+            raise Refused(
+                f"--delete-data {delete_data} does not name the data stack of {ctx.stack_name} "
+                f"({data_name}): nothing was changed"
+            )
+        if data_stack is None or data_stack.is_new:
+            raise Refused(f"no data stack named {data_name} in {ctx.region}: nothing was changed")
+        data_stack.refuse_if_busy()
+        data.refuse_if_imported(data_ctx, data_stack, besides=ctx.stack_name)
+    document = _destroy_service(ctx, timeout_minutes=timeout_minutes)
+    if data_stack is None:
+        document["data"] = {"stack_name": data_name, "existed": False}
+    elif delete_data is None:
+        ctx.say(
+            f"Data stack {data_name} kept, with its database and cache: to delete it and its "
+            f"data, cars-stack destroy --delete-data {data_name}"
+        )
+        document["data"] = {"stack_name": data_name, "deleted": False, "existed": True}
+    else:
+        # Again now that the service is gone: a stack that imports since the first look.
+        data.refuse_if_imported(
+            data_ctx, data_stack, so_far=f"the data stack was not changed; {ctx.stack_name} is gone"
+        )
+        document["data"] = data.delete_data_stack(
+            data_ctx, data_stack, timeout_minutes=timeout_minutes
+        )
+    ctx.emit(document)
     return 0

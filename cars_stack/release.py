@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.migrations import compatibility
+from api.migrations.compatibility import release_key
 from cars_stack import changeset, images, rollout
 from cars_stack.errors import Refused
 from cars_stack.runtime import Context
@@ -87,10 +89,40 @@ def change_image(
     return rollout.run(ctx, plan, result=result)
 
 
+def refuse_if_schema_moved_on(ctx: Context, version: str, releases: list[images.Release]) -> None:
+    """An image older than a contracting migration cannot run against the schema it left:
+    rolling back the image does not roll back the migrations (api.migrations.compatibility)."""
+    deployed = [item.tag for item in releases]
+    # Read at call time: the list of contractions is the module's, not this function's default.
+    contractions = compatibility.CONTRACTIONS
+    try:
+        blocker = compatibility.rollback_blocker(version, deployed, contractions)
+    except ValueError:
+        if not contractions:
+            return
+        # Not a vX.Y.Z tag: its place among the migrations is unknown, so it is not allowed.
+        blocker = (
+            f"{version} is not a release tag, so whether it predates a contracting migration "
+            f"({', '.join(c.migration for c in contractions)}) cannot be told"
+        )
+    if blocker:
+        raise Refused(f"cannot run {version} against the database: {blocker}")
+
+
+def _older_than(version: str, live: str | None) -> bool:
+    try:
+        return live is not None and release_key(version) < release_key(live)
+    except ValueError:
+        return live is not None  # unordered tags: check against the history, to be safe
+
+
 def release(ctx: Context, version: str, options: ReleaseOptions) -> int:
     check_version(ctx, version, options.template_path)
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     stack.refuse_unless_updatable()
+    if _older_than(version, stack.parameters.get(IMAGE_TAG)):
+        ids = physical_ids(ctx.client("cloudformation"), stack.name)
+        refuse_if_schema_moved_on(ctx, version, images.history(ctx, ids))
     return change_image(ctx, "release", version, stack, options)
 
 
@@ -99,10 +131,11 @@ def rollback(ctx: Context, version: str | None, options: ReleaseOptions) -> int:
         check_version(ctx, version, options.template_path)
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     stack.refuse_unless_updatable()
+    ids = physical_ids(ctx.client("cloudformation"), stack.name)
+    releases = images.history(ctx, ids)
     if version is None:
         live = stack.parameters.get(IMAGE_TAG)
-        ids = physical_ids(ctx.client("cloudformation"), stack.name)
-        version = images.previous_tag(images.history(ctx, ids), live)
+        version = images.previous_tag(releases, live)
         if version is None:
             raise Refused(
                 f"no tag before {live} in the task-definition history of {stack.name}: "
@@ -110,4 +143,5 @@ def rollback(ctx: Context, version: str | None, options: ReleaseOptions) -> int:
             )
         ctx.say(f"Rolling back {stack.name} from {live} to {version} (the tag live before it)")
         check_version(ctx, version, options.template_path)
+    refuse_if_schema_moved_on(ctx, version, releases)
     return change_image(ctx, "rollback", version, stack, options)

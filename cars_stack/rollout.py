@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cars_stack import changeset, render, verify
+from cars_stack import changeset, protection, render, verify
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import Aborted, CarsStackError, DeploymentFailed
 from cars_stack.events import Outcome, follow, newest_event_id
@@ -33,6 +33,8 @@ class Plan:
     timeout_minutes: float = 30
     # Delete an unexecuted change set on the way out (not one somebody else created).
     owned: bool = True
+    # --allow-data-loss: execute a change set that replaces or deletes what holds data.
+    allow_data_loss: bool = False
 
 
 def _cleanup_hint(ctx: Context, change_set: ChangeSet) -> str:
@@ -159,6 +161,13 @@ def run(ctx: Context, plan: Plan, *, result: dict[str, Any]) -> int:
         ctx.say(render.change_set_table(change_set))
         if plan.image_only:
             changeset.refuse_unless_image_only(change_set)
+        # Every change set passes the data guard: only the data stack has these logical IDs.
+        losing = protection.refuse_data_loss(change_set, allowed=plan.allow_data_loss)
+        for change in losing:
+            ctx.warn(
+                f"DATA LOSS allowed by {protection.ALLOW_DATA_LOSS_FLAG}: "
+                f"{protection.data_loss_line(change)}"
+            )
         if plan.summary_file is not None:
             markdown = render.change_set_markdown(change_set, headline=plan.headline)
             plan.summary_file.write_text(markdown, encoding="utf-8")
@@ -170,7 +179,13 @@ def run(ctx: Context, plan: Plan, *, result: dict[str, Any]) -> int:
             ctx.emit(result)
             return 0
         ctx.confirm(f"{plan.headline}: execute change set {change_set.name}?")
-    outcome = execute_and_follow(ctx, change_set, timeout_minutes=plan.timeout_minutes)
+    lifted = (
+        protection.policy_lifted(ctx.for_stack(change_set.stack_name))
+        if losing
+        else contextlib.nullcontext()
+    )
+    with lifted:
+        outcome = execute_and_follow(ctx, change_set, timeout_minutes=plan.timeout_minutes)
     result.update(executed=True, stack_status=outcome.status)
     stack = describe(ctx.client("cloudformation"), change_set.stack_name)
     outputs = stack.outputs if stack else {}

@@ -61,6 +61,23 @@ class Context:
         self._profile = profile
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = dict(runtime.clients)
+        # Set on a context for one stack of a command that changes several: their results are
+        # gathered into the command's one JSON document instead of each printing its own.
+        self.results: list[dict[str, Any]] | None = None
+
+    def for_stack(self, stack_name: str) -> Context:
+        """The same run (session, clients, options, terminal) aimed at another stack."""
+        other = Context(
+            self.runtime,
+            stack_name=stack_name,
+            output=self.output,
+            yes=self.yes,
+            cfn_role_arn=self.cfn_role_arn,
+        )
+        other._region, other._profile = self._region, self._profile
+        other._session, other._clients = self._session, self._clients
+        other.results = []
+        return other
 
     # --- AWS -------------------------------------------------------------------------------
     @property
@@ -108,6 +125,11 @@ class Context:
 
     def emit(self, document: dict[str, Any], text: str | None = None) -> None:
         """The command's result: JSON in JSON mode, else the rendered text."""
+        if self.results is not None:
+            self.results.append(document)
+            if text is not None and not self.json_mode:
+                print(text, file=self._out(), flush=True)
+            return
         if self.json_mode:
             print(json.dumps(document, indent=2, default=str, sort_keys=True), file=self._out())
         elif text is not None:

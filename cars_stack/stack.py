@@ -48,6 +48,7 @@ class Stack:
     parameters: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     last_changed: datetime | None = None
+    termination_protection: bool = False
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> Stack:
@@ -61,6 +62,7 @@ class Stack:
             },
             outputs={o["OutputKey"]: o.get("OutputValue", "") for o in raw.get("Outputs") or []},
             last_changed=raw.get("LastUpdatedTime") or raw.get("CreationTime"),
+            termination_protection=bool(raw.get("EnableTerminationProtection")),
         )
 
     @property

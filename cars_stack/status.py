@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cars_stack import images, render
 from cars_stack.runtime import Context
-from cars_stack.stack import physical_ids, require
-from template_builder.names import CLUSTER, IMAGE_TAG, OUTPUT_SERVICE_URL, SERVICE
+from cars_stack.stack import describe, physical_ids, require
+from template_builder.names import (
+    CACHE,
+    CLUSTER,
+    DATA_STACK_SUFFIX,
+    DATABASE_CLUSTER,
+    IMAGE_TAG,
+    OUTPUT_SERVICE_URL,
+    SERVICE,
+)
 
 
 def _service(ctx: Context, ids: dict[str, str]) -> dict[str, Any]:
@@ -29,7 +38,145 @@ def _service(ctx: Context, ids: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def status(ctx: Context, *, releases_shown: int = 5) -> int:
+def _paused(ctx: Context, writer: str | None, min_capacity: float | None) -> str:
+    """The RDS API has no "paused" status for a Serverless v2 instance; what tells is its
+    capacity: the ServerlessDatabaseCapacity metric is 0 ACU while it is paused (Aurora User
+    Guide, "Scaling to Zero ACUs with automatic pause and resume")."""
+    if min_capacity is None or writer is None:
+        return "unknown"
+    if min_capacity > 0:
+        return f"no (MinCapacity {min_capacity:g} > 0: never pauses)"
+    end = datetime.now(UTC)
+    points = ctx.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/RDS",
+        MetricName="ServerlessDatabaseCapacity",
+        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": writer}],
+        StartTime=end - timedelta(minutes=_PAUSE_WINDOW_MINUTES),
+        EndTime=end,
+        Period=60,
+        Statistics=["Average"],
+    )["Datapoints"]
+    if not points:
+        return f"unknown (no capacity reported in the last {_PAUSE_WINDOW_MINUTES} min)"
+    newest = max(points, key=lambda p: p["Timestamp"])
+    if newest["Average"] == 0:
+        return f"yes (0 ACU at {newest['Timestamp']:%H:%M} UTC; resumes on the next connection)"
+    return f"no ({newest['Average']:g} ACU at {newest['Timestamp']:%H:%M} UTC)"
+
+
+_PAUSE_WINDOW_MINUTES = 10
+
+
+def _database(ctx: Context, cluster_id: str) -> dict[str, Any]:
+    clusters = ctx.client("rds").describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"]
+    cluster = clusters[0]
+    scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
+    members = cluster.get("DBClusterMembers") or []
+    writer = next((m["DBInstanceIdentifier"] for m in members if m.get("IsClusterWriter")), None)
+    min_capacity = scaling.get("MinCapacity")
+    return {
+        "cluster": cluster_id,
+        "engine": cluster.get("Engine"),
+        "engine_version": cluster.get("EngineVersion"),
+        "status": cluster.get("Status"),
+        "min_capacity": min_capacity,
+        "max_capacity": scaling.get("MaxCapacity"),
+        "writer": writer,
+        "readers": sum(1 for m in members if not m.get("IsClusterWriter")),
+        "deletion_protection": cluster.get("DeletionProtection"),
+        "paused": _paused(ctx, writer, min_capacity),
+    }
+
+
+def _cache(ctx: Context, cache_name: str) -> dict[str, Any]:
+    caches = ctx.client("elasticache").describe_serverless_caches(ServerlessCacheName=cache_name)[
+        "ServerlessCaches"
+    ]
+    cache = caches[0]
+    limits = cache.get("CacheUsageLimits") or {}
+    storage = limits.get("DataStorage") or {}
+    ecpu = limits.get("ECPUPerSecond") or {}
+    return {
+        "name": cache_name,
+        "engine": cache.get("Engine"),
+        "engine_version": cache.get("FullEngineVersion") or cache.get("MajorEngineVersion"),
+        "status": cache.get("Status"),
+        "max_storage": f"{storage['Maximum']} {storage.get('Unit', 'GB')}"
+        if "Maximum" in storage
+        else None,
+        "max_ecpu_per_second": ecpu.get("Maximum"),
+    }
+
+
+def data_tier(ctx: Context, data_name: str) -> dict[str, Any]:
+    cfn = ctx.client("cloudformation")
+    stack = describe(cfn, data_name)
+    if stack is None:
+        return {"stack_name": data_name, "exists": False}
+    ids = {} if stack.is_new else physical_ids(cfn, stack.name)
+    document: dict[str, Any] = {
+        "stack_name": stack.name,
+        "exists": True,
+        "stack_status": stack.status,
+        "termination_protection": stack.termination_protection,
+    }
+    if ids.get(DATABASE_CLUSTER):
+        document["database"] = _database(ctx, ids[DATABASE_CLUSTER])
+    if ids.get(CACHE):
+        document["cache"] = _cache(ctx, ids[CACHE])
+    return document
+
+
+def _data_rows(tier: dict[str, Any]) -> list[tuple[str, Any]]:
+    if not tier["exists"]:
+        return [("Data stack", f"{tier['stack_name']}: none")]
+    protected = (
+        "termination protection on"
+        if tier["termination_protection"]
+        else ("termination protection OFF")
+    )
+    rows: list[tuple[str, Any]] = [
+        ("Data stack", f"{tier['stack_name']} ({tier['stack_status']}, {protected})")
+    ]
+    db = tier.get("database")
+    if db:
+        deletion = (
+            "deletion protection on" if db["deletion_protection"] else ("deletion protection OFF")
+        )
+        rows += [
+            ("Database", f"{db['engine']} {db['engine_version']} ({db['status']}, {deletion})"),
+            (
+                "Capacity",
+                f"{db['min_capacity']:g}-{db['max_capacity']:g} ACU"
+                if db["min_capacity"] is not None and db["max_capacity"] is not None
+                else None,
+            ),
+            ("Readers", db["readers"]),
+            ("Paused", db["paused"]),
+        ]
+    cache = tier.get("cache")
+    if cache:
+        limits = ", ".join(
+            part
+            for part in (
+                cache["max_storage"] and f"at most {cache['max_storage']}",
+                cache["max_ecpu_per_second"] and f"{cache['max_ecpu_per_second']} ECPU/s",
+            )
+            if part
+        )
+        rows.append(
+            (
+                "Cache",
+                f"{cache['engine']} {cache['engine_version']} ({cache['status']})"
+                + (f", {limits}" if limits else ""),
+            )
+        )
+    else:
+        rows.append(("Cache", "none"))
+    return rows
+
+
+def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None = None) -> int:
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     ids = {} if stack.is_new else physical_ids(ctx.client("cloudformation"), stack.name)
     service = _service(ctx, ids)
@@ -43,6 +190,7 @@ def status(ctx: Context, *, releases_shown: int = 5) -> int:
         "service_url": stack.outputs.get(OUTPUT_SERVICE_URL),
         "service": service,
         "releases": [r.as_dict() for r in history],
+        "data": data_tier(ctx, data_stack_name or stack.name + DATA_STACK_SUFFIX),
     }
     tasks = f"{service['running']} running / {service['desired']} desired" if service else None
     rollout = service.get("rollout_state")
@@ -54,6 +202,7 @@ def status(ctx: Context, *, releases_shown: int = 5) -> int:
         ("Service URL", stack.outputs.get(OUTPUT_SERVICE_URL)),
         ("Tasks", tasks),
         ("Rollout", rollout),
+        *_data_rows(document["data"]),
     ]
     text = render.key_values(rows)
     if history:

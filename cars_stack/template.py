@@ -21,9 +21,10 @@ TEMPLATE_BODY_LIMIT = 51_200
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def default_template_path() -> Path:
-    """``templates/api-cars.yaml`` in the working directory, else in the checkout we run from."""
-    relative = Path(SERVICE_TEMPLATE_FILE)
+def default_template_path(relative_path: str = SERVICE_TEMPLATE_FILE) -> Path:
+    """``templates/api-cars.yaml`` (or another committed template) in the working directory, else
+    in the checkout we run from."""
+    relative = Path(relative_path)
     return relative if relative.is_file() else _REPO_ROOT / relative
 
 

@@ -339,7 +339,14 @@ def deployed(moto_template: Path) -> Path:
     """A stack created through cars-stack deploy (a CREATE change set) running v1.0.0."""
     push_image("v1.0.0")
     result = run_cli(
-        "deploy", "--template-file", str(moto_template), "--image-tag", "v1.0.0", "--yes"
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(moto_template),
+        "--image-tag",
+        "v1.0.0",
+        "--yes",
     )
     assert result.code == 0, result.err
     return moto_template

@@ -32,7 +32,16 @@ def test_deploy_creates_a_new_stack_through_a_create_change_set(
     moto_template: Path, cli, push_image, aws
 ) -> None:
     push_image("v1.0.0")
-    result = cli("deploy", "--template-file", str(moto_template), "--image-tag", "v1.0.0", "--yes")
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(moto_template),
+        "--image-tag",
+        "v1.0.0",
+        "--yes",
+    )
     assert result.code == 0, result.err
     assert "(CREATE) for stack api-cars" in result.out
     assert "Stack api-cars: CREATE_COMPLETE" in result.out
@@ -46,7 +55,16 @@ def test_deploy_lists_every_resource_of_the_template_in_its_review(
     moto_template: Path, cli, push_image
 ) -> None:
     push_image("v1.0.0")
-    result = cli("deploy", "--template-file", str(moto_template), "--image-tag", "v1.0.0", "--yes")
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(moto_template),
+        "--image-tag",
+        "v1.0.0",
+        "--yes",
+    )
     assert result.code == 0, result.err
     review = result.out.split("Executing")[0]
     assert "TaskDefinition" in review and "AWS::ECS::Service" in review
@@ -57,7 +75,14 @@ def test_deploy_asks_before_executing_and_a_no_leaves_nothing_behind(
 ) -> None:
     push_image("v1.0.0")
     result = cli(
-        "deploy", "--template-file", str(moto_template), "--image-tag", "v1.0.0", answers=("no",)
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(moto_template),
+        "--image-tag",
+        "v1.0.0",
+        answers=("no",),
     )
     assert result.code == 130
     assert len(result.asked) == 1
@@ -73,13 +98,24 @@ def test_deploy_without_a_terminal_or_yes_refuses_to_guess(moto_template: Path, 
     push_image("v1.0.0")
     err = io.StringIO()
     runtime = Runtime(poll_seconds=0, stdin_is_tty=lambda: False, stdout=io.StringIO(), stderr=err)
-    code = main(["deploy", "--template-file", str(moto_template), "--image-tag", "v1.0.0"], runtime)
+    code = main(
+        [
+            "deploy",
+            "--only",
+            "service",
+            "--template-file",
+            str(moto_template),
+            "--image-tag",
+            "v1.0.0",
+        ],
+        runtime,
+    )
     assert code == 2
     assert "no terminal to ask: pass --yes" in err.getvalue()
 
 
 def test_deploy_of_an_unchanged_stack_says_so_and_exits_zero(deployed: Path, cli, aws) -> None:
-    result = cli("deploy", "--template-file", str(deployed), "--yes")
+    result = cli("deploy", "--only", "service", "--template-file", str(deployed), "--yes")
     assert result.code == 0, result.err
     assert "No changes" in result.out
     assert _change_sets(aws) == [] or all(
@@ -91,20 +127,37 @@ def test_deploy_refuses_an_image_tag_missing_from_ecr_before_creating_anything(
     moto_template: Path, cli, aws, push_image
 ) -> None:
     push_image("v1.0.0")
-    result = cli("deploy", "--template-file", str(moto_template), "--image-tag", "v9.9.9", "--yes")
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(moto_template),
+        "--image-tag",
+        "v9.9.9",
+        "--yes",
+    )
     assert result.code == 2
     assert "image api-cars:v9.9.9 is not in ECR" in result.err
     assert aws("cloudformation").describe_stacks()["Stacks"] == []
 
 
 def test_deploy_of_a_new_stack_needs_an_image_tag(moto_template: Path, cli) -> None:
-    result = cli("deploy", "--template-file", str(moto_template), "--yes")
+    result = cli("deploy", "--only", "service", "--template-file", str(moto_template), "--yes")
     assert result.code == 2
     assert "needs ImageTag (--image-tag)" in result.err
 
 
 def test_deploy_refuses_a_parameter_the_template_does_not_have(moto_template: Path, cli) -> None:
-    result = cli("deploy", "--template-file", str(moto_template), "--param", "Colour=red")
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(moto_template),
+        "--param",
+        "Colour=red",
+    )
     assert result.code == 2
     assert "unknown parameter Colour" in result.err
     assert result.err.count("\n") == 1
@@ -116,6 +169,8 @@ def test_deploy_refuses_a_stack_that_is_busy(
     push_image("v1.0.0")
     result = cli(
         "deploy",
+        "--only",
+        "service",
         "--stack-name",
         busy_stack,
         "--template-file",
@@ -320,7 +375,16 @@ def test_destroy_names_the_resources_the_template_retains(
     moto_template.write_text(json.dumps(document))
     push_image("v1.0.0")
     assert (
-        cli("deploy", "--template-file", str(moto_template), "--image-tag", "v1.0.0", "--yes").code
+        cli(
+            "deploy",
+            "--only",
+            "service",
+            "--template-file",
+            str(moto_template),
+            "--image-tag",
+            "v1.0.0",
+            "--yes",
+        ).code
         == 0
     )
     result = cli("destroy", "--yes")

@@ -522,6 +522,8 @@ def test_deploy_explains_rollback_complete_and_offers_replace_failed(
     )
     result = cli(
         "deploy",
+        "--only",
+        "service",
         "--template-file",
         str(real_template_path),
         "--image-tag",
@@ -648,6 +650,8 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
     stubbed.cfn_stub.add_response("describe_change_set", created)
     result = cli(
         "deploy",
+        "--only",
+        "service",
         "--template-file",
         str(real_template_path),
         "--image-tag",

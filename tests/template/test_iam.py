@@ -33,6 +33,7 @@ MAY_USE_ANY_RESOURCE = {
     "elasticloadbalancing:DescribeCapacityReservation",
     "cloudwatch:DescribeAlarms",
     "cloudwatch:GetMetricData",
+    "cloudwatch:GetMetricStatistics",
     "logs:DescribeLogGroups",
     "logs:DescribeIndexPolicies",
     "logs:DescribeResourcePolicies",
@@ -219,11 +220,22 @@ def test_only_the_deploy_role_executes_change_sets(oidc):
 
 
 def test_change_sets_are_allowed_on_the_one_stack_only(render, oidc):
-    stack = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/api-cars/*"
+    prefix = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack"
+    stacks = ([f"{prefix}/api-cars/*"], [f"{prefix}/api-cars-data/*"])
     for role in (names.PUBLISH_ROLE, names.DEPLOY_ROLE):
         for statement in statements(oidc[role]):
             if any(a.startswith("cloudformation:") for a in statement["Action"]):
-                assert statement["Resource"] == [stack], role
+                assert statement["Resource"] in stacks, role
+
+
+def test_only_the_deploy_role_sets_the_data_stack_policy_and_termination_protection(render, oidc):
+    protecting = {"cloudformation:SetStackPolicy", "cloudformation:UpdateTerminationProtection"}
+    data_stack = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/api-cars-data/*"
+    granted = [
+        s for s in statements(oidc[names.DEPLOY_ROLE]) if protecting & set(as_list(s["Action"]))
+    ]
+    assert [s["Resource"] for s in granted] == [[data_stack]]
+    assert not protecting & actions_of(oidc[names.PUBLISH_ROLE])
 
 
 def test_the_publish_role_pushes_to_the_one_repository(render, oidc):

@@ -1,0 +1,238 @@
+"""The data stack: deployed before the service and outliving it (docs/architecture.md).
+
+Its first create runs with the cluster's deletion protection off: CloudFormation cannot delete a
+protected cluster, so a create that fails half-way with protection on would end ROLLBACK_FAILED
+with a cluster nobody can remove without a hand. Once the create succeeded, termination
+protection and the stack policy go on, then a second reviewed change set turns deletion
+protection on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from cars_stack import changeset, protection, rollout
+from cars_stack import deploy as deploying
+from cars_stack.errors import CarsStackError, DeploymentFailed, Refused
+from cars_stack.events import follow, newest_event_id
+from cars_stack.runtime import Context
+from cars_stack.stack import Stack, describe, physical_ids
+from cars_stack.template import Template, default_template_path
+from template_builder.names import DATA_TEMPLATE_FILE, DATABASE_CLUSTER, DELETION_PROTECTION
+
+if TYPE_CHECKING:
+    from cars_stack.deploy import DeployOptions
+
+
+def default_data_template_path() -> Path:
+    return default_template_path(DATA_TEMPLATE_FILE)
+
+
+def is_ready(result: dict[str, Any]) -> bool:
+    """The data stack is there for the service: executed now, or nothing needed changing."""
+    return bool(result.get("executed")) or result.get("changed") is False
+
+
+def _protect_later_hint(stack_name: str) -> str:
+    return (
+        f"data stack {stack_name} has no deletion protection yet: "
+        "cars-stack deploy --only data turns it on"
+    )
+
+
+def _turn_on_deletion_protection(ctx: Context, options: DeployOptions) -> dict[str, Any]:
+    """The second change set after a first create: only DeletionProtection changes."""
+    stack = describe(ctx.client("cloudformation"), ctx.stack_name)
+    assert stack is not None  # just created
+    parameters: list[dict[str, Any]] = [
+        {"ParameterKey": DELETION_PROTECTION, "ParameterValue": "true"}
+    ] + [
+        {"ParameterKey": key, "UsePreviousValue": True}
+        for key in stack.parameters
+        if key != DELETION_PROTECTION
+    ]
+    result: dict[str, Any] = {"stack_name": ctx.stack_name, "action": "deletion-protection"}
+    change_set = changeset.create(
+        ctx,
+        name=changeset.new_name("deletion-protection"),
+        change_type="UPDATE",
+        parameters=parameters,
+        description="cars-stack deploy: deletion protection on for the new data stack",
+    )
+    plan = rollout.Plan(
+        change_set=change_set,
+        headline=f"Turn on deletion protection of {ctx.stack_name}",
+        timeout_minutes=options.timeout_minutes,
+    )
+    try:
+        rollout.run(ctx, plan, result=result)
+    except CarsStackError as error:
+        error.hints = (*error.hints, _protect_later_hint(ctx.stack_name))
+        raise
+    return result
+
+
+def deploy_data(ctx: Context, options: DeployOptions) -> dict[str, Any]:
+    """Create or update the data stack (``ctx`` is aimed at it); its result document."""
+    template = Template.from_file(options.data_template_path or default_data_template_path())
+    template.check_body_size()
+    given = deploying.parse_params(options.data_params, template, flag="--data-param")
+    on_create: dict[str, str] = {}
+    protect_after_create = False
+    if DELETION_PROTECTION in template.parameters:
+        wanted = given.get(
+            DELETION_PROTECTION, str(template.parameters[DELETION_PROTECTION].get("Default"))
+        )
+        protect_after_create = wanted == "true"
+        on_create[DELETION_PROTECTION] = "false"
+    result = deploying.deploy_template(ctx, template, given, options, on_create=on_create)
+    if not is_ready(result):
+        if result.get("type") == "CREATE" and protect_after_create:
+            ctx.say(
+                "Once it is executed, run cars-stack deploy --only data again: it turns on "
+                "termination protection, the stack policy and deletion protection"
+            )
+        return result
+    stack = describe(ctx.client("cloudformation"), ctx.stack_name)
+    assert stack is not None
+    protection.ensure(ctx, termination_protected=stack.termination_protection)
+    # After the first create, and after one whose follow-up did not happen (--no-execute, a
+    # declined second change set), unless the user asked for it off.
+    if protect_after_create and stack.parameters.get(DELETION_PROTECTION) == "false":
+        result["deletion_protection"] = _turn_on_deletion_protection(ctx, options)
+    return result
+
+
+# --- deleting the data stack -------------------------------------------------------------------
+def importers(ctx: Context, data_stack: Stack, *, besides: str | None = None) -> dict[str, list]:
+    """Stacks importing the data stack's exports (stack name -> export names), ``besides`` one.
+
+    CloudFormation would refuse the delete of an export still imported; asking first lets the
+    command refuse before it changes anything, and say which stack is in the way.
+    """
+    cfn = ctx.client("cloudformation")
+    found: dict[str, list[str]] = {}
+    for page in cfn.get_paginator("list_exports").paginate():
+        for export in page.get("Exports") or []:
+            if export.get("ExportingStackId") != data_stack.stack_id:
+                continue
+            try:
+                pages = cfn.get_paginator("list_imports").paginate(ExportName=export["Name"])
+                names = [name for p in pages for name in p.get("Imports") or []]
+            except ClientError as error:
+                # ListImports answers an error, not an empty list, for an export nobody imports.
+                if "is not imported by any stack" in error.response.get("Error", {}).get(
+                    "Message", ""
+                ):
+                    continue
+                raise
+            for name in names:
+                if name != besides:
+                    found.setdefault(name, []).append(export["Name"])
+    return found
+
+
+def refuse_if_imported(
+    ctx: Context,
+    data_stack: Stack,
+    *,
+    besides: str | None = None,
+    so_far: str = "nothing was changed",
+) -> None:
+    found = importers(ctx, data_stack, besides=besides)
+    if found:
+        which = "; ".join(f"{name} ({', '.join(exports)})" for name, exports in found.items())
+        raise Refused(
+            f"data stack {data_stack.name} is still imported by {which}: delete "
+            f"{'that stack' if len(found) == 1 else 'those stacks'} first ({so_far})"
+        )
+
+
+def _lift_deletion_protection(ctx: Context, stack: Stack, timeout_minutes: float) -> None:
+    """A reviewed change set that changes DeletionProtection only (CloudFormation cannot delete
+    a protected cluster)."""
+    if stack.parameters.get(DELETION_PROTECTION) != "true":
+        return
+    parameters: list[dict[str, Any]] = [
+        {"ParameterKey": DELETION_PROTECTION, "ParameterValue": "false"}
+    ] + [
+        {"ParameterKey": key, "UsePreviousValue": True}
+        for key in stack.parameters
+        if key != DELETION_PROTECTION
+    ]
+    change_set = changeset.create(
+        ctx,
+        name=changeset.new_name("lift-deletion-protection"),
+        change_type="UPDATE",
+        parameters=parameters,
+        description="cars-stack destroy --delete-data: deletion protection off before the delete",
+    )
+    plan = rollout.Plan(
+        change_set=change_set,
+        headline=f"Lift deletion protection of {stack.name} to delete it and its data",
+        timeout_minutes=timeout_minutes,
+    )
+    rollout.run(ctx, plan, result={"stack_name": stack.name, "action": "lift-protection"})
+
+
+def final_snapshot(ctx: Context, cluster_id: str, since: datetime | None) -> dict[str, Any] | None:
+    """The snapshot DeletionPolicy Snapshot made while the stack was deleted: the newest manual
+    snapshot of the cluster taken since the delete began (by the stack events' clock)."""
+    found: list[dict[str, Any]] = []
+    pages = (
+        ctx.client("rds")
+        .get_paginator("describe_db_cluster_snapshots")
+        .paginate(DBClusterIdentifier=cluster_id, SnapshotType="manual")
+    )
+    for page in pages:
+        for snapshot in page.get("DBClusterSnapshots") or []:
+            created = snapshot.get("SnapshotCreateTime")
+            if created is not None and (since is None or created >= since):
+                found.append(snapshot)
+    found.sort(key=lambda s: s["SnapshotCreateTime"])
+    return found[-1] if found else None
+
+
+def delete_data_stack(ctx: Context, stack: Stack, *, timeout_minutes: float) -> dict[str, Any]:
+    """Deletion protection off (reviewed), termination protection off, delete, the snapshot."""
+    cfn = ctx.client("cloudformation")
+    cluster_id = physical_ids(cfn, stack.name).get(DATABASE_CLUSTER)
+    _lift_deletion_protection(ctx, stack, timeout_minutes)
+    # A stack policy governs updates only: the delete itself needs no lifting of it.
+    protection.lift_termination_protection(ctx)
+    ctx.say(f"Termination protection off for {stack.name}; deleting it")
+    marker = newest_event_id(ctx, stack.stack_id)
+    request = {"StackName": stack.stack_id}
+    if ctx.cfn_role_arn:
+        request["RoleARN"] = ctx.cfn_role_arn
+    cfn.delete_stack(**request)
+    outcome = follow(ctx, stack.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
+    if outcome.status != "DELETE_COMPLETE":
+        cause = f": {outcome.first_failure}" if outcome.first_failure else ""
+        raise DeploymentFailed(f"data stack {stack.name} ended {outcome.status}{cause}")
+    ctx.say(f"Data stack {stack.name} deleted.")
+    result: dict[str, Any] = {"stack_name": stack.name, "deleted": True, "cluster": cluster_id}
+    if cluster_id is None:
+        return result
+    began = min((e["Timestamp"] for e in outcome.events if "Timestamp" in e), default=None)
+    snapshot = final_snapshot(ctx, cluster_id, began)
+    if snapshot is None:
+        raise DeploymentFailed(
+            f"data stack {stack.name} is deleted but no final snapshot of cluster {cluster_id} "
+            "was found",
+            hints=(
+                "look for it: aws rds describe-db-cluster-snapshots "
+                f"--db-cluster-identifier {cluster_id} --region {ctx.region}",
+            ),
+        )
+    result["final_snapshot"] = snapshot["DBClusterSnapshotIdentifier"]
+    ctx.say(
+        f"Final snapshot of cluster {cluster_id}: {snapshot['DBClusterSnapshotIdentifier']} "
+        f"({snapshot.get('Status', 'status unknown')}); restore from it with "
+        "aws rds restore-db-cluster-from-snapshot"
+    )
+    return result
