@@ -210,9 +210,14 @@ class ConnectionPool:
         """A connection of this pool's; give it back with ``release``."""
         await self._take_slot()
         try:
-            if self._idle:
+            while self._idle:
                 self._idle_since.pop()
-                return self._idle.pop()
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+                # Closed by the server while idle (a restart, a failover, an operator's
+                # pg_terminate_backend): not worth a failed request, open another.
+                conn.terminate()
             return await self._connect()
         except BaseException:
             self._give_slot()
@@ -340,8 +345,9 @@ class InsertBatcher:
     rolls back and each of its rows is inserted again on its own, so only the refused row fails
     and every caller gets the answer it would have got alone. A connection that fails fails the
     batch it carried; no connection at all (the database down) fails every queued row. A row
-    waits in the queue at most the pool's timeout, like a request waiting for a connection: then
-    it fails with the same error and is never sent; so does a row whose caller went away.
+    waits in the queue at most the pool's timeout (its connect timeout while the pool is opening
+    connections), like a request waiting for a connection: then it fails with the same error and
+    is never sent; so does a row whose caller went away.
     """
 
     def __init__(
