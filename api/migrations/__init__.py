@@ -146,6 +146,7 @@ def describe(settings: Settings) -> str:
         return f"SQLite file {settings.sqlite_path}"
     if settings.database_url is None:
         database = f"/{settings.pgdatabase}" if settings.pgdatabase else ""
-        return f"PostgreSQL {settings.pghost or 'localhost'}:{settings.pgport or 5432}{database}"
+        host = settings.pghost or "(libpq's default host)"
+        return f"PostgreSQL {host}:{settings.pgport or 5432}{database}"
     parts = urlsplit(settings.database_url)
     return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}"
