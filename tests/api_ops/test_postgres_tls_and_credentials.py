@@ -216,6 +216,28 @@ def test_migrations_refuse_a_server_certificate_from_another_ca_in_one_line(
     assert PASSWORD not in done.stdout + done.stderr
 
 
+@pytest.mark.parametrize(("mode", "serves"), [("verify-full", False), ("verify-ca", True)])
+def test_verify_full_also_checks_that_the_certificate_names_the_host(
+    start_api, cluster, database, mode, serves
+):
+    # The same server and CA reached as 127.0.0.2, a name its certificate does not carry: only
+    # the host name check tells verify-full from verify-ca.
+    proxy = DelayedConnectProxy(cluster.port, host="127.0.0.2")
+    env = cluster.environment(database, port=proxy.port, PGHOST="127.0.0.2", PGSSLMODE=mode)
+    try:
+        # /ready only needs a connection (no migrated schema): its answer is the TLS check's.
+        api = start_api(**env, MIGRATE_ON_START="false")
+        with api.client() as client:
+            response = client.get("/ready")
+        if serves:
+            assert response.status_code == 200, response.text
+        else:
+            assert_503_problem(response)
+            assert "IP address mismatch" in response.json()["detail"]
+    finally:
+        proxy.close()
+
+
 # --- idle connections and a database slow to accept them ------------------------------------
 
 
@@ -224,10 +246,10 @@ class DelayedConnectProxy:
     before connecting it upstream: what a client sees while Aurora resumes from a pause.
     Traffic on a connection already made is not delayed."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, host: str = "127.0.0.1") -> None:
         self.upstream_port = upstream_port
         self.delay = 0.0
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server((host, 0))
         self.port = self._listener.getsockname()[1]
         self._sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
