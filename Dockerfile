@@ -63,6 +63,18 @@ WORKDIR /app
 # Owned by root and not writable by the app user.
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /src/api /app/api
+# Amazon RDS's CA certificates, for PGSSLMODE=verify-full with PGSSLROOTCERT at this path (the
+# contract with the task definition, docs/architecture.md "Stack layout"); where they come from:
+# scripts/rds-ca-bundle.sh.
+COPY --chmod=0444 certs/rds-global-bundle.pem /opt/rds-ca/global-bundle.pem
+
+# /tmp, the one writable directory (SQLITE_PATH, temporary files), owned by the app user and
+# declared a volume: Fargate mounts a volume without a host path over a path the image declares
+# with VOLUME with the image's owner and mode; any other mount point is root's, mode 0755, which
+# uid 10001 cannot write. Sticky like every /tmp. With `docker run --read-only --tmpfs /tmp` the
+# tmpfs is mode 1777 anyway.
+RUN chown 10001:10001 /tmp && chmod 1777 /tmp
+VOLUME /tmp
 
 USER 10001:10001
 EXPOSE 8000

@@ -10,7 +10,8 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -81,6 +82,40 @@ def _postgres_url(value: str) -> str | None:
     return value
 
 
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An unset or empty variable is None (libpq's own default applies); otherwise ``parse``."""
+
+    def parse_optional(value: str) -> Any:
+        return parse(value) if value else None
+
+    return parse_optional
+
+
+# libpq's sslmode values, weakest first (asyncpg knows the same six).
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _ssl_mode(value: str) -> str:
+    if value not in SSL_MODES:
+        raise ValueError(f"must be one of {', '.join(SSL_MODES)}")
+    return value
+
+
+def _readable_file(value: str) -> str:
+    try:
+        with open(value, "rb"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot be read ({error.strerror})") from None
+    return value
+
+
+def _host(value: str) -> str:
+    if value != value.strip() or "," in value:
+        raise ValueError("must be one host name or address (no spaces, no host lists)")
+    return value
+
+
 def _redis_url(value: str) -> str | None:
     if not value:
         return None
@@ -121,14 +156,16 @@ class Variable:
     default: str
     meaning: str
     parse: Callable[[str], Any]
+    secret: bool = False  # an error message never shows its value
 
 
 VARIABLES: tuple[Variable, ...] = (
     Variable(
         "DATABASE_URL",
         "",
-        "PostgreSQL URL (`postgresql://user:password@host:5432/db`). "
-        "Unset: the embedded SQLite file at `SQLITE_PATH`.",
+        "PostgreSQL URL (`postgresql://user:password@host:5432/db`); wins over the `PG*` "
+        "variables. Unset: PostgreSQL from `PGHOST` and the rest, or without any of them the "
+        "embedded SQLite file at `SQLITE_PATH`.",
         _postgres_url,
     ),
     Variable(
@@ -139,9 +176,47 @@ VARIABLES: tuple[Variable, ...] = (
         _postgres_url,
     ),
     Variable(
+        "PGHOST",
+        "",
+        "PostgreSQL host when `DATABASE_URL` is unset: libpq's variables (`PGHOST`, `PGPORT`, "
+        "`PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, `PGSSLROOTCERT`; any of the first six "
+        "selects PostgreSQL) are read by asyncpg and psycopg themselves, and checked here.",
+        _optional(_host),
+    ),
+    Variable(
+        "PGPORT", "", "PostgreSQL port (libpq's default: 5432).", _optional(_int_between(1, 65535))
+    ),
+    Variable("PGDATABASE", "", "PostgreSQL database (libpq's default: the user name).", _text),
+    Variable("PGUSER", "", "PostgreSQL user (libpq's default: the OS user).", _text),
+    Variable(
+        "PGPASSWORD", "", "PostgreSQL password (never shown in a message).", _text, secret=True
+    ),
+    Variable(
+        "PGSSLMODE",
+        "",
+        "TLS to PostgreSQL: `disable` ... `verify-full` (libpq's default: `prefer`). The service "
+        "template sets `verify-full` for Aurora.",
+        _optional(_ssl_mode),
+    ),
+    Variable(
+        "PGSSLROOTCERT",
+        "",
+        "CA certificates `verify-ca`/`verify-full` check the server against; the image ships "
+        "Amazon RDS's at `/opt/rds-ca/global-bundle.pem`.",
+        _optional(_readable_file),
+    ),
+    Variable(
+        "DATABASE_READ_HOST",
+        "",
+        "Host of a PostgreSQL read replica, everything else as for the primary (`PG*` or "
+        "`DATABASE_URL`); GET requests read from it. Equal to the primary's host, or unset: no "
+        "replica.",
+        _optional(_host),
+    ),
+    Variable(
         "SQLITE_PATH",
         "api-cars.sqlite3",
-        "SQLite file used when `DATABASE_URL` is unset.",
+        "SQLite file used when neither `DATABASE_URL` nor any `PG*` variable is set.",
         _non_empty,
     ),
     Variable(
@@ -153,9 +228,24 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "DATABASE_TIMEOUT_SECONDS",
         "5",
-        "Limit for connecting to the database, for waiting for a free connection (or an "
-        "insert's turn in a batch) and for one statement; past it the request gets a 503.",
+        "Limit for waiting for a free connection (or an insert's turn in a batch) and for one "
+        "statement; past it the request gets a 503. While the pool is opening connections, "
+        "waiting may last up to `DATABASE_CONNECT_TIMEOUT_SECONDS`.",
         _seconds(0.1, 300),
+    ),
+    Variable(
+        "DATABASE_CONNECT_TIMEOUT_SECONDS",
+        "20",
+        "Limit for opening a PostgreSQL connection (TCP, TLS, authentication): above the ~15 s "
+        "an auto-paused Aurora Serverless v2 takes to resume.",
+        _seconds(0.1, 300),
+    ),
+    Variable(
+        "DATABASE_IDLE_TIMEOUT_SECONDS",
+        "60",
+        "A pooled PostgreSQL connection unused this long is closed (0: never), so an idle "
+        "service holds no connection and Aurora can pause.",
+        _seconds(0, 86400),
     ),
     Variable(
         "REDIS_URL",
@@ -228,11 +318,26 @@ VARIABLES: tuple[Variable, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
+    """The validated settings. The ``pg*`` fields are checked and decide that PostgreSQL is in
+    use, but the drivers read libpq's variables from the process environment themselves (asyncpg
+    and psycopg both do, with libpq's defaults), so settings made in code select PostgreSQL with
+    ``database_url``."""
+
     database_url: str | None = None
     database_read_url: str | None = None
+    pghost: str | None = None
+    pgport: int | None = None
+    pgdatabase: str = ""
+    pguser: str = ""
+    pgpassword: str = field(default="", repr=False)
+    pgsslmode: str | None = None
+    pgsslrootcert: str | None = None
+    database_read_host: str | None = None
     sqlite_path: str = "api-cars.sqlite3"
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
+    database_connect_timeout_seconds: float = 20.0
+    database_idle_timeout_seconds: float = 60.0
     redis_url: str | None = None
     cache_ttl_seconds: int = 60
     cache_key_prefix: str = "api-cars:"
@@ -260,16 +365,75 @@ class Settings:
             try:
                 values[variable.env.lower()] = variable.parse(raw)
             except ValueError as error:
-                problems.append(f"{variable.env}={_shown(raw)!r}: {error}")
+                shown = "***" if variable.secret else _shown(raw)
+                problems.append(f"{variable.env}={shown!r}: {error}")
         if not values.get("database_url") and values.get("database_read_url"):
             problems.append("DATABASE_READ_URL is set but DATABASE_URL is not: set both or neither")
+        problems += _database_problems(values, environ)
         if problems:
             raise ConfigError(problems)
         return cls(**values)
 
     @property
     def uses_postgres(self) -> bool:
-        return self.database_url is not None
+        """DATABASE_URL, or any of the libpq variables that select PostgreSQL."""
+        return self.database_url is not None or any(
+            getattr(self, name.lower()) for name in PG_SELECTORS
+        )
+
+    @property
+    def write_host(self) -> str | None:
+        """The primary's host as configured (None: libpq's default)."""
+        if self.database_url is not None:
+            return urlsplit(self.database_url).hostname
+        return self.pghost
+
+    @property
+    def read_host(self) -> str | None:
+        """The replica's host, or None when there is none (unset, or the primary's own host:
+        the data stack exports the writer's address as the reader endpoint when it has no
+        readers)."""
+        host = self.database_read_host
+        if host is None or host.lower() == (self.write_host or "").lower():
+            return None
+        return host
+
+    @property
+    def reads_from_replica(self) -> bool:
+        """GET requests read from a replica, which may lag behind the primary."""
+        return self.database_read_url is not None or self.read_host is not None
+
+
+# Any of these set (and DATABASE_URL unset) means PostgreSQL through libpq's variables. Not
+# PGSSLROOTCERT: a CA file alone says nothing about where the database is.
+PG_SELECTORS = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSSLMODE")
+
+
+def _database_problems(values: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """The database settings that are valid one by one but not together."""
+    problems = []
+    postgres = values.get("database_url") or any(values.get(n.lower()) for n in PG_SELECTORS)
+    if values.get("database_read_host"):
+        if values.get("database_read_url"):
+            problems.append("DATABASE_READ_HOST and DATABASE_READ_URL are both set: set one")
+        elif not postgres:
+            problems.append(
+                "DATABASE_READ_HOST is set but no PostgreSQL is (DATABASE_URL or PGHOST ...)"
+            )
+    url = values.get("database_url") or ""
+    if (
+        postgres
+        and values.get("pgsslmode") in ("verify-ca", "verify-full")
+        and ("sslrootcert=" not in url)
+    ):
+        home = environ.get("HOME")
+        default_ca = Path(home, ".postgresql", "root.crt") if home else None
+        if not values.get("pgsslrootcert") and not (default_ca and default_ca.is_file()):
+            problems.append(
+                f"PGSSLMODE={values['pgsslmode']} needs the CA certificates to check the server "
+                "against: set PGSSLROOTCERT (the image ships /opt/rds-ca/global-bundle.pem)"
+            )
+    return problems
 
 
 # The dataclass and the declarations must stay in step.

@@ -16,12 +16,14 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import aiosql
 import asyncpg
@@ -113,25 +115,66 @@ class ConnectionPool:
     the slot of the next release. asyncio.Semaphore with asyncio.timeout did the same, but both
     ask for the running loop on every use, and CPython 3.11's get_running_loop makes a getpid
     system call each time (with the Redis client's, 6% of a POST's samples under py-spy).
+
+    Opening a connection has its own limit, ``connect_timeout``, longer than ``timeout`` (waits
+    and statements): an Aurora Serverless v2 cluster paused for lack of connections takes about
+    15 s to accept one again, and the first requests after a pause should wait for that rather
+    than fail. While connections are being opened, requests waiting in line wait up to the
+    connect limit too (``_Deadline``). A connection left idle for ``idle_timeout`` seconds is
+    closed (one timer for the oldest), so an idle service holds none and Aurora may pause.
+
+    ``dsn`` None connects with libpq's variables (PGHOST, PGUSER, PGSSLMODE ...), which asyncpg
+    reads itself; ``host`` and ``port`` replace the host of either (a read replica).
     """
 
-    def __init__(self, dsn: str, *, max_size: int, timeout: float) -> None:
+    def __init__(
+        self,
+        dsn: str | None,
+        *,
+        max_size: int,
+        timeout: float,
+        connect_timeout: float | None = None,
+        idle_timeout: float = 0,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
         self._dsn = dsn
+        self._host = host
+        self._port = port
         self.timeout = timeout
+        self.connect_timeout = timeout if connect_timeout is None else connect_timeout
+        self.idle_timeout = idle_timeout
         self._idle: list[asyncpg.Connection] = []
+        # When each idle connection came back, in step with _idle: oldest first, as _idle hands
+        # out the most recent (so the ones left over under lighter load are the ones that expire).
+        self._idle_since: list[float] = []
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._closing: set[asyncio.Task] = set()
+        # Connections being opened right now: while there are any, waiters wait longer.
+        self.opening = 0
         self._free_slots = max_size
         self._waiting: deque[asyncio.Future] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     async def _connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(
-            self._dsn,
-            timeout=self.timeout,
-            command_timeout=self.timeout,
-            server_settings={"timezone": "UTC"},
-        )
-        await timestamps_as_text(conn)
+        self.opening += 1
+        try:
+            conn = await asyncpg.connect(
+                self._dsn,
+                host=self._host,
+                port=self._port,
+                timeout=self.connect_timeout,
+                command_timeout=self.timeout,
+                server_settings={"timezone": "UTC"},
+            )
+        finally:
+            self.opening -= 1
+        try:
+            await timestamps_as_text(conn)
+        except BaseException:
+            conn.terminate()
+            raise
         return conn
 
     async def _take_slot(self) -> None:
@@ -142,7 +185,7 @@ class ConnectionPool:
             self._loop = asyncio.get_running_loop()
         turn = self._loop.create_future()
         self._waiting.append(turn)
-        timer = self._loop.call_later(self.timeout, _too_late, turn)
+        timer = _Deadline(self, self._loop, turn)
         try:
             await turn  # resolved by _give_slot: the slot is ours
         except BaseException:
@@ -167,8 +210,14 @@ class ConnectionPool:
         """A connection of this pool's; give it back with ``release``."""
         await self._take_slot()
         try:
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                self._idle_since.pop()
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+                # Closed by the server while idle (a restart, a failover, an operator's
+                # pg_terminate_backend): not worth a failed request, open another.
+                conn.terminate()
             return await self._connect()
         except BaseException:
             self._give_slot()
@@ -178,9 +227,39 @@ class ConnectionPool:
         """Give a connection back; ``reusable=False`` when it failed mid-protocol."""
         if reusable and not self._closed and not conn.is_closed():
             self._idle.append(conn)
+            self._idle_since.append(time.monotonic())
+            if self.idle_timeout and self._idle_timer is None:
+                self._close_idle_in(self.idle_timeout)
         else:
             conn.terminate()
         self._give_slot()
+
+    def _close_idle_in(self, delay: float) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        self._idle_timer = self._loop.call_later(delay, self._close_idle)
+
+    def _close_idle(self) -> None:
+        """Close the connections idle for ``idle_timeout``; come back when the next one is."""
+        self._idle_timer = None
+        expired_before = time.monotonic() - self.idle_timeout
+        expired = 0
+        while expired < len(self._idle_since) and self._idle_since[expired] <= expired_before:
+            expired += 1
+        for conn in self._idle[:expired]:
+            task = self._loop.create_task(self._close_quietly(conn))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        del self._idle[:expired], self._idle_since[:expired]
+        if self._idle_since:
+            self._close_idle_in(self._idle_since[0] - expired_before)
+
+    async def _close_quietly(self, conn: asyncpg.Connection) -> None:
+        # A Terminate message, so the server logs no lost connection; abrupt if that fails.
+        try:
+            await conn.close(timeout=self.timeout)
+        except (Exception, asyncio.CancelledError):
+            conn.terminate()
 
     async def run(self, method: str, sql: str, args: Sequence[Any]) -> Any:
         """``conn.<method>(sql, *args)`` on a pooled connection (fetch, fetchrow, fetchval)."""
@@ -200,17 +279,43 @@ class ConnectionPool:
 
     async def close(self) -> None:
         self._closed = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        self._idle_since.clear()
         while self._idle:
-            conn = self._idle.pop()
-            try:
-                await conn.close(timeout=self.timeout)
-            except (Exception, asyncio.CancelledError):
-                conn.terminate()
+            await self._close_quietly(self._idle.pop())
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
 
-def _too_late(turn: asyncio.Future) -> None:
-    if not turn.done():
-        turn.set_exception(TimeoutError("no database connection free in time"))
+class _Deadline:
+    """Fails a waiting future with TimeoutError after the pool's ``timeout``; but while the pool
+    is opening connections (a database resuming from a pause takes ~15 s), not before its
+    ``connect_timeout``: the connection being opened is likely the one the waiter gets."""
+
+    __slots__ = ("_future", "_handle", "_loop", "_pool", "_started")
+
+    def __init__(
+        self, pool: ConnectionPool, loop: asyncio.AbstractEventLoop, future: asyncio.Future
+    ) -> None:
+        self._pool = pool
+        self._loop = loop
+        self._future = future
+        self._started = loop.time()
+        self._handle = loop.call_later(pool.timeout, self._expire)
+
+    def _expire(self) -> None:
+        if self._future.done():
+            return
+        left = self._started + self._pool.connect_timeout - self._loop.time()
+        if self._pool.opening and left > 0:
+            self._handle = self._loop.call_later(left, self._expire)
+        else:
+            self._future.set_exception(TimeoutError("no database connection free in time"))
+
+    def cancel(self) -> None:
+        self._handle.cancel()
 
 
 # Rows one batch sends at most: bounds a batch's round trip and what one refused row costs.
@@ -240,8 +345,9 @@ class InsertBatcher:
     rolls back and each of its rows is inserted again on its own, so only the refused row fails
     and every caller gets the answer it would have got alone. A connection that fails fails the
     batch it carried; no connection at all (the database down) fails every queued row. A row
-    waits in the queue at most the pool's timeout, like a request waiting for a connection: then
-    it fails with the same error and is never sent; so does a row whose caller went away.
+    waits in the queue at most the pool's timeout (its connect timeout while the pool is opening
+    connections), like a request waiting for a connection: then it fails with the same error and
+    is never sent; so does a row whose caller went away.
     """
 
     def __init__(
@@ -256,7 +362,7 @@ class InsertBatcher:
         self._sql = sql
         self._max_batch = max_batch
         # (arguments, the caller's future, the timer failing it if it is still queued then)
-        self._queue: deque[tuple[Sequence[Any], asyncio.Future, asyncio.TimerHandle]] = deque()
+        self._queue: deque[tuple[Sequence[Any], asyncio.Future, _Deadline]] = deque()
         self._draining = False
         self._in_flight = 0
         self._max_in_flight = max_in_flight
@@ -267,7 +373,7 @@ class InsertBatcher:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         row = self._loop.create_future()
-        self._queue.append((args, row, self._loop.call_later(self._pool.timeout, _too_late, row)))
+        self._queue.append((args, row, _Deadline(self._pool, self._loop, row)))
         if not self._draining:
             self._draining = True
             self._spawn(self._drain())
@@ -389,22 +495,33 @@ class PostgresDatabase:
         self._reader: ConnectionPool | None = None
         self._inserts: dict[str, InsertBatcher] = {}
 
-    def _pool(self, dsn: str) -> ConnectionPool:
+    def _pool(self, dsn: str | None, host: str | None = None) -> ConnectionPool:
+        settings = self._settings
+        # A host replaces the URL's port too (asyncpg takes both from one place): keep it.
+        port = urlsplit(dsn).port if host and dsn else None
         return ConnectionPool(
             dsn,
-            max_size=self._settings.database_pool_size,
-            timeout=self._settings.database_timeout_seconds,
+            max_size=settings.database_pool_size,
+            timeout=settings.database_timeout_seconds,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            idle_timeout=settings.database_idle_timeout_seconds,
+            host=host,
+            port=port,
         )
 
     async def open(self) -> None:
-        self._writer = self._pool(self._settings.database_url)
+        settings = self._settings
+        # database_url None: asyncpg connects with libpq's variables (PGHOST ...).
+        self._writer = self._pool(settings.database_url)
         self._inserts = {
             name: InsertBatcher(self._writer, sql)
             for name, (sql, _) in self._statements.items()
             if name.startswith("insert_")
         }
-        if self._settings.database_read_url:
-            self._reader = self._pool(self._settings.database_read_url)
+        if settings.database_read_url:
+            self._reader = self._pool(settings.database_read_url)
+        elif settings.read_host:
+            self._reader = self._pool(settings.database_url, host=settings.read_host)
         else:
             self._reader = self._writer
 

@@ -29,6 +29,19 @@ uid=$(docker run --rm --entrypoint id "$image" -u)
 [ "$uid" = "10001" ] || fail "runs as uid $uid, expected 10001"
 echo "ok: runs as uid $uid"
 
+# /tmp without --tmpfs: the volume the image declares, which Docker, like Fargate, fills from the
+# image's /tmp, owner and mode included. uid 10001 must be able to write there.
+tmp_mode=$(docker run --rm --read-only --entrypoint stat "$image" -c '%u %a' /tmp)
+[ "$tmp_mode" = "10001 1777" ] || fail "/tmp is '$tmp_mode' (uid mode), expected '10001 1777'"
+docker run --rm --read-only --entrypoint touch "$image" /tmp/probe || fail "uid 10001 cannot write /tmp"
+echo "ok: /tmp is a volume uid 10001 writes"
+
+# The RDS CA bundle PGSSLROOTCERT points at loads as CA certificates.
+docker run --rm --entrypoint python "$image" -c \
+  "import ssl; assert len(ssl.create_default_context(cafile='/opt/rds-ca/global-bundle.pem').get_ca_certs()) > 100" ||
+  fail "/opt/rds-ca/global-bundle.pem does not load"
+echo "ok: /opt/rds-ca/global-bundle.pem loads"
+
 # Production-like: read-only root, writable /tmp only, no capabilities. No DATABASE_URL: the embedded
 # SQLite file under /tmp, migrated on start.
 docker run -d --name "$name" --read-only --tmpfs /tmp --cap-drop ALL \

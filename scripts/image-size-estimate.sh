@@ -34,6 +34,8 @@ mkdir -p "$work/app"
 cp -R api "$work/app/"
 find "$work/app" -name __pycache__ -prune -exec rm -rf {} +
 "$python" -m compileall -q --invalidation-mode unchecked-hash "$work/app/api"
+mkdir -p "$work/rds-ca"
+cp certs/rds-global-bundle.pem "$work/rds-ca/global-bundle.pem"
 
 on_disk() { du -sb "$1" | cut -f1; }
 compressed() { tar -C "$1" -cf - . | gzip -6 | wc -c; }
@@ -43,13 +45,16 @@ venv_disk=$(on_disk "$work/venv")
 venv_gz=$(compressed "$work/venv")
 app_disk=$(on_disk "$work/app")
 app_gz=$(compressed "$work/app")
-total_disk=$((base_on_disk + venv_disk + app_disk))
-total_gz=$((base_compressed + venv_gz + app_gz))
+ca_disk=$(on_disk "$work/rds-ca")
+ca_gz=$(compressed "$work/rds-ca")
+total_disk=$((base_on_disk + venv_disk + app_disk + ca_disk))
+total_gz=$((base_compressed + venv_gz + app_gz + ca_gz))
 
 printf '%-34s %12s %14s\n' "layer" "on disk" "compressed"
 printf '%-34s %12s %14s\n' "$base_name" "$(mb "$base_on_disk")" "$(mb "$base_compressed")"
 printf '%-34s %12s %14s\n' "/opt/venv (runtime dependencies)" "$(mb "$venv_disk")" "$(mb "$venv_gz")"
 printf '%-34s %12s %14s\n' "/app/api" "$(mb "$app_disk")" "$(mb "$app_gz")"
+printf '%-34s %12s %14s\n' "/opt/rds-ca/global-bundle.pem" "$(mb "$ca_disk")" "$(mb "$ca_gz")"
 printf '%-34s %12s %14s\n' "total (estimate)" "$(mb "$total_disk")" "$(mb "$total_gz")"
 echo
 echo "Largest packages in the venv (on disk):"

@@ -3,7 +3,9 @@
 Each step exists once per database, ``NNNN_name.postgresql.sql`` and ``NNNN_name.sqlite.sql``; the
 runner picks the files of the database in use. Several processes may start at once (ECS tasks): on
 PostgreSQL they queue on an advisory lock so one migrates and the others find nothing left to do;
-yoyo's own lock table guards the same on SQLite.
+yoyo's own lock table guards the same on SQLite. PostgreSQL is ``DATABASE_URL`` or, without it,
+libpq's variables (PGHOST, PGUSER, PGPASSWORD, PGSSLMODE ...), which psycopg and asyncpg read
+themselves: the same database, user and TLS checks as the API's own connections.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ class MigrationError(Exception):
 
 def yoyo_url(settings: Settings) -> str:
     """The yoyo connection URL for the configured database (psycopg 3 for PostgreSQL)."""
-    if settings.database_url is None:
+    if not settings.uses_postgres:
         return f"sqlite:///{settings.sqlite_path}"
+    if settings.database_url is None:
+        # Nothing in the URL: yoyo passes no connection parameter, libpq reads PG* itself.
+        return "postgresql+psycopg://"
     parts = urlsplit(settings.database_url)
     return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
 
@@ -67,9 +72,9 @@ def apply_migrations(settings: Settings) -> list[str]:
         return []
     url = yoyo_url(settings)
     try:
-        if settings.database_url is None:
+        if not settings.uses_postgres:
             return _apply_with_yoyo(url, "sqlite")
-        return _apply_postgres_locked(settings.database_url, url)
+        return _apply_postgres_locked(settings.database_url or "", url)
     except MigrationError:
         raise
     except Exception as error:  # every driver error becomes one readable line
@@ -77,6 +82,7 @@ def apply_migrations(settings: Settings) -> list[str]:
 
 
 def _apply_postgres_locked(database_url: str, url: str) -> list[str]:
+    """``database_url`` empty: libpq's variables say where."""
     import psycopg
 
     with psycopg.connect(
@@ -110,7 +116,7 @@ def _up_to_date(settings: Settings) -> bool:
     then runs under its locks and reports errors properly.
     """
     try:
-        if settings.database_url is None:
+        if not settings.uses_postgres:
             if not Path(settings.sqlite_path).exists():
                 return False
             with sqlite3.connect(settings.sqlite_path, timeout=5) as conn:
@@ -125,7 +131,9 @@ async def _postgres_applied(settings: Settings) -> set[str]:
     import asyncpg
 
     timeout = settings.database_timeout_seconds
-    conn = await asyncpg.connect(settings.database_url, timeout=timeout)
+    conn = await asyncpg.connect(
+        settings.database_url, timeout=settings.database_connect_timeout_seconds
+    )
     try:
         return {row[0] for row in await conn.fetch(_APPLIED_SQL, timeout=timeout)}
     finally:
@@ -134,7 +142,11 @@ async def _postgres_applied(settings: Settings) -> set[str]:
 
 def describe(settings: Settings) -> str:
     """Where migrations go, without any password."""
-    if settings.database_url is None:
+    if not settings.uses_postgres:
         return f"SQLite file {settings.sqlite_path}"
+    if settings.database_url is None:
+        database = f"/{settings.pgdatabase}" if settings.pgdatabase else ""
+        host = settings.pghost or "(libpq's default host)"
+        return f"PostgreSQL {host}:{settings.pgport or 5432}{database}"
     parts = urlsplit(settings.database_url)
     return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}"

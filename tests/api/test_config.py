@@ -132,3 +132,130 @@ def test_readme_documents_every_variable_with_its_default():
     for variable in VARIABLES:
         default = f"`{variable.default}`" if variable.default else "(unset)"
         assert f"| `{variable.env}` | {default} |" in section, variable.env
+
+
+# --- PostgreSQL from libpq's variables ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"])
+def test_any_libpq_variable_selects_postgresql(name):
+    value = "5432" if name == "PGPORT" else "x"
+    assert Settings.from_env({name: value}).uses_postgres
+
+
+def test_a_ca_file_alone_does_not_select_postgresql(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    assert not Settings.from_env({"PGSSLROOTCERT": str(ca)}).uses_postgres
+    assert not Settings.from_env({}).uses_postgres
+
+
+def test_libpq_variables_are_validated_like_the_others():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"PGPORT": "fivefour", "PGSSLMODE": "always", "PGHOST": "a,b"})
+    assert raised.value.problems == [
+        "PGHOST='a,b': must be one host name or address (no spaces, no host lists)",
+        "PGPORT='fivefour': must be a whole number from 1 to 65535",
+        "PGSSLMODE='always': must be one of disable, allow, prefer, require, verify-ca, "
+        "verify-full",
+    ]
+
+
+def test_verify_full_without_ca_certificates_is_refused_at_start_up(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"PGHOST": "db", "PGSSLMODE": "verify-full", "HOME": str(tmp_path)})
+    assert raised.value.problems == [
+        "PGSSLMODE=verify-full needs the CA certificates to check the server against: set "
+        "PGSSLROOTCERT (the image ships /opt/rds-ca/global-bundle.pem)"
+    ]
+
+
+def test_a_ca_file_that_cannot_be_read_is_refused(tmp_path):
+    missing = tmp_path / "absent.pem"
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"PGHOST": "db", "PGSSLROOTCERT": str(missing)})
+    assert raised.value.problems == [
+        f"PGSSLROOTCERT={str(missing)!r}: cannot be read (No such file or directory)"
+    ]
+
+
+def test_verify_full_with_a_readable_ca_file_is_accepted(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    settings = Settings.from_env(
+        {"PGHOST": "db", "PGSSLMODE": "verify-full", "PGSSLROOTCERT": str(ca)}
+    )
+    assert (settings.pgsslmode, settings.pgsslrootcert) == ("verify-full", str(ca))
+
+
+def test_the_password_is_never_shown(tmp_path):
+    environ = {
+        "PGPASSWORD": "hunter2",
+        "PGSSLMODE": "verify-full",
+        "PGPORT": "x",
+        "HOME": str(tmp_path),
+    }
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(environ)
+    assert len(raised.value.problems) == 2
+    assert "hunter2" not in " ".join(raised.value.problems)
+    assert "hunter2" not in repr(Settings.from_env({"PGPASSWORD": "hunter2"}))
+
+
+@pytest.mark.parametrize(
+    ("environ", "read_host"),
+    [
+        ({"PGHOST": "writer.example"}, None),
+        ({"PGHOST": "writer.example", "DATABASE_READ_HOST": "writer.example"}, None),
+        ({"PGHOST": "Writer.example", "DATABASE_READ_HOST": "writer.EXAMPLE"}, None),
+        ({"PGHOST": "writer.example", "DATABASE_READ_HOST": "reader.example"}, "reader.example"),
+        ({"DATABASE_URL": "postgresql://u@w:5433/db", "DATABASE_READ_HOST": "w"}, None),
+        ({"DATABASE_URL": "postgresql://u@w:5433/db", "DATABASE_READ_HOST": "r"}, "r"),
+    ],
+)
+def test_a_read_host_equal_to_the_write_host_means_no_replica(environ, read_host):
+    settings = Settings.from_env(environ)
+    assert settings.read_host == read_host
+    assert settings.reads_from_replica is (read_host is not None)
+
+
+def test_a_read_host_needs_a_postgresql_primary():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DATABASE_READ_HOST": "reader"})
+    assert raised.value.problems == [
+        "DATABASE_READ_HOST is set but no PostgreSQL is (DATABASE_URL or PGHOST ...)"
+    ]
+
+
+def test_a_read_host_and_a_read_url_are_one_too_many():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(
+            {
+                "DATABASE_URL": "postgresql://w/db",
+                "DATABASE_READ_URL": "postgresql://r/db",
+                "DATABASE_READ_HOST": "r",
+            }
+        )
+    assert raised.value.problems == [
+        "DATABASE_READ_HOST and DATABASE_READ_URL are both set: set one"
+    ]
+
+
+def test_connecting_waits_longer_than_a_statement_by_default():
+    settings = Settings.from_env({})
+    # Aurora Serverless v2 resumes from a pause in about 15 s.
+    assert settings.database_connect_timeout_seconds > 15 > settings.database_timeout_seconds
+    assert 0 < settings.database_idle_timeout_seconds < 300  # Aurora's shortest auto-pause delay
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_CONNECT_TIMEOUT_SECONDS", "0", "must be a number of seconds from 0.1 to 300"),
+        ("DATABASE_IDLE_TIMEOUT_SECONDS", "-1", "must be a number of seconds from 0 to 86400"),
+    ],
+)
+def test_connection_timeouts_are_bounded(name, value, message):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({name: value})
+    assert raised.value.problems == [f"{name}={value!r}: {message}"]

@@ -348,7 +348,12 @@ def _clean_environ() -> dict[str, str]:
         "DATABASE_URL", "DATABASE_READ_URL", "SQLITE_PATH", "REDIS_URL", "CACHE_TTL_SECONDS",
         "WORKERS", "HOST", "PORT", "LOG_LEVEL", "SHUTDOWN_GRACE_SECONDS", "MIGRATE_ON_START",
     }  # fmt: skip
-    return {k: v for k, v in os.environ.items() if k not in api_settings}
+    # libpq's variables too: any of them would point the API at a PostgreSQL of the developer's.
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in api_settings and not k.startswith(("PG", "DATABASE_"))
+    }
 
 
 @pytest.fixture(scope="module")

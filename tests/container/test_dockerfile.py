@@ -4,6 +4,7 @@ import re
 
 # Alpine (musl): the base that keeps the image under 100 MB on disk (docs/container.md).
 BASE_PIN = re.compile(r"^python:3\.11\.\d+-alpine3\.\d+@sha256:[0-9a-f]{64}$")
+RDS_CA_BUNDLE = ("certs/rds-global-bundle.pem", "/opt/rds-ca/global-bundle.pem")
 
 
 def test_base_image_is_pinned_by_version_and_digest_in_one_place(stages):
@@ -33,11 +34,35 @@ def test_build_stage_adds_only_a_pinned_binutils_for_strip(stages):
     assert re.fullmatch(r"apk add --no-cache binutils[=~]\d[\w.-]*", added[0]), added[0]
 
 
-def test_runtime_stage_copies_only_the_venv_and_the_api_package(runtime):
-    copies = runtime.all("COPY")
-    assert all(c.flags == ("--from=build",) for c in copies), "nothing from the build context"
-    assert sorted(c.value for c in copies) == [("/opt/venv", "/opt/venv"), ("/src/api", "/app/api")]
+def test_runtime_stage_copies_the_venv_the_api_package_and_the_rds_ca_bundle_only(runtime):
+    built = [c for c in runtime.all("COPY") if c.flags == ("--from=build",)]
+    assert sorted(c.value for c in built) == [("/opt/venv", "/opt/venv"), ("/src/api", "/app/api")]
+    from_context = [c for c in runtime.all("COPY") if c not in built]
+    assert [c.value for c in from_context] == [RDS_CA_BUNDLE]
+    assert from_context[0].flags == ("--chmod=0444",), "read-only, whoever runs the image"
     assert runtime.all("ADD") == []
+
+
+def test_the_rds_ca_bundle_lands_where_the_task_definition_points_pgsslrootcert(runtime):
+    # The contract of docs/architecture.md, "Stack layout".
+    assert RDS_CA_BUNDLE[1] == "/opt/rds-ca/global-bundle.pem"
+    assert "PGSSLROOTCERT" not in runtime.env, "the task definition sets it, with PGSSLMODE"
+
+
+def test_tmp_is_a_volume_the_app_user_owns(runtime):
+    # Fargate mounts a volume without a host path with the image's owner and mode only at a path
+    # the image declares with VOLUME; anywhere else it is root's, mode 0755.
+    volumes = runtime.all("VOLUME")
+    assert [v.value for v in volumes] == [("/tmp",)]
+    made = [
+        " ".join(r.value)
+        for r in runtime.all("RUN")
+        if runtime.instructions.index(r) < runtime.instructions.index(volumes[0])
+    ]
+    assert "chown 10001:10001 /tmp && chmod 1777 /tmp" in made, made
+    assert runtime.instructions.index(volumes[0]) < runtime.instructions.index(
+        runtime.all("USER")[-1]
+    ), "made as root, before the image switches to uid 10001"
 
 
 def test_runtime_stage_installs_no_packages(runtime):
@@ -113,7 +138,7 @@ def test_dockerignore_admits_exactly_what_the_dockerfile_copies(stages, repo):
         source.rstrip("/")
         for stage in stages
         for copy in stage.all("COPY")
-        if not copy.flags
+        if not any(flag.startswith("--from=") for flag in copy.flags)
         for source in copy.value[:-1]
     }
     assert admitted == copied
