@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 .PHONY: help init dev run test lint lint-py lint-cfn \
         lint-docker lint-shell lint-actions lint-compose fmt migrate seed bench template \
-        image-size-estimate deploy release rollback status destroy clean
+        image-size-estimate deploy release rollback status destroy clean docs-assets chromium
 
 PYTHON  ?= python3.11
 VENV    ?= .venv
@@ -31,8 +31,29 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
+# swagger-ui-dist's files, served at /docs; api/docs/package-lock.json pins them with their sha512.
+DOCS_ASSETS := api/docs/swagger-ui/swagger-ui-bundle.js
+
+# A Debian package a target needs, installed with apt-get when its command is missing (as root, the
+# way CI runs; anyone else is told the command to run).
+define need-debian
+	@command -v $(1) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "make: $(1) not found: sudo apt-get install $(2)" >&2; exit 2; fi; \
+	  echo "make: $(1) not found: apt-get install $(2)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2); }
+endef
+
+docs-assets: $(DOCS_ASSETS) ## Copy Swagger UI's files for /docs from npm (swagger-ui-dist, as locked)
+
+$(DOCS_ASSETS): api/docs/package.json api/docs/package-lock.json scripts/swagger-ui-assets.sh
+	$(call need-debian,npm,npm)
+	scripts/swagger-ui-assets.sh api/docs api/docs/swagger-ui
+
+chromium: ## Install Debian's chromium when absent (the /docs browser test needs it)
+	$(call need-debian,chromium,chromium)
+
 # --- the API ------------------------------------------------------------------------------------
-dev: init ## Run the API on http://127.0.0.1:8000 with reload (Docker compose if an engine answers)
+dev: init $(DOCS_ASSETS) ## Run the API on http://127.0.0.1:8000 with reload (Docker compose if an engine answers)
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 	  echo "make dev: Docker engine found: docker compose up (API + PostgreSQL + Redis)"; \
 	  docker compose up --build; \
@@ -42,7 +63,7 @@ dev: init ## Run the API on http://127.0.0.1:8000 with reload (Docker compose if
 	  $(BIN)/sanic api.app:create_app --factory --host $(HOST) --port $(PORT) --dev; \
 	fi
 
-run: init ## Run the API like production (no reload, workers from WORKERS)
+run: init $(DOCS_ASSETS) ## Run the API like production (no reload, workers from WORKERS)
 	$(BIN)/python -m api
 
 migrate: init ## Apply database migrations to DATABASE_URL (or the embedded SQLite file)
@@ -51,15 +72,15 @@ migrate: init ## Apply database migrations to DATABASE_URL (or the embedded SQLi
 seed: init ## Load a few hundred realistic sample cars
 	$(BIN)/python -m api.seed
 
-bench: init ## Benchmark the API against a bare Sanic baseline; writes docs/benchmarks.md
+bench: init $(DOCS_ASSETS) ## Benchmark the API against a bare Sanic baseline; writes docs/benchmarks.md
 	$(BIN)/python -m bench
 
 # --- tests and linters --------------------------------------------------------------------------
-test: init ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
+test: init $(DOCS_ASSETS) chromium ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # A pattern rule: a new folder under tests/ is a new target without editing this file.
-test-%: init ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
+test-%: init $(DOCS_ASSETS) chromium ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
 	@test -d tests/$* || { echo "make test-$*: no suite tests/$* (suites: $(notdir $(wildcard tests/*)))" >&2; exit 2; }
 	$(BIN)/pytest tests/$* $(PYTEST_ARGS)
 
@@ -104,7 +125,7 @@ lint-actions: $(ACTIONLINT_STAMP) ## actionlint on the GitHub workflows
 lint-compose: init ## Validate docker-compose.yml against the Compose specification schema
 	$(BIN)/check-jsonschema --schemafile tests/schemas/compose-spec.json docker-compose.yml
 
-image-size-estimate: ## Estimate the image size without Docker (see docs/container.md)
+image-size-estimate: $(DOCS_ASSETS) ## Estimate the image size without Docker (see docs/container.md)
 	PYTHON=$(PYTHON) scripts/image-size-estimate.sh
 
 # --- CloudFormation -----------------------------------------------------------------------------
@@ -128,4 +149,4 @@ destroy: init ## Delete the stack (asks you to type its name)
 	$(BIN)/cars-stack destroy $(STACK_ARGS)
 
 clean: ## Remove the virtual environments, tools and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) .tools .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) .tools .pytest_cache .ruff_cache .hypothesis *.egg-info api/docs/swagger-ui
