@@ -15,6 +15,9 @@ HOST    ?= 127.0.0.1
 PORT    ?= 8000
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k cache -x"`.
 PYTEST_ARGS ?=
+# The browser of the /docs test: Debian's chromium, installed when absent; another Chromium-based
+# command where that package is no browser (Ubuntu's is a snap stub): make test CHROMIUM=google-chrome
+CHROMIUM ?= chromium
 
 STACK_ARGS := --stack-name $(STACK) $(if $(REGION),--region $(REGION),)
 SHELL_SCRIPTS := $(wildcard *.sh .ci/run scripts/*.sh)
@@ -60,7 +63,7 @@ $(DOCS_ASSETS): api/docs/package.json api/docs/package-lock.json scripts/swagger
 	scripts/swagger-ui-assets.sh api/docs api/docs/swagger-ui
 
 chromium: ## Install Debian's chromium when absent (the /docs browser test needs it)
-	$(call need-debian,chromium,chromium)
+	$(call need-debian,$(CHROMIUM),chromium)
 
 # --- the API ------------------------------------------------------------------------------------
 dev: $(API_STAMP) $(DOCS_ASSETS) ## Run the API with reload on http://127.0.0.1:8000 (HOST=, PORT=; Docker compose if an engine answers)
@@ -87,12 +90,12 @@ bench: $(DEV_STAMP) $(DOCS_ASSETS) ## Benchmark the API against a bare Sanic bas
 
 # --- tests and linters --------------------------------------------------------------------------
 test: $(DEV_STAMP) $(DOCS_ASSETS) chromium ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 # A pattern rule: a new folder under tests/ is a new target without editing this file.
 test-%: $(DEV_STAMP) $(DOCS_ASSETS) chromium ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
 	@test -d tests/$* || { echo "make test-$*: no suite tests/$* (suites: $(notdir $(wildcard tests/*)))" >&2; exit 2; }
-	$(BIN)/pytest tests/$* $(PYTEST_ARGS)
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/$* $(PYTEST_ARGS)
 
 lint: lint-py lint-cfn lint-docker lint-shell lint-actions lint-compose ## Run every linter
 

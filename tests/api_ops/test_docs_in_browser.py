@@ -1,11 +1,13 @@
 """/docs in a real browser without internet: headless Chromium renders the cars operations.
 
-Chromium is Debian's (`make test` installs it when absent). Every request it makes to anything but
-loopback goes to a proxy that does not exist, so a page that needed a CDN would stay blank here.
+Chromium is Debian's (`make test` installs it when absent), or the command in CHROMIUM. Every
+request it makes to anything but loopback goes to a proxy that does not exist, so a page that needed
+a CDN would stay blank here.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -28,10 +30,11 @@ CHROMIUM_FLAGS = (
 
 
 def chromium() -> str:
-    path = shutil.which("chromium")
+    command = os.environ.get("CHROMIUM", "chromium")
+    path = shutil.which(command)
     if path is None:
         pytest.fail(
-            "chromium not found: `make test` installs Debian's chromium with apt-get "
+            f"{command} not found: `make test` installs Debian's chromium with apt-get "
             "(make chromium); this test needs it and never skips"
         )
     return path
