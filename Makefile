@@ -40,7 +40,8 @@ define need-debian
 	@command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "make: $(1) not found: sudo apt-get install $(2)" >&2; exit 2; fi; \
 	  echo "make: $(1) not found: apt-get install $(2)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2); }
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2) \
+	  && command -v $(1) >/dev/null 2>&1 || { echo "make: no $(1) command after apt-get install $(2)" >&2; exit 2; }; }
 endef
 
 init: $(DEV_STAMP) $(DOCS_ASSETS) ## Create .venv and install the project with its dev tools (idempotent)
