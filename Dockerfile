@@ -9,6 +9,15 @@
 #   docker buildx imagetools inspect python:3.11-alpine3.23
 FROM python:3.11.16-alpine3.23@sha256:2f733aea79a8d8a2cc402e90846eb6dc53af40b382f64e08326d6f81f379c4f0 AS base
 
+# --- docs-page: Swagger UI's files for /docs, from npm as api/docs/package-lock.json pins them -------
+FROM base AS docs-page
+# npm (and Node.js) stay in this stage; the runtime gets two files from it. `~11`: Alpine 3.23's npm 11.x.
+RUN apk add --no-cache npm~11
+WORKDIR /src
+COPY api/docs/package.json api/docs/package-lock.json api/docs/
+COPY scripts/swagger-ui-assets.sh scripts/
+RUN scripts/swagger-ui-assets.sh api/docs /swagger-ui
+
 # --- build: the runtime dependencies in /opt/venv --------------------------------------------------
 FROM base AS build
 # binutils only for `strip` (scripts/build-venv.sh); it never reaches the runtime stage. `~2.45` takes
@@ -23,6 +32,7 @@ WORKDIR /src
 COPY setup.cfg scripts/build-venv.sh ./
 RUN ./build-venv.sh setup.cfg /opt/venv
 COPY api/ api/
+COPY --from=docs-page /swagger-ui api/docs/swagger-ui/
 RUN python -m compileall -q --invalidation-mode unchecked-hash api
 
 # --- runtime: the venv and the api package, nothing else ---------------------------------------------

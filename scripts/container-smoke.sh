@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Proves on a real Docker engine what the linters and tests cannot (CI's `docker` job runs it):
 # the image runs as uid 10001 on a read-only root file system, its HEALTHCHECK turns healthy without
-# curl, /version answers, SIGTERM stops it cleanly before Docker would kill it, and its size on disk
-# (and so compressed) is within budget.
+# curl, /version and /docs (with its files) answer, SIGTERM stops it cleanly before Docker would kill
+# it, and its size on disk (and so compressed) is within budget.
 #
 # Usage: scripts/container-smoke.sh IMAGE [EXPECTED_VERSION]
 set -euo pipefail
@@ -69,6 +69,12 @@ if [ -n "$expected_version" ]; then
   actual=$(printf '%s' "$version_json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
   [ "$actual" = "$expected_version" ] || fail "/version says $actual, expected $expected_version"
 fi
+
+# /docs needs Swagger UI's files from the docs-page stage: without them it answers 503.
+for path in /docs /docs/swagger-ui-bundle.js /docs/swagger-ui.css /docs/init.js; do
+  curl -fsS -o /dev/null "http://127.0.0.1:${host_port}${path}" || fail "$path does not answer 200"
+done
+echo "ok: /docs and its files answer"
 
 started=$(date +%s)
 docker stop -t "$stop_timeout" "$name" >/dev/null

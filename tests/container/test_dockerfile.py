@@ -7,6 +7,10 @@ BASE_PIN = re.compile(r"^python:3\.11\.\d+-alpine3\.\d+@sha256:[0-9a-f]{64}$")
 RDS_CA_BUNDLE = ("certs/rds-global-bundle.pem", "/opt/rds-ca/global-bundle.pem")
 
 
+def named(stages, name):
+    return next(stage for stage in stages if stage.name == name)
+
+
 def test_base_image_is_pinned_by_version_and_digest_in_one_place(stages):
     pinned = [s for s in stages if ":" in s.base]
     assert [s.base for s in pinned] == [stages[0].base]
@@ -16,12 +20,14 @@ def test_base_image_is_pinned_by_version_and_digest_in_one_place(stages):
 
 
 def test_build_is_multi_stage_ending_with_the_runtime_stage(stages):
-    assert [s.name for s in stages] == ["base", "build", "runtime"]
-    assert stages[-1].base == stages[1].base == "base", "build and runtime share one interpreter"
+    assert [s.name for s in stages] == ["base", "docs-page", "build", "runtime"]
+    assert stages[-1].base == named(stages, "build").base == "base", (
+        "build and runtime share one interpreter"
+    )
 
 
 def test_build_stage_installs_only_install_requires_through_build_venv(stages):
-    build = stages[1]
+    build = named(stages, "build")
     runs = [" ".join(r.value) for r in build.all("RUN")]
     assert "./build-venv.sh setup.cfg /opt/venv" in runs
     copied = [c.value[:-1] for c in build.all("COPY")]
@@ -29,9 +35,30 @@ def test_build_stage_installs_only_install_requires_through_build_venv(stages):
 
 
 def test_build_stage_adds_only_a_pinned_binutils_for_strip(stages):
-    added = [" ".join(r.value) for r in stages[1].all("RUN") if "apk" in " ".join(r.value)]
+    build = named(stages, "build")
+    added = [" ".join(r.value) for r in build.all("RUN") if "apk" in " ".join(r.value)]
     assert len(added) == 1, added
     assert re.fullmatch(r"apk add --no-cache binutils[=~]\d[\w.-]*", added[0]), added[0]
+
+
+def test_docs_page_stage_takes_swagger_ui_from_npm_as_locked(stages):
+    docs_page = named(stages, "docs-page")
+    runs = [" ".join(r.value) for r in docs_page.all("RUN")]
+    assert len(runs) == 2, runs
+    assert re.fullmatch(r"apk add --no-cache npm~\d+", runs[0]), runs[0]
+    assert runs[1] == "scripts/swagger-ui-assets.sh api/docs /swagger-ui"
+    copied = [c.value for c in docs_page.all("COPY")]
+    assert ("api/docs/package.json", "api/docs/package-lock.json", "api/docs/") in copied
+
+
+def test_build_stage_puts_the_docs_page_files_into_the_api_package(stages):
+    build = named(stages, "build")
+    from_docs = [c.value for c in build.all("COPY") if c.flags == ("--from=docs-page",)]
+    assert from_docs == [("/swagger-ui", "api/docs/swagger-ui/")]
+    instructions = [(i.cmd, i.value) for i in build.instructions]
+    assert instructions.index(("COPY", from_docs[0])) < instructions.index(
+        ("RUN", ("python -m compileall -q --invalidation-mode unchecked-hash api",))
+    ), "the files are in place before api/ is compiled and copied on"
 
 
 def test_runtime_stage_copies_the_venv_the_api_package_and_the_rds_ca_bundle_only(runtime):
@@ -141,4 +168,11 @@ def test_dockerignore_admits_exactly_what_the_dockerfile_copies(stages, repo):
         if not any(flag.startswith("--from=") for flag in copy.flags)
         for source in copy.value[:-1]
     }
-    assert admitted == copied
+
+    def within(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder + "/")
+
+    assert all(any(within(path, folder) for folder in admitted) for path in copied), copied
+    assert all(any(within(path, folder) for path in copied) for folder in admitted), admitted
+    # What a stage fetches itself never comes from the context: the local copy is excluded.
+    assert "api/docs/swagger-ui" in lines

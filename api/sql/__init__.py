@@ -1,0 +1,1 @@
+"""The SQL that api.database runs, as aiosql reads it: named queries in ``cars.sql``."""
