@@ -60,7 +60,10 @@ def _positive(value: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--stack-name", default=DEFAULT_STACK_NAME, help="default: %(default)s")
-    common.add_argument("--region", help="AWS region (default: AWS_REGION / the profile's)")
+    common.add_argument(
+        "--region",
+        help="AWS region (default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's)",
+    )
     common.add_argument("--profile", help="AWS profile (default: AWS_PROFILE / default chain)")
     common.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     common.add_argument("--output", choices=("text", "json"), default="text")

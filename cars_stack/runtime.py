@@ -7,6 +7,7 @@ tests poll with no delay and answer prompts without a terminal.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -17,6 +18,19 @@ import boto3
 from botocore.config import Config
 
 from cars_stack.errors import Aborted, Refused
+
+# Where the region comes from, first found wins (then the profile's). The installed botocore reads
+# AWS_DEFAULT_REGION only; AWS_REGION is what the AWS CLI v2, the other SDKs and GitHub's
+# configure-aws-credentials set, so it is honoured here, above AWS_DEFAULT_REGION as they rank it.
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def region_from_environment(given: str | None) -> str | None:
+    """``--region``, else AWS_REGION, else AWS_DEFAULT_REGION; None leaves it to the profile."""
+    if given:
+        return given
+    return next((os.environ[v] for v in REGION_VARIABLES if os.environ.get(v)), None)
+
 
 # Standard retry mode backs off on throttling, which CloudFormation does under polling;
 # AWS_MAX_ATTEMPTS still tunes the number of attempts.
@@ -66,9 +80,11 @@ class Context:
     @property
     def session(self) -> boto3.Session:
         if self._session is None:
-            # boto3 reads AWS_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, the credential chain and
-            # AWS_ENDPOINT_URL(_<SERVICE>) itself: nothing of that is re-implemented here.
-            self._session = boto3.Session(profile_name=self._profile, region_name=self._region)
+            # boto3 reads AWS_PROFILE, the profile's region, the credential chain and
+            # AWS_ENDPOINT_URL(_<SERVICE>) itself; only AWS_REGION is added (see above).
+            self._session = boto3.Session(
+                profile_name=self._profile, region_name=region_from_environment(self._region)
+            )
         return self._session
 
     def client(self, service: str) -> Any:
