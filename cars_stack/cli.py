@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,7 +27,7 @@ from botocore.parsers import ResponseParserError
 
 from cars_stack import deploy, destroy, release, status
 from cars_stack.errors import EXIT_ABORTED, EXIT_FAILED, EXIT_REFUSED, CarsStackError
-from cars_stack.runtime import Context, Runtime
+from cars_stack.runtime import Answer, Context, Runtime
 from cars_stack.stack import is_missing_stack
 from cars_stack.template import default_template_path
 from template_builder.names import DEFAULT_STACK_NAME
@@ -193,7 +194,23 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
     return destroy.destroy(ctx, timeout_minutes=args.timeout)
 
 
-def _aws_error_line(error: Exception, stack_name: str) -> str:
+def _not_aws(answer: Answer | None, operation: str | None) -> str:
+    """An answer that is no AWS error: say what came back, not what it is not."""
+    if answer is None:
+        return f"the endpoint's answer to {operation or 'a request'} could not be read as AWS's"
+    return (
+        f"{answer.endpoint} answered {answer.operation} with {answer.describe()}, "
+        "which is not an AWS answer (check AWS_ENDPOINT_URL and any proxy)"
+    )
+
+
+def _raised_by_a_parser(error: Exception) -> bool:
+    """botocore's parsers raise KeyError/AttributeError/TypeError on some non-AWS bodies."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(frame.filename.endswith("botocore/parsers.py") for frame in frames)
+
+
+def _aws_error_line(error: Exception, stack_name: str, answer: Answer | None = None) -> str:
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return (
             "no AWS credentials found: set AWS_PROFILE (or pass --profile) or "
@@ -212,15 +229,20 @@ def _aws_error_line(error: Exception, stack_name: str) -> str:
     if isinstance(error, ClientError):
         err = error.response.get("Error", {})
         code, message = err.get("Code", "?"), err.get("Message", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code.isdigit() and answer is not None:
+            # botocore names an answer without an AWS error code by its HTTP status.
+            return _not_aws(answer, error.operation_name)
         if is_missing_stack(error):
             return f"no stack named {stack_name}: {message}"
         if code in _CREDENTIAL_CODES:
             return f"AWS rejected the credentials ({code}): {message}"
         if "AccessDenied" in code or code == "UnauthorizedOperation":
             return f"access denied by AWS for {error.operation_name}: {message}"
-        return f"AWS refused {error.operation_name} ({code}): {message}"
+        http = f", HTTP {status}" if status else ""
+        return f"AWS refused {error.operation_name} ({code}{http}): {message}"
     if isinstance(error, ResponseParserError):
-        return "the endpoint answered something that is not AWS (check AWS_ENDPOINT_URL)"
+        return _not_aws(answer, None)
     return f"AWS client error: {error}"
 
 
@@ -244,10 +266,14 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
     except KeyboardInterrupt:
         line, code = "interrupted", EXIT_ABORTED
     except (BotoCoreError, ClientError, ResponseParserError) as error:
-        line = _aws_error_line(error, args.stack_name)
+        line = _aws_error_line(error, args.stack_name, ctx.last_answer)
         code = (
             EXIT_FAILED if isinstance(error, ClientError) and _is_throttle(error) else EXIT_REFUSED
         )
+    except (KeyError, AttributeError, TypeError) as error:
+        if not _raised_by_a_parser(error):
+            raise
+        line, code = _not_aws(ctx.last_answer, None), EXIT_REFUSED
     stderr = runtime.stderr or sys.stderr
     print(f"cars-stack {args.command}: {line}", file=stderr)
     for hint in hints:

@@ -37,6 +37,23 @@ def region_from_environment(given: str | None) -> str | None:
 _BOTO_CONFIG = Config(retries={"mode": "standard"}, user_agent_extra="cars-stack")
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The last HTTP answer a client received, kept so an unparsable one can be described."""
+
+    endpoint: str
+    operation: str
+    status: int
+    content_type: str
+    body: bytes
+
+    def describe(self) -> str:
+        text = self.body[:120].decode("utf-8", "replace").strip()
+        text = " ".join(text.split()) or "an empty body"
+        content_type = self.content_type or "no Content-Type"
+        return f"HTTP {self.status} ({content_type}): {text}"
+
+
 @dataclass
 class Runtime:
     """Injected dependencies. Defaults are the real ones; tests replace what they need."""
@@ -75,6 +92,9 @@ class Context:
         self._profile = profile
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = dict(runtime.clients)
+        for given in self._clients.values():
+            self._record_answers(given)
+        self.last_answer: Answer | None = None
 
     # --- AWS -------------------------------------------------------------------------------
     @property
@@ -89,8 +109,25 @@ class Context:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, config=_BOTO_CONFIG)
+            made = self.session.client(service, config=_BOTO_CONFIG)
+            self._record_answers(made)
+            self._clients[service] = made
         return self._clients[service]
+
+    def _record_answers(self, made: Any) -> None:
+        endpoint = made.meta.endpoint_url
+
+        def record(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+            body = response_dict.get("body") or b""
+            self.last_answer = Answer(
+                endpoint=endpoint,
+                operation=operation_model.name,
+                status=response_dict.get("status_code", 0),
+                content_type=response_dict.get("headers", {}).get("content-type", ""),
+                body=body if isinstance(body, bytes) else b"",
+            )
+
+        made.meta.events.register("before-parse", record)
 
     @property
     def region(self) -> str:
