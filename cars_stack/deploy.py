@@ -150,6 +150,9 @@ def execute(
         if error.response.get("Error", {}).get("Code") == "ChangeSetNotFound":
             raise Refused(f"no change set named {name} on stack {stack.name}") from None
         raise
+    image_only = release.is_image_change(change_set.description)
+    if image_only:
+        stack.refuse_unless_service_stack()
     if change_set.status != "CREATE_COMPLETE" or change_set.execution_status != "AVAILABLE":
         raise Refused(
             f"change set {name} cannot be executed: status {change_set.status}, "
@@ -164,7 +167,7 @@ def execute(
     plan = rollout.Plan(
         change_set=change_set,
         headline=change_set.description or f"Execute {name}",
-        image_only=release.is_image_change(change_set.description),
+        image_only=image_only,
         verify_version=verify_version,
         verify_timeout=verify_timeout,
         timeout_minutes=timeout_minutes,

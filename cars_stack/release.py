@@ -56,9 +56,7 @@ def change_image(
         ctx.say(f"{version} is already live on {stack.name}: nothing to {verb}")
         ctx.emit({**result, "changed": False})
         return 0
-    repository = stack.parameters.get(REPOSITORY_NAME)
-    if repository:
-        images.require_image(ctx, repository, version)
+    images.require_image(ctx, stack.parameters[REPOSITORY_NAME], version)
     parameters = [{"ParameterKey": IMAGE_TAG, "ParameterValue": version}] + [
         {"ParameterKey": key, "UsePreviousValue": True}
         for key in stack.parameters
@@ -91,6 +89,7 @@ def release(ctx: Context, version: str, options: ReleaseOptions) -> int:
     check_version(ctx, version, options.template_path)
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     stack.refuse_unless_updatable()
+    stack.refuse_unless_service_stack()
     return change_image(ctx, "release", version, stack, options)
 
 
@@ -99,6 +98,7 @@ def rollback(ctx: Context, version: str | None, options: ReleaseOptions) -> int:
         check_version(ctx, version, options.template_path)
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     stack.refuse_unless_updatable()
+    stack.refuse_unless_service_stack()
     if version is None:
         live = stack.parameters.get(IMAGE_TAG)
         ids = physical_ids(ctx.client("cloudformation"), stack.name)
