@@ -146,7 +146,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument("change_set_name", metavar="CHANGE_SET_NAME")
     cmd.add_argument(
-        "--verify", metavar="VERSION", help="require this ImageTag, then poll /version"
+        "--expect-version",
+        metavar="VERSION",
+        help="refuse to execute unless the change set sets ImageTag to VERSION (vX.Y.Z)",
+    )
+    cmd.add_argument(
+        "--verify",
+        action="store_true",
+        help="poll {ServiceUrl}/version until it reports the change set's ImageTag",
     )
 
     commands.add_parser("status", parents=[common], help="stack, live image, tasks, last releases")
@@ -185,6 +192,7 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
         return deploy.execute(
             ctx,
             args.change_set_name,
+            expect_version=args.expect_version,
             verify_version=args.verify,
             verify_timeout=args.verify_timeout,
             timeout_minutes=args.timeout,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, images, release, rollout
+from cars_stack import changeset, images, release, rollout, verify
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
@@ -134,7 +134,8 @@ def execute(
     ctx: Context,
     name: str,
     *,
-    verify_version: str | None,
+    expect_version: str | None,
+    verify_version: bool,
     verify_timeout: float,
     timeout_minutes: float,
 ) -> int:
@@ -143,6 +144,8 @@ def execute(
     stack = require(cfn, ctx.stack_name, ctx.region)
     stack.refuse_if_busy()
     stack.refuse_if_stuck()
+    if verify_version:
+        verify.require_url(stack.outputs, stack.name)
     change_set = ChangeSet(change_set_id=name, name=name, stack_name=stack.name)
     try:
         changeset.load(ctx, change_set)
@@ -158,20 +161,26 @@ def execute(
             f"change set {name} cannot be executed: status {change_set.status}, "
             f"execution status {change_set.execution_status}"
         )
-    if verify_version is not None and change_set.parameters.get(IMAGE_TAG) != verify_version:
+    tag = change_set.parameters.get(IMAGE_TAG)
+    if expect_version is not None and tag != expect_version:
         raise Refused(
-            f"change set {name} sets {IMAGE_TAG}={change_set.parameters.get(IMAGE_TAG)}, "
-            f"not {verify_version}: refusing to execute it"
+            f"change set {name} sets {IMAGE_TAG}={tag}, not {expect_version}: "
+            "refusing to execute it"
+        )
+    if verify_version and not tag:
+        raise Refused(
+            f"--verify polls /version for the change set's {IMAGE_TAG}, and change set {name} "
+            f"sets none: run without --verify (nothing was changed)"
         )
     change_set.change_type = "CREATE" if stack.is_new else "UPDATE"
     plan = rollout.Plan(
         change_set=change_set,
         headline=change_set.description or f"Execute {name}",
         image_only=image_only,
-        verify_version=verify_version,
+        verify_version=tag if verify_version else None,
         verify_timeout=verify_timeout,
         timeout_minutes=timeout_minutes,
         owned=False,
     )
-    result = {"stack_name": stack.name, "action": "execute", "version": verify_version}
+    result = {"stack_name": stack.name, "action": "execute", "version": tag}
     return rollout.run(ctx, plan, result=result)

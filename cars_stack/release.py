@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cars_stack import changeset, images, rollout
+from cars_stack import changeset, images, rollout, verify
 from cars_stack.errors import Refused
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, physical_ids, require
@@ -56,6 +56,8 @@ def change_image(
         ctx.say(f"{version} is already live on {stack.name}: nothing to {verb}")
         ctx.emit({**result, "changed": False})
         return 0
+    if options.verify:
+        verify.require_url(stack.outputs, stack.name)
     images.require_image(ctx, stack.parameters[REPOSITORY_NAME], version)
     parameters = [{"ParameterKey": IMAGE_TAG, "ParameterValue": version}] + [
         {"ParameterKey": key, "UsePreviousValue": True}

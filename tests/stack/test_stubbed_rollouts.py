@@ -552,8 +552,9 @@ def test_execute_refuses_a_release_change_set_that_touches_more_and_leaves_it_al
     result = cli(
         "execute",
         "cars-stack-release-v1-3-0-20261128-120000",
-        "--verify",
+        "--expect-version",
         "v1.3.0",
+        "--verify",
         "--yes",
         clients=stubbed.clients,
     )
@@ -659,4 +660,64 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
     assert result.code == 0, result.err
     assert "Deleting api-cars (ROLLBACK_COMPLETE" in result.out
     assert "(CREATE) for stack api-cars" in result.out
+    stubbed.done()
+
+
+# --- --verify: what it needs is checked before anything changes -----------------------------
+def test_release_verify_refuses_a_stack_without_a_service_url_before_any_change_set(
+    cli, stubbed, real_template_path
+) -> None:
+    described = stack("UPDATE_COMPLETE")
+    described["Stacks"][0]["Outputs"] = []
+    stubbed.cfn_stub.add_response("describe_stacks", described)
+    result = release(cli, stubbed, real_template_path, "--yes", "--verify")
+    assert result.code == 2
+    assert result.err == (
+        "cars-stack release: --verify needs an http(s) ServiceUrl output on stack api-cars to "
+        "poll /version, and the stack has none: run without --verify (nothing was changed)\n"
+    )
+    stubbed.done()  # no DescribeImages, no CreateChangeSet, no ExecuteChangeSet
+
+
+def test_execute_verify_refuses_a_stack_without_a_service_url_before_executing(
+    cli, stubbed
+) -> None:
+    described = stack("UPDATE_COMPLETE", url="api-cars-123.eu-west-1.elb.amazonaws.com")
+    stubbed.cfn_stub.add_response("describe_stacks", described)
+    result = cli(
+        "execute",
+        "cars-stack-release-v1-3-0-20261128-120000",
+        "--verify",
+        "--yes",
+        clients=stubbed.clients,
+    )
+    assert result.code == 2
+    assert "--verify needs an http(s) ServiceUrl output on stack api-cars" in result.err
+    assert "its ServiceUrl is 'api-cars-123.eu-west-1.elb.amazonaws.com'" in result.err
+    stubbed.done()  # no ExecuteChangeSet
+
+
+def test_execute_verify_polls_version_for_the_change_sets_image_tag(
+    cli, stubbed, version_server
+) -> None:
+    url, answers = version_server
+    answers.extend(["v1.2.0", "v1.3.0"])
+    stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", url=url))
+    stubbed.cfn_stub.add_response("describe_change_set", change_set(IMAGE_ONLY_CHANGES))
+    expect_execution(stubbed, [([*ROLLOUT, *ROLLOUT_END], "UPDATE_COMPLETE")])
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("UPDATE_COMPLETE", tag="v1.3.0", url=url)
+    )
+    result = cli(
+        "execute",
+        "cars-stack-release-v1-3-0-20261128-120000",
+        "--verify",
+        "--yes",
+        "--output",
+        "json",
+        clients=stubbed.clients,
+    )
+    assert result.code == 0, result.err
+    assert result.json()["verified"] is True
+    assert f"Verified: {url}/version reports v1.3.0" in result.err
     stubbed.done()
