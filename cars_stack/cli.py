@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
         line, code = "interrupted", EXIT_ABORTED
     except (BotoCoreError, ClientError, ResponseParserError) as error:
         line = _aws_error_line(error, args.stack_name, ctx.last_answer)
+        hints = getattr(error, "cars_stack_hints", ())
         code = (
             EXIT_FAILED if isinstance(error, ClientError) and _is_throttle(error) else EXIT_REFUSED
         )

@@ -721,3 +721,79 @@ def test_execute_verify_polls_version_for_the_change_sets_image_tag(
     assert result.json()["verified"] is True
     assert f"Verified: {url}/version reports v1.3.0" in result.err
     stubbed.done()
+
+
+# --- ExecuteChangeSet itself refused: nothing half-made is left unmentioned -----------------
+def _missing_stack(stubbed) -> None:
+    stubbed.cfn_stub.add_client_error(
+        "describe_stacks",
+        service_error_code="ValidationError",
+        service_message=f"Stack with id {STACK} does not exist",
+        http_status_code=400,
+    )
+
+
+def _refused_execution(stubbed) -> None:
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    stubbed.cfn_stub.add_response("describe_stack_events", {"StackEvents": []})
+    stubbed.cfn_stub.add_client_error(
+        "execute_change_set",
+        service_error_code="AccessDenied",
+        service_message="User is not authorized to perform: iam:PassRole",
+        http_status_code=403,
+    )
+
+
+def test_a_refused_execution_of_a_new_stack_deletes_its_change_set_and_empty_stack(
+    cli, stubbed, real_template_path
+) -> None:
+    _missing_stack(stubbed)
+    stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
+    stubbed.cfn_stub.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    created = change_set([change("Cluster", "AWS::ECS::Cluster", action="Add")])
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    _refused_execution(stubbed)
+    stubbed.cfn_stub.add_response(
+        "delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK}
+    )
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    stubbed.cfn_stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    result = cli(
+        "deploy",
+        "--template-file",
+        str(real_template_path),
+        "--image-tag",
+        "v1.3.0",
+        "--yes",
+        clients=stubbed.clients,
+    )
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "cars-stack deploy: access denied by AWS for ExecuteChangeSet: "
+        "User is not authorized to perform: iam:PassRole",
+        f"  change set {CHANGE_SET_ID.split('/')[1]} and the empty stack api-cars "
+        "(REVIEW_IN_PROGRESS) deleted; nothing was executed",
+    ]
+    stubbed.done()  # DeleteChangeSet and DeleteStack were called
+
+
+def test_a_refused_execution_of_a_reviewed_change_set_says_what_is_left_and_how_to_remove_it(
+    cli, stubbed
+) -> None:
+    name = CHANGE_SET_ID.split("/")[1]
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    created = change_set([change("Cluster", "AWS::ECS::Cluster", action="Add")])
+    created["Description"] = "cars-stack deploy from api-cars.yaml"
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    _refused_execution(stubbed)
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    result = cli("execute", name, "--yes", clients=stubbed.clients)
+    assert result.code == 2
+    assert result.err.splitlines()[1] == (
+        f"  change set {name} left as it was (AVAILABLE) and the empty stack api-cars "
+        "(REVIEW_IN_PROGRESS); to remove it: aws cloudformation delete-change-set "
+        f"--stack-name api-cars --region eu-west-1 --change-set-name {name}; then the empty "
+        "stack: aws cloudformation delete-stack --stack-name api-cars --region eu-west-1"
+    )
+    stubbed.done()  # and nothing deleted: the change set was not this run's
