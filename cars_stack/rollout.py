@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cars_stack import changeset, render, verify
 from cars_stack.changeset import ChangeSet
+from cars_stack.diagnose import RolloutDiagnosis
 from cars_stack.errors import Aborted, CarsStackError, DeploymentFailed
 from cars_stack.events import Outcome, follow, newest_event_id
 from cars_stack.runtime import Context
@@ -160,6 +161,7 @@ def follow_execution(
             after_event=marker,
             timeout_minutes=timeout_minutes,
             expected_resources=len(change_set.changes),
+            on_event=RolloutDiagnosis(ctx, change_set.stack_name),
         )
     except KeyboardInterrupt:
         raise Aborted("stopped following", hints=_follow_hints(ctx, change_set)) from None

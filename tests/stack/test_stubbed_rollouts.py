@@ -192,6 +192,172 @@ ROLLED_BACK = [
 ]
 
 
+# --- what ECS and CloudWatch Logs answer about a failed rollout (their API references' shapes) -
+ECS_PREFIX = "arn:aws:ecs:eu-west-1:123456789012"
+CLUSTER_ARN = f"{ECS_PREFIX}:cluster/api-cars-cluster"
+SERVICE_ARN = f"{ECS_PREFIX}:service/api-cars-cluster/api"
+OLD_DEFINITION = f"{ECS_PREFIX}:task-definition/api-cars-api:7"
+NEW_DEFINITION = f"{ECS_PREFIX}:task-definition/api-cars-api:8"
+TASK_ID = "0f9e8d7c6b5a49382716a5b4c3d2e1f0"
+TASK_ARN = f"{ECS_PREFIX}:task/api-cars-cluster/{TASK_ID}"
+OLD_TASK_ARN = f"{ECS_PREFIX}:task/api-cars-cluster/11112222333344445555666677778888"
+STREAM = f"api/api-cars-container/{TASK_ID}"
+CRASH_LOG = [
+    "Starting api-cars v1.3.0",
+    "api.config: DATABASE_URL: not a PostgreSQL URL: 'postgres//db'",
+    "Traceback (most recent call last):",
+    "SystemExit: 78",
+]
+
+
+def ecs_service() -> dict[str, Any]:
+    return {
+        "services": [
+            {
+                "serviceArn": SERVICE_ARN,
+                "serviceName": "api",
+                "clusterArn": CLUSTER_ARN,
+                "status": "ACTIVE",
+                "desiredCount": 2,
+                "runningCount": 2,
+                "pendingCount": 0,
+                "launchType": "FARGATE",
+                "taskDefinition": OLD_DEFINITION,
+                "deployments": [
+                    {
+                        "id": "ecs-svc/2222222222222222222",
+                        "status": "PRIMARY",
+                        "taskDefinition": NEW_DEFINITION,
+                        "desiredCount": 2,
+                        "runningCount": 0,
+                        "failedTasks": 3,
+                        "rolloutState": "FAILED",
+                        "rolloutStateReason": (
+                            "ECS deployment circuit breaker: tasks failed to start."
+                        ),
+                        "createdAt": T0,
+                    },
+                    {
+                        "id": "ecs-svc/1111111111111111111",
+                        "status": "ACTIVE",
+                        "taskDefinition": OLD_DEFINITION,
+                        "desiredCount": 2,
+                        "runningCount": 2,
+                        "rolloutState": "COMPLETED",
+                        "createdAt": T0 - timedelta(days=3),
+                    },
+                ],
+                "events": [
+                    {
+                        "id": "e3",
+                        "createdAt": T0 + timedelta(seconds=90),
+                        "message": "(service api) deployment ecs-svc/2222222222222222222 "
+                        "deployment failed: tasks failed to start.",
+                    },
+                    {
+                        "id": "e2",
+                        "createdAt": T0 + timedelta(seconds=60),
+                        "message": f"(service api) has started 1 tasks: (task {TASK_ID}).",
+                    },
+                ],
+            }
+        ],
+        "failures": [],
+    }
+
+
+def stopped_task(arn: str, definition: str, *, exit_code: int, stopped: datetime) -> dict:
+    return {
+        "taskArn": arn,
+        "clusterArn": CLUSTER_ARN,
+        "taskDefinitionArn": definition,
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "launchType": "FARGATE",
+        "stopCode": "EssentialContainerExited",
+        "stoppedReason": "Essential container in task exited",
+        "stoppedAt": stopped,
+        "containers": [
+            {
+                "containerArn": f"{ECS_PREFIX}:container/api-cars-cluster/{arn[-8:]}",
+                "taskArn": arn,
+                "name": "api-cars-container",
+                "lastStatus": "STOPPED",
+                "exitCode": exit_code,
+            }
+        ],
+    }
+
+
+def expect_diagnosis(stubbed, *, log_lines: list[str] = CRASH_LOG) -> None:
+    """The reads of a failed rollout, in order, with the requests they must be."""
+    cluster = "api-cars-cluster"
+    stubbed.ecs_stub.add_response(
+        "describe_services", ecs_service(), {"cluster": cluster, "services": ["api"]}
+    )
+    stubbed.ecs_stub.add_response(
+        "list_tasks",
+        {"taskArns": [OLD_TASK_ARN, TASK_ARN]},
+        {"cluster": cluster, "serviceName": "api", "desiredStatus": "STOPPED"},
+    )
+    stubbed.ecs_stub.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                stopped_task(OLD_TASK_ARN, OLD_DEFINITION, exit_code=0, stopped=T0),
+                stopped_task(
+                    TASK_ARN, NEW_DEFINITION, exit_code=78, stopped=T0 + timedelta(seconds=80)
+                ),
+            ],
+            "failures": [],
+        },
+        {"cluster": cluster, "tasks": [OLD_TASK_ARN, TASK_ARN]},
+    )
+    stubbed.ecs_stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {
+                "taskDefinitionArn": NEW_DEFINITION,
+                "family": "api-cars-api",
+                "revision": 8,
+                "containerDefinitions": [
+                    {
+                        "name": "api-cars-container",
+                        "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api-cars:v1.3.0",
+                        "logConfiguration": {
+                            "logDriver": "awslogs",
+                            "options": {
+                                "awslogs-group": "/ecs/api-cars",
+                                "awslogs-region": "eu-west-1",
+                                "awslogs-stream-prefix": "api",
+                            },
+                        },
+                    }
+                ],
+            }
+        },
+        {"taskDefinition": NEW_DEFINITION},
+    )
+    millis = int(T0.timestamp() * 1000)
+    stubbed.logs_stub.add_response(
+        "get_log_events",
+        {
+            "events": [
+                {"timestamp": millis + i, "message": line, "ingestionTime": millis + i + 5}
+                for i, line in enumerate(log_lines)
+            ],
+            "nextForwardToken": "f/39000000000000000000000000000000000000000000000000000000",
+            "nextBackwardToken": "b/39000000000000000000000000000000000000000000000000000000",
+        },
+        {
+            "logGroupName": "/ecs/api-cars",
+            "logStreamName": STREAM,
+            "limit": 20,
+            "startFromHead": False,
+        },
+    )
+
+
 # --- scripting a conversation ---------------------------------------------------------------
 def expect_release_up_to_review(
     stubbed, changes: list[dict[str, Any]], *, live: str = "v1.2.0", role: str | None = None
@@ -327,6 +493,7 @@ def test_a_release_rolled_back_by_the_circuit_breaker_fails_with_the_first_reaso
     expect_execution(
         stubbed, [(ROLLOUT, "UPDATE_IN_PROGRESS"), (ROLLED_BACK, "UPDATE_ROLLBACK_COMPLETE")]
     )
+    expect_diagnosis(stubbed)
     result = release(cli, stubbed, real_template_path, "--yes")
     assert result.code == 1
     assert result.err.splitlines()[0] == (
@@ -408,6 +575,7 @@ def test_past_the_timeout_the_update_is_cancelled_and_its_rollback_followed(
         ],
         cancel_after=0,
     )
+    expect_diagnosis(stubbed)  # the service's cancelled update is a failure of the service
     minutes = iter([0, 0, 31, 32, 33])  # change set ready at once, then the clock jumps past 30 min
     result = release(cli, stubbed, real_template_path, "--yes", now=lambda: next(minutes) * 60.0)
     assert result.code == 1
