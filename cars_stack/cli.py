@@ -1,8 +1,6 @@
 """``cars-stack``: argument parsing, dispatch, and every failure as one line with an exit code.
 
-Exit codes: 0 success or nothing to change; 1 failed deployment (rolled back, timed out, /version
-never matched); 2 bad input, refused change, or AWS said no (credentials, region, no such stack);
-130 aborted (Ctrl-C, or a confirmation that was not given).
+Exit codes: EXIT_CODE_MEANINGS below, the same words as README.md's table.
 """
 
 from __future__ import annotations
@@ -10,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from typing import Any, NoReturn
@@ -58,66 +57,166 @@ def _positive(value: str) -> float:
     return number
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stack-name", default=DEFAULT_STACK_NAME, help="default: %(default)s")
-    common.add_argument(
+# The exit codes, as README.md's table states them (a test holds the two equal).
+EXIT_CODE_MEANINGS = {
+    0: "success, or nothing to do: nothing to change, the tag already live, "
+    "destroy of a stack that does not exist",
+    1: "the deployment failed: rolled back (e.g. `UPDATE_ROLLBACK_COMPLETE`), timed out, "
+    "delete failed, `/version` never reported the tag",
+    2: "bad input or refused: bad version or parameter, image not in ECR, not a service stack, "
+    "stack busy or failed, change set touching too much, no credentials/region, "
+    "no such stack (release, rollback, execute, status), AWS said no",
+    130: "aborted: Ctrl-C, or the confirmation was not given",
+}
+_VERSION_FORMAT = "vX.Y.Z, e.g. v1.2.3"
+_HELP_WIDTH = 88
+_VERIFY_HELP = (
+    "after the rollout, poll {ServiceUrl}/version until it reports the released ImageTag; "
+    "the stack's ServiceUrl output is checked before anything changes"
+)
+
+
+def _exit_codes() -> str:
+    lines = [
+        textwrap.fill(
+            meaning.replace("`", ""),
+            _HELP_WIDTH,
+            initial_indent=f"  {code:<4} ",
+            subsequent_indent=" " * 7,
+        )
+        for code, meaning in EXIT_CODE_MEANINGS.items()
+    ]
+    return "exit codes:\n" + "\n".join(lines)
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _options() -> dict[str, argparse.ArgumentParser]:
+    """Option groups, each offered only by the commands it means something for."""
+
+    def group() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+
+    groups = {name: group() for name in ("aws", "changing", "role", "following", "review")}
+    groups |= {name: group() for name in ("template", "verifying")}
+    aws = groups["aws"]
+    aws.add_argument(
+        "--stack-name",
+        default=DEFAULT_STACK_NAME,
+        help="the stack to act on (default: %(default)s)",
+    )
+    aws.add_argument(
         "--region",
         help="AWS region (default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's)",
     )
-    common.add_argument("--profile", help="AWS profile (default: AWS_PROFILE / default chain)")
-    common.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    common.add_argument("--output", choices=("text", "json"), default="text")
-    common.add_argument(
-        "--cfn-role-arn", help="service role CloudFormation assumes to change the stack (RoleARN)"
+    aws.add_argument("--profile", help="AWS profile (default: AWS_PROFILE, else the default chain)")
+    aws.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), or json: the result as one JSON document on stdout, "
+        "progress on stderr",
     )
-    following = argparse.ArgumentParser(add_help=False)
-    following.add_argument(
+    groups["changing"].add_argument(
+        "--yes", "-y", action="store_true", help="do not ask before changing anything (for CI)"
+    )
+    groups["role"].add_argument(
+        "--cfn-role-arn",
+        metavar="ARN",
+        help="service role CloudFormation assumes to change the stack (RoleARN); "
+        "default: the caller's own permissions",
+    )
+    groups["following"].add_argument(
         "--timeout",
         type=_positive,
         default=30,
         metavar="MINUTES",
-        help="past it, cancel an update and follow the rollback (default: %(default)s)",
+        help="past it, cancel an update and follow its rollback; stop following a create or "
+        "delete (default: %(default)s)",
     )
-    review = argparse.ArgumentParser(add_help=False)
+    review = groups["review"]
     review.add_argument(
         "--no-execute",
         action="store_true",
-        help="create and print the change set, leave it for later",
+        help="create and print the change set, leave it for cars-stack execute",
     )
     review.add_argument(
-        "--summary-file", type=Path, help="write a Markdown review of the change set"
+        "--summary-file",
+        type=Path,
+        metavar="PATH",
+        help="also write the change set as a Markdown review (e.g. $GITHUB_STEP_SUMMARY)",
     )
-    template = argparse.ArgumentParser(add_help=False)
-    template.add_argument(
-        "--template-file", type=Path, default=None, help="default: templates/api-cars.yaml"
+    groups["template"].add_argument(
+        "--template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the service template (default: templates/api-cars.yaml)",
     )
-    verify_timeout = argparse.ArgumentParser(add_help=False)
-    verify_timeout.add_argument(
+    verifying = groups["verifying"]
+    verifying.add_argument("--verify", action="store_true", help=_VERIFY_HELP)
+    verifying.add_argument(
         "--verify-timeout",
         type=_positive,
         default=300,
         metavar="SECONDS",
-        help="default: %(default)s",
+        help="how long --verify polls before the command fails (default: %(default)s)",
     )
+    return groups
 
+
+def _parser() -> argparse.ArgumentParser:
+    o = _options()
     parser = _Parser(
         prog="cars-stack",
         description="Deploy, release, roll back and tear down the api-cars stack through "
-        "reviewed CloudFormation change sets.",
-        epilog="Exit codes: 0 success or nothing to change; 1 failed deployment; "
-        "2 bad input, refused, or AWS said no; 130 aborted.",
+        "reviewed CloudFormation change sets. Each command's --help has its options and examples.",
+        epilog=_exit_codes(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
 
-    cmd = commands.add_parser(
+    def command(name: str, summary: str, description: str, examples: str, *parents: str):
+        return commands.add_parser(
+            name,
+            parents=[o["aws"], *(o[p] for p in parents)],
+            help=summary,
+            description=textwrap.fill(description, _HELP_WIDTH),
+            epilog=examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    cmd = command(
         "deploy",
-        parents=[common, following, review, template],
-        help="create or update the stack from the committed template",
+        "create or update the stack from the committed template",
+        "Create the stack (a CREATE change set) or update it from the committed template, "
+        "showing the change set and asking before executing it. Parameters not given keep "
+        "their deployed values; a new stack needs --image-tag.",
+        _examples(
+            "cars-stack deploy --image-tag v1.0.0           # a new stack",
+            "cars-stack deploy --param DesiredCount=3       # one parameter, the rest kept",
+        ),
+        "changing",
+        "role",
+        "following",
+        "review",
+        "template",
     )
-    cmd.add_argument("--image-tag", help="set ImageTag (needed for a new stack)")
     cmd.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE", help="set a template parameter"
+        "--image-tag",
+        metavar="VERSION",
+        help=f"set ImageTag to VERSION ({_VERSION_FORMAT}), an image in ECR; a new stack needs it",
+    )
+    cmd.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a template parameter (repeatable)",
     )
     cmd.add_argument(
         "--replace-failed",
@@ -125,40 +224,90 @@ def _parser() -> argparse.ArgumentParser:
         help="delete a ROLLBACK_COMPLETE stack (a failed first create) and create it again",
     )
 
-    for name, help_text in (
-        ("release", "release an image tag that is in ECR: change the image and nothing else"),
-        ("rollback", "go back to the tag live before the current one, or to VERSION"),
-    ):
-        cmd = commands.add_parser(
-            name, parents=[common, following, review, template, verify_timeout], help=help_text
-        )
-        cmd.add_argument("version", nargs=None if name == "release" else "?", metavar="VERSION")
-        cmd.add_argument(
-            "--verify",
-            action="store_true",
-            help="poll {ServiceUrl}/version until it reports VERSION",
-        )
-
-    cmd = commands.add_parser(
-        "execute",
-        parents=[common, following, verify_timeout],
-        help="execute a change set left by --no-execute",
+    cmd = command(
+        "release",
+        "release an image tag that is in ECR: change the image and nothing else",
+        "Release VERSION: check it is in ECR, create a change set that sets ImageTag and "
+        "nothing else, refuse it if it touches more than the task definition, the service and "
+        "the image check, then ask, execute and follow it.",
+        _examples(
+            "cars-stack release v1.2.3 --verify",
+            "cars-stack release v1.2.3 --no-execute --summary-file review.md",
+        ),
+        "changing",
+        "role",
+        "following",
+        "review",
+        "template",
+        "verifying",
     )
-    cmd.add_argument("change_set_name", metavar="CHANGE_SET_NAME")
+    cmd.add_argument(
+        "version", metavar="VERSION", help=f"the image tag to release ({_VERSION_FORMAT})"
+    )
+
+    cmd = command(
+        "rollback",
+        "go back to the tag live before the current one, or to VERSION",
+        "Roll back through the same checks as a release: to VERSION, or without it to the tag "
+        "that was live before the current one (from the ECS task-definition revisions).",
+        _examples("cars-stack rollback", "cars-stack rollback v1.2.1 --verify"),
+        "changing",
+        "role",
+        "following",
+        "review",
+        "template",
+        "verifying",
+    )
+    cmd.add_argument(
+        "version",
+        nargs="?",
+        metavar="VERSION",
+        help=f"the image tag to go back to ({_VERSION_FORMAT}); default: the one live before "
+        "the current one",
+    )
+
+    cmd = command(
+        "execute",
+        "execute a change set left by --no-execute",
+        "Execute a reviewed change set (left by --no-execute) after the same checks as when it "
+        "was created, then follow it. The change set carries its own CloudFormation role.",
+        _examples(
+            "cars-stack execute cars-stack-release-v1-2-3-20261128-120000 "
+            "--expect-version v1.2.3 --verify",
+        ),
+        "changing",
+        "following",
+        "verifying",
+    )
+    cmd.add_argument(
+        "change_set_name",
+        metavar="CHANGE_SET_NAME",
+        help="as printed by --no-execute (and written to $GITHUB_OUTPUT)",
+    )
     cmd.add_argument(
         "--expect-version",
         metavar="VERSION",
-        help="refuse to execute unless the change set sets ImageTag to VERSION (vX.Y.Z)",
-    )
-    cmd.add_argument(
-        "--verify",
-        action="store_true",
-        help="poll {ServiceUrl}/version until it reports the change set's ImageTag",
+        help="refuse to execute unless the change set sets ImageTag to VERSION "
+        f"({_VERSION_FORMAT})",
     )
 
-    commands.add_parser("status", parents=[common], help="stack, live image, tasks, last releases")
-    commands.add_parser(
-        "destroy", parents=[common, following], help="delete the stack (type its name to confirm)"
+    command(
+        "status",
+        "stack, live image, tasks, last releases",
+        "Show the stack's status, the live image tag, the service URL, running and desired "
+        "tasks, the rollout state and the last releases. Changes nothing.",
+        _examples("cars-stack status", "cars-stack status --output json"),
+    )
+    command(
+        "destroy",
+        "delete the stack (type its name to confirm)",
+        "Delete the stack and its resources after you type its name; say what stays (the ECR "
+        "repository and its images, resources with DeletionPolicy Retain). A stack that does "
+        "not exist is nothing to do (exit 0).",
+        _examples("cars-stack destroy", "cars-stack destroy --stack-name api-cars-test --yes"),
+        "changing",
+        "role",
+        "following",
     )
     return parser
 
@@ -256,15 +405,23 @@ def _aws_error_line(error: Exception, stack_name: str, answer: Answer | None = N
 
 def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
     runtime = runtime or Runtime()
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Name the command: an option it does not offer may well be another command's.
+        parser.exit(
+            EXIT_REFUSED,
+            f"cars-stack {args.command}: unrecognized arguments: {' '.join(unknown)} "
+            f"(see cars-stack {args.command} --help)\n",
+        )
     ctx = Context(
         runtime,
         stack_name=args.stack_name,
         region=args.region,
         profile=args.profile,
         output=args.output,
-        yes=args.yes,
-        cfn_role_arn=args.cfn_role_arn,
+        yes=getattr(args, "yes", False),
+        cfn_role_arn=getattr(args, "cfn_role_arn", None),
     )
     hints: tuple[str, ...] = ()
     try:

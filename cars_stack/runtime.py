@@ -166,15 +166,25 @@ class Context:
         elif text is not None:
             print(text, file=self._out(), flush=True)
 
-    def confirm(self, question: str, *, expected: tuple[str, ...] = ("y", "yes")) -> None:
-        """Ask before changing anything; ``--yes`` answers for CI; other answers abort."""
-        if self.yes:
-            return
+    def _answer(self, prompt: str) -> str:
         ask = self.runtime.ask
         if ask is None:
             if not self.runtime.stdin_is_tty():
                 raise Refused("confirmation needed but there is no terminal to ask: pass --yes")
             ask = input
-        answer = ask(f"{question} [{'/'.join(expected)}] ").strip()
-        if answer.lower() not in expected:
+        return ask(prompt).strip()
+
+    def confirm(self, question: str) -> None:
+        """Ask before changing anything; ``--yes`` answers for CI; other answers abort."""
+        if self.yes:
+            return
+        if self._answer(f"{question} [y/N] ").lower() not in ("y", "yes"):
+            raise Aborted("not confirmed: nothing executed")
+
+    def confirm_by_typing(self, word: str, action: str) -> None:
+        """For what cannot be undone: the user types ``word``; no default, nothing in brackets
+        that would read as one Enter accepts."""
+        if self.yes:
+            return
+        if self._answer(f'Type "{word}" to {action} (anything else cancels): ') != word:
             raise Aborted("not confirmed: nothing executed")
