@@ -98,7 +98,14 @@ def unexecuted(ctx: Context, change_set: ChangeSet, *, owned: bool = True) -> It
     itself failing) removes the change set this run created, or names what is left."""
 
     def way_out() -> str:
-        return _cleanup_hint(ctx, change_set) if owned else _left_as_it_was(ctx, change_set)
+        try:
+            return _cleanup_hint(ctx, change_set) if owned else _left_as_it_was(ctx, change_set)
+        except (ClientError, BotoCoreError):
+            # The way out must not hide the failure that led to it.
+            return (
+                f"could not check what is left of change set {change_set.name}; remove it with "
+                + _removal_commands(ctx, change_set, with_stack=change_set.change_type == "CREATE")
+            )
 
     try:
         yield

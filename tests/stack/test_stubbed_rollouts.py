@@ -965,3 +965,28 @@ def test_a_refused_execution_of_a_reviewed_change_set_says_what_is_left_and_how_
         "stack: aws cloudformation delete-stack --stack-name api-cars --region eu-west-1"
     )
     stubbed.done()  # and nothing deleted: the change set was not this run's
+
+
+def test_a_clean_up_that_fails_still_names_what_to_remove_and_keeps_the_first_error(
+    cli, stubbed
+) -> None:
+    name = CHANGE_SET_ID.split("/")[1]
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    created = change_set([change("Cluster", "AWS::ECS::Cluster", action="Add")])
+    created["Description"] = "cars-stack deploy from api-cars.yaml"
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    _refused_execution(stubbed)
+    stubbed.cfn_stub.add_client_error(
+        "describe_stacks", service_error_code="Throttling", service_message="Rate exceeded"
+    )
+    result = cli("execute", name, "--yes", clients=stubbed.clients)
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "cars-stack execute: access denied by AWS for ExecuteChangeSet: "
+        "User is not authorized to perform: iam:PassRole",
+        f"  could not check what is left of change set {name}; remove it with "
+        "aws cloudformation delete-change-set --stack-name api-cars --region eu-west-1 "
+        f"--change-set-name {name}; then the empty stack: aws cloudformation delete-stack "
+        "--stack-name api-cars --region eu-west-1",
+    ]
+    stubbed.done()
