@@ -6,16 +6,25 @@ shapes of the ECS and CloudWatch Logs API references."""
 from __future__ import annotations
 
 from tests.stack.test_stubbed_rollouts import (
+    CHANGE_SET_ID,
     CIRCUIT_BREAKER,
     IMAGE_ONLY_CHANGES,
     ROLLED_BACK,
     ROLLOUT,
+    ROLLOUT_END,
+    STACK,
+    STACK_ID,
+    STACK_TYPE,
     STREAM,
     TASK_ID,
+    change,
+    change_set,
+    event,
     expect_diagnosis,
     expect_execution,
     expect_release_up_to_review,
     release,
+    stack,
 )
 
 
@@ -93,8 +102,6 @@ def test_a_refused_read_is_one_line_and_the_rest_is_still_read(
 
 
 def test_a_rollout_that_succeeds_reads_nothing_from_ecs(cli, stubbed, real_template_path) -> None:
-    from tests.stack.test_stubbed_rollouts import ROLLOUT_END, stack
-
     expect_release_up_to_review(stubbed, IMAGE_ONLY_CHANGES)
     expect_execution(stubbed, [(ROLLOUT, "UPDATE_IN_PROGRESS"), (ROLLOUT_END, "UPDATE_COMPLETE")])
     stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", tag="v1.3.0"))
@@ -102,3 +109,51 @@ def test_a_rollout_that_succeeds_reads_nothing_from_ecs(cli, stubbed, real_templ
     assert result.code == 0, result.err
     assert "Why: " not in result.out
     stubbed.done()  # no ECS or Logs call was scripted, and none was made
+
+
+def test_a_failed_first_create_is_explained_before_its_log_group_is_deleted(cli, stubbed) -> None:
+
+    name = CHANGE_SET_ID.split("/")[1]
+    review = event(STACK, STACK_TYPE, "REVIEW_IN_PROGRESS", "User Initiated")
+    created = change_set(
+        [
+            change("LogGroup", "AWS::Logs::LogGroup", action="Add"),
+            change("Service", "AWS::ECS::Service", action="Add"),
+        ]
+    )
+    created["Description"] = "cars-stack deploy from api-cars.yaml"
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    stubbed.cfn_stub.add_response("describe_stack_events", {"StackEvents": [review]})
+    stubbed.cfn_stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK}
+    )
+    failed = [
+        event(STACK, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated"),
+        event("LogGroup", "AWS::Logs::LogGroup", "CREATE_COMPLETE"),
+        event("Service", "AWS::ECS::Service", "CREATE_IN_PROGRESS"),
+        event("Service", "AWS::ECS::Service", "CREATE_FAILED", CIRCUIT_BREAKER),
+        event(STACK, STACK_TYPE, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed"),
+        event("Service", "AWS::ECS::Service", "DELETE_COMPLETE"),
+        event("LogGroup", "AWS::Logs::LogGroup", "DELETE_COMPLETE"),
+        event(STACK, STACK_TYPE, "ROLLBACK_COMPLETE"),
+    ]
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("ROLLBACK_COMPLETE"), {"StackName": STACK_ID}
+    )
+    stubbed.cfn_stub.add_response(
+        "describe_stack_events", {"StackEvents": [*failed[::-1], review]}, {"StackName": STACK_ID}
+    )
+    expect_diagnosis(stubbed)
+    result = cli("execute", name, "--yes", clients=stubbed.clients)
+    assert result.code == 1
+    lines = result.out.splitlines()
+    why = next(i for i, line in enumerate(lines) if line.startswith("Why: "))
+    log_group_deleted = next(
+        i for i, line in enumerate(lines) if "DELETE_COMPLETE" in line and "LogGroup" in line
+    )
+    assert why < log_group_deleted
+    assert "    SystemExit: 78" in lines[why:log_group_deleted]
+    assert "ended ROLLBACK_COMPLETE; first failure: Service CREATE_FAILED" in result.err
+    stubbed.done()
