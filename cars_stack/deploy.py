@@ -12,7 +12,13 @@ from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
-from cars_stack.stack import Stack, describe, require, rollback_complete_message
+from cars_stack.stack import (
+    SERVICE_STACK_PARAMETERS,
+    Stack,
+    describe,
+    require,
+    rollback_complete_message,
+)
 from cars_stack.template import Template
 from template_builder.names import IMAGE_TAG, REPOSITORY_NAME
 
@@ -84,6 +90,11 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
 
     stack = describe(ctx.client("cloudformation"), ctx.stack_name)
     _refuse_unusable(stack, options)
+    # The service template over another stack (the registry's, the data stack's) would replace
+    # that stack's resources with the service's.
+    existing = stack is not None and not stack.is_new and stack.status != "ROLLBACK_COMPLETE"
+    if existing and all(key in template.parameters for key in SERVICE_STACK_PARAMETERS):
+        stack.refuse_unless_service_stack()
     previous = stack.parameters if stack and not stack.is_new else {}
     if stack is None or stack.is_new or stack.status == "ROLLBACK_COMPLETE":
         missing = [p for p in template.required_parameters() if p not in given]

@@ -123,3 +123,23 @@ def test_the_service_stack_is_still_released(deployed: Path, cli, push_image, aw
     push_image("v2.0.0")
     result = cli("release", "v2.0.0", "--template-file", str(deployed), "--yes")
     assert result.code == 0, result.err
+
+
+def test_deploy_of_the_service_template_over_the_registry_stack_is_refused(
+    cli, aws, moto_template: Path
+) -> None:
+    stack = _registry_stack(aws)
+    result = cli(
+        "deploy",
+        "--stack-name",
+        stack,
+        "--template-file",
+        str(moto_template),
+        "--image-tag",
+        "v1.2.0",
+        "--yes",
+    )
+    assert result.code == 2
+    assert "stack api-cars-registry is not an api-cars service stack" in result.err
+    assert _change_sets(aws, stack) == []
+    assert aws("ecr").describe_repositories()["repositories"]
