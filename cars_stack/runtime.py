@@ -174,17 +174,21 @@ class Context:
             ask = input
         return ask(prompt).strip()
 
-    def confirm(self, question: str) -> None:
-        """Ask before changing anything; ``--yes`` answers for CI; other answers abort."""
+    def confirm(self, question: str, *, expected: tuple[str, ...] = ("y", "yes")) -> None:
+        """Ask before changing anything; ``--yes`` answers for CI; other answers abort.
+
+        A yes/no question shows ``[y/N]`` (Enter is no); any other expected answer must be typed
+        as it is, and nothing is shown in brackets that would read as a default.
+        """
         if self.yes:
             return
-        if self._answer(f"{question} [y/N] ").lower() not in ("y", "yes"):
+        if expected == ("y", "yes"):
+            accepted = self._answer(f"{question} [y/N] ").lower() in expected
+        else:
+            accepted = self._answer(f"{question} ") in expected
+        if not accepted:
             raise Aborted("not confirmed: nothing executed")
 
     def confirm_by_typing(self, word: str, action: str) -> None:
-        """For what cannot be undone: the user types ``word``; no default, nothing in brackets
-        that would read as one Enter accepts."""
-        if self.yes:
-            return
-        if self._answer(f'Type "{word}" to {action} (anything else cancels): ') != word:
-            raise Aborted("not confirmed: nothing executed")
+        """For what cannot be undone: the user types ``word``; there is no default."""
+        self.confirm(f'Type "{word}" to {action} (anything else cancels):', expected=(word,))
