@@ -1,8 +1,6 @@
 """``cars-stack``: argument parsing, dispatch, and every failure as one line with an exit code.
 
-Exit codes: 0 success or nothing to change; 1 failed deployment (rolled back, timed out, /version
-never matched); 2 bad input, refused change, or AWS said no (credentials, region, no such stack);
-130 aborted (Ctrl-C, or a confirmation that was not given).
+Exit codes: EXIT_CODE_MEANINGS below, the same words as README.md's table.
 """
 
 from __future__ import annotations
@@ -10,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
+import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -27,7 +27,7 @@ from botocore.parsers import ResponseParserError
 from cars_stack import deploy, destroy, release, status
 from cars_stack.errors import EXIT_ABORTED, EXIT_FAILED, EXIT_REFUSED, CarsStackError
 from cars_stack.protection import ALLOW_DATA_LOSS_FLAG
-from cars_stack.runtime import Context, Runtime
+from cars_stack.runtime import Answer, Context, Runtime
 from cars_stack.stack import is_missing_stack
 from cars_stack.template import default_template_path
 from template_builder.names import DEFAULT_STACK_NAME
@@ -58,89 +58,203 @@ def _positive(value: str) -> float:
     return number
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stack-name", default=DEFAULT_STACK_NAME, help="default: %(default)s")
-    common.add_argument("--region", help="AWS region (default: AWS_REGION / the profile's)")
-    common.add_argument("--profile", help="AWS profile (default: AWS_PROFILE / default chain)")
-    common.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    common.add_argument("--output", choices=("text", "json"), default="text")
-    common.add_argument(
-        "--cfn-role-arn", help="service role CloudFormation assumes to change the stack (RoleARN)"
+# The exit codes, as README.md's table states them (a test holds the two equal).
+EXIT_CODE_MEANINGS = {
+    0: "success, or nothing to do: nothing to change, the tag already live, "
+    "destroy of a stack that does not exist",
+    1: "the deployment failed: rolled back (e.g. `UPDATE_ROLLBACK_COMPLETE`), timed out, "
+    "delete failed, `/version` never reported the tag",
+    2: "bad input or refused: bad version or parameter, image not in ECR, not a service stack, "
+    "stack busy or failed, change set touching too much or losing data, data stack still "
+    "imported or misnamed, rollback target older than a contracting migration, "
+    "no credentials/region, no such stack (release, rollback, execute, status), AWS said no",
+    130: "aborted: Ctrl-C, or the confirmation was not given",
+}
+_VERSION_FORMAT = "vX.Y.Z, e.g. v1.2.3"
+_HELP_WIDTH = 88
+_VERIFY_HELP = (
+    "after the rollout, poll {ServiceUrl}/version until it reports the released ImageTag; "
+    "the stack's ServiceUrl output is checked before anything changes"
+)
+
+
+def _exit_codes() -> str:
+    lines = [
+        textwrap.fill(
+            meaning.replace("`", ""),
+            _HELP_WIDTH,
+            initial_indent=f"  {code:<4} ",
+            subsequent_indent=" " * 7,
+        )
+        for code, meaning in EXIT_CODE_MEANINGS.items()
+    ]
+    return "exit codes:\n" + "\n".join(lines)
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _options() -> dict[str, argparse.ArgumentParser]:
+    """Option groups, each offered only by the commands it means something for."""
+
+    def group() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+
+    groups = {name: group() for name in ("aws", "changing", "role", "following", "review")}
+    groups |= {name: group() for name in ("template", "verifying", "data", "data_loss")}
+    aws = groups["aws"]
+    aws.add_argument(
+        "--stack-name",
+        default=DEFAULT_STACK_NAME,
+        help="the stack to act on (default: %(default)s)",
     )
-    common.add_argument(
-        "--data-stack-name", help="the data stack (default: the stack name + '-data')"
+    aws.add_argument(
+        "--region",
+        help="AWS region (default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's)",
     )
-    data_loss = argparse.ArgumentParser(add_help=False)
-    data_loss.add_argument(
+    aws.add_argument("--profile", help="AWS profile (default: AWS_PROFILE, else the default chain)")
+    aws.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), or json: the result as one JSON document on stdout, "
+        "progress on stderr",
+    )
+    groups["changing"].add_argument(
+        "--yes", "-y", action="store_true", help="do not ask before changing anything (for CI)"
+    )
+    groups["role"].add_argument(
+        "--cfn-role-arn",
+        metavar="ARN",
+        help="service role CloudFormation assumes to change the stack (RoleARN); "
+        "default: the caller's own permissions",
+    )
+    groups["following"].add_argument(
+        "--timeout",
+        type=_positive,
+        default=30,
+        metavar="MINUTES",
+        help="past it, cancel an update and follow its rollback; stop following a create or "
+        "delete (default: %(default)s)",
+    )
+    review = groups["review"]
+    review.add_argument(
+        "--no-execute",
+        action="store_true",
+        help="create and print the change set, leave it for cars-stack execute",
+    )
+    review.add_argument(
+        "--summary-file",
+        type=Path,
+        metavar="PATH",
+        help="also write the change set as a Markdown review (e.g. $GITHUB_STEP_SUMMARY)",
+    )
+    groups["template"].add_argument(
+        "--template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the service template (default: templates/api-cars.yaml)",
+    )
+    verifying = groups["verifying"]
+    verifying.add_argument("--verify", action="store_true", help=_VERIFY_HELP)
+    verifying.add_argument(
+        "--verify-timeout",
+        type=_positive,
+        default=300,
+        metavar="SECONDS",
+        help="how long --verify polls before the command fails (default: %(default)s)",
+    )
+    groups["data"].add_argument(
+        "--data-stack-name",
+        metavar="NAME",
+        help="the data stack (default: the stack name + '-data', e.g. api-cars-data)",
+    )
+    groups["data_loss"].add_argument(
         ALLOW_DATA_LOSS_FLAG,
         dest="allow_data_loss",
         action="store_true",
         help="execute a change set that REPLACES OR DELETES the database cluster, its writer or "
         "the cache (their data is lost; a snapshot is kept): lifts the stack policy for it",
     )
-    following = argparse.ArgumentParser(add_help=False)
-    following.add_argument(
-        "--timeout",
-        type=_positive,
-        default=30,
-        metavar="MINUTES",
-        help="past it, cancel an update and follow the rollback (default: %(default)s)",
-    )
-    review = argparse.ArgumentParser(add_help=False)
-    review.add_argument(
-        "--no-execute",
-        action="store_true",
-        help="create and print the change set, leave it for later",
-    )
-    review.add_argument(
-        "--summary-file", type=Path, help="write a Markdown review of the change set"
-    )
-    template = argparse.ArgumentParser(add_help=False)
-    template.add_argument(
-        "--template-file", type=Path, default=None, help="default: templates/api-cars.yaml"
-    )
-    verify_timeout = argparse.ArgumentParser(add_help=False)
-    verify_timeout.add_argument(
-        "--verify-timeout",
-        type=_positive,
-        default=300,
-        metavar="SECONDS",
-        help="default: %(default)s",
-    )
+    return groups
 
+
+def _parser() -> argparse.ArgumentParser:
+    o = _options()
     parser = _Parser(
         prog="cars-stack",
         description="Deploy, release, roll back and tear down the api-cars stack through "
-        "reviewed CloudFormation change sets.",
-        epilog="Exit codes: 0 success or nothing to change; 1 failed deployment; "
-        "2 bad input, refused, or AWS said no; 130 aborted.",
+        "reviewed CloudFormation change sets. Each command's --help has its options and examples.",
+        epilog=_exit_codes(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
 
-    cmd = commands.add_parser(
+    def command(name: str, summary: str, description: str, examples: str, *parents: str):
+        return commands.add_parser(
+            name,
+            parents=[o["aws"], *(o[p] for p in parents)],
+            help=summary,
+            description=textwrap.fill(description, _HELP_WIDTH),
+            epilog=examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    cmd = command(
         "deploy",
-        parents=[common, following, review, template, data_loss],
-        help="create or update the data stack, then the service wired to it",
+        "create or update the data stack, then the service wired to it",
+        "Create or update the data stack (templates/data.yaml, default name <stack>-data) and "
+        "then the service (templates/api-cars.yaml) wired to it, each through a change set "
+        "that is shown and asked for before it is executed. Parameters not given keep their "
+        "deployed values; a new service needs --image-tag. A change set that would replace or "
+        "delete the database or the cache is refused unless --allow-data-loss is given.",
+        _examples(
+            "cars-stack deploy --image-tag v1.0.0           # data stack, then a new service",
+            "cars-stack deploy --param DesiredCount=3       # one parameter, the rest kept",
+            "cars-stack deploy --only data --data-param ReaderCount=1",
+        ),
+        "changing",
+        "role",
+        "following",
+        "review",
+        "template",
+        "data",
+        "data_loss",
     )
     cmd.add_argument(
         "--only",
         choices=("data", "service"),
-        help="deploy this stack alone (default: the data stack, then the service)",
+        help="deploy this stack alone (default: the data stack, then the service wired to it)",
     )
     cmd.add_argument(
-        "--data-template-file", type=Path, default=None, help="default: templates/data.yaml"
+        "--data-template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the data stack's template (default: templates/data.yaml)",
     )
     cmd.add_argument(
         "--data-param",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="set a data-stack parameter",
+        help="set a data-stack parameter (repeatable)",
     )
-    cmd.add_argument("--image-tag", help="set ImageTag (needed for a new stack)")
     cmd.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE", help="set a template parameter"
+        "--image-tag",
+        metavar="VERSION",
+        help=f"set ImageTag to VERSION ({_VERSION_FORMAT}), an image in ECR; a new stack needs it",
+    )
+    cmd.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a template parameter (repeatable)",
     )
     cmd.add_argument(
         "--replace-failed",
@@ -148,35 +262,100 @@ def _parser() -> argparse.ArgumentParser:
         help="delete a ROLLBACK_COMPLETE stack (a failed first create) and create it again",
     )
 
-    for name, help_text in (
-        ("release", "release an image tag that is in ECR: change the image and nothing else"),
-        ("rollback", "go back to the tag live before the current one, or to VERSION"),
-    ):
-        cmd = commands.add_parser(
-            name, parents=[common, following, review, template, verify_timeout], help=help_text
-        )
-        cmd.add_argument("version", nargs=None if name == "release" else "?", metavar="VERSION")
-        cmd.add_argument(
-            "--verify",
-            action="store_true",
-            help="poll {ServiceUrl}/version until it reports VERSION",
-        )
-
-    cmd = commands.add_parser(
-        "execute",
-        parents=[common, following, verify_timeout, data_loss],
-        help="execute a change set left by --no-execute",
+    cmd = command(
+        "release",
+        "release an image tag that is in ECR: change the image and nothing else",
+        "Release VERSION: check it is in ECR, create a change set that sets ImageTag and "
+        "nothing else, refuse it if it touches more than the task definition, the service and "
+        "the image check, then ask, execute and follow it.",
+        _examples(
+            "cars-stack release v1.2.3 --verify",
+            "cars-stack release v1.2.3 --no-execute --summary-file review.md",
+        ),
+        "changing",
+        "role",
+        "following",
+        "review",
+        "template",
+        "verifying",
     )
-    cmd.add_argument("change_set_name", metavar="CHANGE_SET_NAME")
     cmd.add_argument(
-        "--verify", metavar="VERSION", help="require this ImageTag, then poll /version"
+        "version", metavar="VERSION", help=f"the image tag to release ({_VERSION_FORMAT})"
     )
 
-    commands.add_parser("status", parents=[common], help="stack, live image, tasks, last releases")
-    cmd = commands.add_parser(
+    cmd = command(
+        "rollback",
+        "go back to the tag live before the current one, or to VERSION",
+        "Roll back through the same checks as a release: to VERSION, or without it to the tag "
+        "that was live before the current one (from the ECS task-definition revisions).",
+        _examples("cars-stack rollback", "cars-stack rollback v1.2.1 --verify"),
+        "changing",
+        "role",
+        "following",
+        "review",
+        "template",
+        "verifying",
+    )
+    cmd.add_argument(
+        "version",
+        nargs="?",
+        metavar="VERSION",
+        help=f"the image tag to go back to ({_VERSION_FORMAT}); default: the one live before "
+        "the current one",
+    )
+
+    cmd = command(
+        "execute",
+        "execute a change set left by --no-execute",
+        "Execute a reviewed change set (left by --no-execute) after the same checks as when it "
+        "was created, then follow it. The change set carries its own CloudFormation role.",
+        _examples(
+            "cars-stack execute cars-stack-release-v1-2-3-20261128-120000 "
+            "--expect-version v1.2.3 --verify",
+        ),
+        "changing",
+        "following",
+        "verifying",
+        "data_loss",
+    )
+    cmd.add_argument(
+        "change_set_name",
+        metavar="CHANGE_SET_NAME",
+        help="as printed by --no-execute (and written to $GITHUB_OUTPUT)",
+    )
+    cmd.add_argument(
+        "--expect-version",
+        metavar="VERSION",
+        help="refuse to execute unless the change set sets ImageTag to VERSION "
+        f"({_VERSION_FORMAT})",
+    )
+
+    command(
+        "status",
+        "stack, live image, tasks, last releases, the data tier",
+        "Show the stack's status, the live image tag, the service URL, running and desired "
+        "tasks, the rollout state and the last releases, and the data stack: engine, capacity, "
+        "readers, cache, protections, whether the database is paused. Changes nothing.",
+        _examples("cars-stack status", "cars-stack status --output json"),
+        "data",
+    )
+    cmd = command(
         "destroy",
-        parents=[common, following],
-        help="delete the service stack (type its name to confirm); the data stack stays",
+        "delete the service stack (type its name to confirm); the data stack stays",
+        "Delete the service stack and its resources after you type its name; say what stays "
+        "(the data stack and its data, the ECR repository and its images, resources with "
+        "DeletionPolicy Retain). A stack that does not exist is nothing to do (exit 0). "
+        "--delete-data NAME also deletes the data stack: its deletion protection is lifted in a "
+        "reviewed change set and the final snapshot's id is printed.",
+        _examples(
+            "cars-stack destroy",
+            "cars-stack destroy --stack-name api-cars-test --yes",
+            "cars-stack destroy --delete-data api-cars-data   # the data too (snapshot kept)",
+        ),
+        "changing",
+        "role",
+        "following",
+        "data",
     )
     cmd.add_argument(
         "--delete-data",
@@ -220,6 +399,7 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
         return deploy.execute(
             ctx,
             args.change_set_name,
+            expect_version=args.expect_version,
             verify_version=args.verify,
             verify_timeout=args.verify_timeout,
             timeout_minutes=args.timeout,
@@ -235,7 +415,23 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
     )
 
 
-def _aws_error_line(error: Exception, stack_name: str) -> str:
+def _not_aws(answer: Answer | None, operation: str | None) -> str:
+    """An answer that is no AWS error: say what came back, not what it is not."""
+    if answer is None:
+        return f"the endpoint's answer to {operation or 'a request'} could not be read as AWS's"
+    return (
+        f"{answer.endpoint} answered {answer.operation} with {answer.describe()}, "
+        "which is not an AWS answer (check AWS_ENDPOINT_URL and any proxy)"
+    )
+
+
+def _raised_by_a_parser(error: Exception) -> bool:
+    """botocore's parsers raise KeyError/AttributeError/TypeError on some non-AWS bodies."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(frame.filename.endswith("botocore/parsers.py") for frame in frames)
+
+
+def _aws_error_line(error: Exception, stack_name: str, answer: Answer | None = None) -> str:
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return (
             "no AWS credentials found: set AWS_PROFILE (or pass --profile) or "
@@ -254,29 +450,42 @@ def _aws_error_line(error: Exception, stack_name: str) -> str:
     if isinstance(error, ClientError):
         err = error.response.get("Error", {})
         code, message = err.get("Code", "?"), err.get("Message", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code.isdigit() and answer is not None:
+            # botocore names an answer without an AWS error code by its HTTP status.
+            return _not_aws(answer, error.operation_name)
         if is_missing_stack(error):
             return f"no stack named {stack_name}: {message}"
         if code in _CREDENTIAL_CODES:
             return f"AWS rejected the credentials ({code}): {message}"
         if "AccessDenied" in code or code == "UnauthorizedOperation":
             return f"access denied by AWS for {error.operation_name}: {message}"
-        return f"AWS refused {error.operation_name} ({code}): {message}"
+        http = f", HTTP {status}" if status else ""
+        return f"AWS refused {error.operation_name} ({code}{http}): {message}"
     if isinstance(error, ResponseParserError):
-        return "the endpoint answered something that is not AWS (check AWS_ENDPOINT_URL)"
+        return _not_aws(answer, None)
     return f"AWS client error: {error}"
 
 
 def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
     runtime = runtime or Runtime()
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Name the command: an option it does not offer may well be another command's.
+        parser.exit(
+            EXIT_REFUSED,
+            f"cars-stack {args.command}: unrecognized arguments: {' '.join(unknown)} "
+            f"(see cars-stack {args.command} --help)\n",
+        )
     ctx = Context(
         runtime,
         stack_name=args.stack_name,
         region=args.region,
         profile=args.profile,
         output=args.output,
-        yes=args.yes,
-        cfn_role_arn=args.cfn_role_arn,
+        yes=getattr(args, "yes", False),
+        cfn_role_arn=getattr(args, "cfn_role_arn", None),
     )
     hints: tuple[str, ...] = ()
     try:
@@ -286,10 +495,15 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
     except KeyboardInterrupt:
         line, code = "interrupted", EXIT_ABORTED
     except (BotoCoreError, ClientError, ResponseParserError) as error:
-        line = _aws_error_line(error, args.stack_name)
+        line = _aws_error_line(error, args.stack_name, ctx.last_answer)
+        hints = getattr(error, "cars_stack_hints", ())
         code = (
             EXIT_FAILED if isinstance(error, ClientError) and _is_throttle(error) else EXIT_REFUSED
         )
+    except (KeyError, AttributeError, TypeError) as error:
+        if not _raised_by_a_parser(error):
+            raise
+        line, code = _not_aws(ctx.last_answer, None), EXIT_REFUSED
     stderr = runtime.stderr or sys.stderr
     print(f"cars-stack {args.command}: {line}", file=stderr)
     for hint in hints:

@@ -8,12 +8,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, data, images, protection, release, rollout
+from cars_stack import changeset, data, images, protection, release, rollout, verify
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
-from cars_stack.stack import Stack, describe, require, rollback_complete_message
+from cars_stack.stack import (
+    SERVICE_STACK_PARAMETERS,
+    Stack,
+    describe,
+    require,
+    rollback_complete_message,
+)
 from cars_stack.template import Template
 from template_builder.names import (
     DATA_STACK_HAS_CACHE,
@@ -106,6 +112,11 @@ def deploy_template(
     """
     stack = describe(ctx.client("cloudformation"), ctx.stack_name)
     _refuse_unusable(stack, options)
+    # The service template over another stack (the registry's, the data stack's) would replace
+    # that stack's resources with the service's.
+    existing = stack is not None and not stack.is_new and stack.status != "ROLLBACK_COMPLETE"
+    if existing and all(key in template.parameters for key in SERVICE_STACK_PARAMETERS):
+        stack.refuse_unless_service_stack()
     previous = stack.parameters if stack and not stack.is_new else {}
     if _creates(stack):
         missing = [p for p in template.required_parameters() if p not in given]
@@ -256,7 +267,8 @@ def execute(
     ctx: Context,
     name: str,
     *,
-    verify_version: str | None,
+    expect_version: str | None,
+    verify_version: bool,
     verify_timeout: float,
     timeout_minutes: float,
     allow_data_loss: bool = False,
@@ -266,6 +278,8 @@ def execute(
     stack = require(cfn, ctx.stack_name, ctx.region)
     stack.refuse_if_busy()
     stack.refuse_if_stuck()
+    if verify_version:
+        verify.require_url(stack.outputs, stack.name)
     change_set = ChangeSet(change_set_id=name, name=name, stack_name=stack.name)
     try:
         changeset.load(ctx, change_set)
@@ -273,28 +287,37 @@ def execute(
         if error.response.get("Error", {}).get("Code") == "ChangeSetNotFound":
             raise Refused(f"no change set named {name} on stack {stack.name}") from None
         raise
+    image_only = release.is_image_change(change_set.description)
+    if image_only:
+        stack.refuse_unless_service_stack()
     if change_set.status != "CREATE_COMPLETE" or change_set.execution_status != "AVAILABLE":
         raise Refused(
             f"change set {name} cannot be executed: status {change_set.status}, "
             f"execution status {change_set.execution_status}"
         )
-    if verify_version is not None and change_set.parameters.get(IMAGE_TAG) != verify_version:
+    tag = change_set.parameters.get(IMAGE_TAG)
+    if expect_version is not None and tag != expect_version:
         raise Refused(
-            f"change set {name} sets {IMAGE_TAG}={change_set.parameters.get(IMAGE_TAG)}, "
-            f"not {verify_version}: refusing to execute it"
+            f"change set {name} sets {IMAGE_TAG}={tag}, not {expect_version}: "
+            "refusing to execute it"
+        )
+    if verify_version and not tag:
+        raise Refused(
+            f"--verify polls /version for the change set's {IMAGE_TAG}, and change set {name} "
+            f"sets none: run without --verify (nothing was changed)"
         )
     change_set.change_type = "CREATE" if stack.is_new else "UPDATE"
     plan = rollout.Plan(
         change_set=change_set,
         headline=change_set.description or f"Execute {name}",
-        image_only=release.is_image_change(change_set.description),
-        verify_version=verify_version,
+        image_only=image_only,
+        verify_version=tag if verify_version else None,
         verify_timeout=verify_timeout,
         timeout_minutes=timeout_minutes,
         owned=False,
         allow_data_loss=allow_data_loss,
     )
-    result = {"stack_name": stack.name, "action": "execute", "version": verify_version}
+    result = {"stack_name": stack.name, "action": "execute", "version": tag}
     code = rollout.run(ctx, plan, result=result)
     if result.get("executed") and DELETION_PROTECTION in change_set.parameters:
         # A data-stack change set (only the data template has this parameter), perhaps its

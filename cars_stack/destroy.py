@@ -43,7 +43,7 @@ def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
     ctx.say(
         f"Stack {stack.name} ({stack.status}) in {ctx.region} will be deleted with its resources."
     )
-    ctx.confirm(f"Type the stack name to delete it ({stack.name}):", expected=(stack.name,))
+    ctx.confirm_by_typing(stack.name, f"delete stack {stack.name}")
     marker = newest_event_id(ctx, stack.stack_id)
     request = {"StackName": stack.stack_id}
     if ctx.cfn_role_arn:

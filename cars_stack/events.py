@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +72,12 @@ def follow(
     after_event: str | None,
     timeout_minutes: float,
     expected_resources: int = 0,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> Outcome:
-    """Print events as they come; past the timeout, cancel an update and follow its rollback."""
+    """Print events as they come; past the timeout, cancel an update and follow its rollback.
+
+    ``on_event`` sees each event as it is printed, while the operation still runs.
+    """
     cfn = ctx.client("cloudformation")
     deadline = ctx.now() + timeout_minutes * 60
     outcome = Outcome(status="")
@@ -90,6 +95,8 @@ def follow(
             ).endswith("_COMPLETE"):
                 done.add(event["LogicalResourceId"])
             ctx.say(render.event_line(event, len(done), expected_resources))
+            if on_event is not None:
+                on_event(event)
             if outcome.first_failure is None:
                 outcome.first_failure = _failure_reason(event)
         if is_terminal(outcome.status):

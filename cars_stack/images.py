@@ -19,7 +19,9 @@ _VERSION_VARIABLE = "APP_VERSION"
 def require_image(ctx: Context, repository: str, tag: str) -> None:
     """Refuse, before any change set exists, a tag that was never pushed."""
     try:
-        ctx.client("ecr").describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        answer = ctx.client("ecr").describe_images(
+            repositoryName=repository, imageIds=[{"imageTag": tag}]
+        )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code == "ImageNotFoundException":
@@ -32,6 +34,12 @@ def require_image(ctx: Context, repository: str, tag: str) -> None:
                 f"ECR repository {repository} does not exist in {ctx.region} (nothing was changed)"
             ) from None
         raise
+    # An answer without the image is no proof it exists (the check must not fail open).
+    if not any(tag in (d.get("imageTags") or []) for d in answer.get("imageDetails") or []):
+        raise Refused(
+            f"ECR in {ctx.region} did not list {repository}:{tag} (DescribeImages answered no "
+            "such image): nothing was changed"
+        )
 
 
 @dataclass(frozen=True)

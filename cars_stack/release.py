@@ -7,7 +7,7 @@ from pathlib import Path
 
 from api.migrations import compatibility
 from api.migrations.compatibility import release_key
-from cars_stack import changeset, images, rollout
+from cars_stack import changeset, images, rollout, verify
 from cars_stack.errors import Refused
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, physical_ids, require
@@ -58,9 +58,9 @@ def change_image(
         ctx.say(f"{version} is already live on {stack.name}: nothing to {verb}")
         ctx.emit({**result, "changed": False})
         return 0
-    repository = stack.parameters.get(REPOSITORY_NAME)
-    if repository:
-        images.require_image(ctx, repository, version)
+    if options.verify:
+        verify.require_url(stack.outputs, stack.name)
+    images.require_image(ctx, stack.parameters[REPOSITORY_NAME], version)
     parameters = [{"ParameterKey": IMAGE_TAG, "ParameterValue": version}] + [
         {"ParameterKey": key, "UsePreviousValue": True}
         for key in stack.parameters
@@ -120,6 +120,7 @@ def release(ctx: Context, version: str, options: ReleaseOptions) -> int:
     check_version(ctx, version, options.template_path)
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     stack.refuse_unless_updatable()
+    stack.refuse_unless_service_stack()
     if _older_than(version, stack.parameters.get(IMAGE_TAG)):
         ids = physical_ids(ctx.client("cloudformation"), stack.name)
         refuse_if_schema_moved_on(ctx, version, images.history(ctx, ids))
@@ -131,6 +132,7 @@ def rollback(ctx: Context, version: str | None, options: ReleaseOptions) -> int:
         check_version(ctx, version, options.template_path)
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     stack.refuse_unless_updatable()
+    stack.refuse_unless_service_stack()
     ids = physical_ids(ctx.client("cloudformation"), stack.name)
     releases = images.history(ctx, ids)
     if version is None:

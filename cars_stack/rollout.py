@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from cars_stack import changeset, protection, render, verify
 from cars_stack.changeset import ChangeSet
+from cars_stack.diagnose import RolloutDiagnosis
 from cars_stack.errors import Aborted, CarsStackError, DeploymentFailed
 from cars_stack.events import Outcome, follow, newest_event_id
 from cars_stack.runtime import Context
-from cars_stack.stack import describe
+from cars_stack.stack import Stack, describe
 
 
 @dataclass
@@ -37,30 +40,74 @@ class Plan:
     allow_data_loss: bool = False
 
 
+def _removal_commands(ctx: Context, change_set: ChangeSet, *, with_stack: bool) -> str:
+    where = f"--stack-name {change_set.stack_name} --region {ctx.region}"
+    commands = f"aws cloudformation delete-change-set {where} --change-set-name {change_set.name}"
+    if with_stack:
+        commands += f"; then the empty stack: aws cloudformation delete-stack {where}"
+    return commands
+
+
+def _empty_stack(ctx: Context, change_set: ChangeSet) -> Stack | None:
+    """The REVIEW_IN_PROGRESS stack a CREATE change set brought along, if it is still there."""
+    if change_set.change_type != "CREATE":
+        return None
+    stack = describe(ctx.client("cloudformation"), change_set.stack_name)
+    return stack if stack is not None and stack.is_new else None
+
+
 def _cleanup_hint(ctx: Context, change_set: ChangeSet) -> str:
     """Delete the unexecuted change set (and a CREATE one's empty stack); say what happened."""
     if not changeset.delete(ctx, change_set):
         return (
-            f"change set {change_set.name} was left on stack {change_set.stack_name}: "
-            "delete it with "
-            f"aws cloudformation delete-change-set --stack-name {change_set.stack_name} "
-            f"--change-set-name {change_set.name}"
+            f"change set {change_set.name} was left on stack {change_set.stack_name}: delete it "
+            "with "
+            + _removal_commands(ctx, change_set, with_stack=change_set.change_type == "CREATE")
         )
-    if change_set.change_type == "CREATE":
-        stack = describe(ctx.client("cloudformation"), change_set.stack_name)
-        if stack is not None and stack.is_new:
-            ctx.client("cloudformation").delete_stack(StackName=stack.stack_id)
-    return f"change set {change_set.name} deleted; nothing was executed"
+    empty = _empty_stack(ctx, change_set)
+    if empty is None:
+        return f"change set {change_set.name} deleted; nothing was executed"
+    try:
+        ctx.client("cloudformation").delete_stack(StackName=empty.stack_id)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "?")
+        return (
+            f"change set {change_set.name} deleted, but not the empty stack {empty.name} "
+            f"(REVIEW_IN_PROGRESS; DeleteStack answered {code}): delete it with "
+            f"aws cloudformation delete-stack --stack-name {empty.name} --region {ctx.region}"
+        )
+    return (
+        f"change set {change_set.name} and the empty stack {empty.name} (REVIEW_IN_PROGRESS) "
+        "deleted; nothing was executed"
+    )
+
+
+def _left_as_it_was(ctx: Context, change_set: ChangeSet) -> str:
+    """Somebody else's change set: not deleted, but what is left and how to remove it is said."""
+    with_stack = _empty_stack(ctx, change_set) is not None
+    kept = (
+        f" and the empty stack {change_set.stack_name} (REVIEW_IN_PROGRESS)" if with_stack else ""
+    )
+    return (
+        f"change set {change_set.name} left as it was (AVAILABLE){kept}; to remove it: "
+        + _removal_commands(ctx, change_set, with_stack=with_stack)
+    )
 
 
 @contextlib.contextmanager
 def unexecuted(ctx: Context, change_set: ChangeSet, *, owned: bool = True) -> Iterator[None]:
-    """Until execution, any way out (refusal, Ctrl-C, error) removes or names the change set."""
+    """Until execution has started, any way out (refusal, Ctrl-C, an AWS error, ExecuteChangeSet
+    itself failing) removes the change set this run created, or names what is left."""
 
     def way_out() -> str:
-        if owned:
-            return _cleanup_hint(ctx, change_set)
-        return f"change set {change_set.name} left as it was"
+        try:
+            return _cleanup_hint(ctx, change_set) if owned else _left_as_it_was(ctx, change_set)
+        except (ClientError, BotoCoreError):
+            # The way out must not hide the failure that led to it.
+            return (
+                f"could not check what is left of change set {change_set.name}; remove it with "
+                + _removal_commands(ctx, change_set, with_stack=change_set.change_type == "CREATE")
+            )
 
     try:
         yield
@@ -70,9 +117,14 @@ def unexecuted(ctx: Context, change_set: ChangeSet, *, owned: bool = True) -> It
         if not change_set.executed:
             error.hints = (*error.hints, way_out())
         raise
+    except (ClientError, BotoCoreError) as error:
+        # main() prints the AWS error as its one line; what was cleaned up follows as a hint.
+        if not change_set.executed:
+            error.cars_stack_hints = (way_out(),)  # type: ignore[union-attr]
+        raise
     except Exception:
-        if not change_set.executed and owned:
-            ctx.warn(_cleanup_hint(ctx, change_set))
+        if not change_set.executed:
+            ctx.warn(way_out())
         raise
 
 
@@ -92,12 +144,24 @@ def _follow_hints(ctx: Context, change_set: ChangeSet) -> tuple[str, ...]:
     )
 
 
-def execute_and_follow(ctx: Context, change_set: ChangeSet, *, timeout_minutes: float) -> Outcome:
+def start_execution(ctx: Context, change_set: ChangeSet) -> tuple[str, str | None]:
+    """Execute the change set; the stack ID and the event marker to follow it from."""
     cfn = ctx.client("cloudformation")
     stack = describe(cfn, change_set.stack_name)
     stack_id = stack.stack_id if stack else change_set.stack_name
     marker = newest_event_id(ctx, stack_id)
     changeset.execute(ctx, change_set)
+    return stack_id, marker
+
+
+def follow_execution(
+    ctx: Context,
+    change_set: ChangeSet,
+    stack_id: str,
+    marker: str | None,
+    *,
+    timeout_minutes: float,
+) -> Outcome:
     ctx.say(f"Executing {change_set.name} on {change_set.stack_name}; following its events:")
     try:
         outcome = follow(
@@ -106,6 +170,7 @@ def execute_and_follow(ctx: Context, change_set: ChangeSet, *, timeout_minutes: 
             after_event=marker,
             timeout_minutes=timeout_minutes,
             expected_resources=len(change_set.changes),
+            on_event=RolloutDiagnosis(ctx, change_set.stack_name),
         )
     except KeyboardInterrupt:
         raise Aborted("stopped following", hints=_follow_hints(ctx, change_set)) from None
@@ -148,6 +213,15 @@ def no_changes(ctx: Context, result: dict[str, Any]) -> int:
 
 def run(ctx: Context, plan: Plan, *, result: dict[str, Any]) -> int:
     """Review, then either leave the change set for later or confirm, execute and follow it."""
+    # Lifted (--allow-data-loss) from just before the execute until the update has ended, or a
+    # failure on the way.
+    with contextlib.ExitStack() as policy_lift:
+        return _review_and_execute(ctx, plan, result, policy_lift)
+
+
+def _review_and_execute(
+    ctx: Context, plan: Plan, result: dict[str, Any], policy_lift: contextlib.ExitStack
+) -> int:
     change_set = plan.change_set
     with unexecuted(ctx, change_set, owned=plan.owned):
         # ``execute`` has described its change set already; one just created is not ready yet.
@@ -179,13 +253,17 @@ def run(ctx: Context, plan: Plan, *, result: dict[str, Any]) -> int:
             ctx.emit(result)
             return 0
         ctx.confirm(f"{plan.headline}: execute change set {change_set.name}?")
-    lifted = (
-        protection.policy_lifted(ctx.for_stack(change_set.stack_name))
-        if losing
-        else contextlib.nullcontext()
-    )
-    with lifted:
-        outcome = execute_and_follow(ctx, change_set, timeout_minutes=plan.timeout_minutes)
+        if losing:
+            policy_lift.enter_context(
+                protection.policy_lifted(ctx.for_stack(change_set.stack_name))
+            )
+        stack_id, marker = start_execution(ctx, change_set)
+    try:
+        outcome = follow_execution(
+            ctx, change_set, stack_id, marker, timeout_minutes=plan.timeout_minutes
+        )
+    finally:
+        policy_lift.close()
     result.update(executed=True, stack_status=outcome.status)
     stack = describe(ctx.client("cloudformation"), change_set.stack_name)
     outputs = stack.outputs if stack else {}

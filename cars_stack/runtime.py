@@ -7,6 +7,7 @@ tests poll with no delay and answer prompts without a terminal.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -18,9 +19,39 @@ from botocore.config import Config
 
 from cars_stack.errors import Aborted, Refused
 
+# Where the region comes from, first found wins (then the profile's). The installed botocore reads
+# AWS_DEFAULT_REGION only; AWS_REGION is what the AWS CLI v2, the other SDKs and GitHub's
+# configure-aws-credentials set, so it is honoured here, above AWS_DEFAULT_REGION as they rank it.
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def region_from_environment(given: str | None) -> str | None:
+    """``--region``, else AWS_REGION, else AWS_DEFAULT_REGION; None leaves it to the profile."""
+    if given:
+        return given
+    return next((os.environ[v] for v in REGION_VARIABLES if os.environ.get(v)), None)
+
+
 # Standard retry mode backs off on throttling, which CloudFormation does under polling;
 # AWS_MAX_ATTEMPTS still tunes the number of attempts.
 _BOTO_CONFIG = Config(retries={"mode": "standard"}, user_agent_extra="cars-stack")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The last HTTP answer a client received, kept so an unparsable one can be described."""
+
+    endpoint: str
+    operation: str
+    status: int
+    content_type: str
+    body: bytes
+
+    def describe(self) -> str:
+        text = self.body[:120].decode("utf-8", "replace").strip()
+        text = " ".join(text.split()) or "an empty body"
+        content_type = self.content_type or "no Content-Type"
+        return f"HTTP {self.status} ({content_type}): {text}"
 
 
 @dataclass
@@ -61,6 +92,9 @@ class Context:
         self._profile = profile
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = dict(runtime.clients)
+        for given in self._clients.values():
+            self._record_answers(given)
+        self.last_answer: Answer | None = None
         # Set on a context for one stack of a command that changes several: their results are
         # gathered into the command's one JSON document instead of each printing its own.
         self.results: list[dict[str, Any]] | None = None
@@ -83,15 +117,34 @@ class Context:
     @property
     def session(self) -> boto3.Session:
         if self._session is None:
-            # boto3 reads AWS_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, the credential chain and
-            # AWS_ENDPOINT_URL(_<SERVICE>) itself: nothing of that is re-implemented here.
-            self._session = boto3.Session(profile_name=self._profile, region_name=self._region)
+            # boto3 reads AWS_PROFILE, the profile's region, the credential chain and
+            # AWS_ENDPOINT_URL(_<SERVICE>) itself; only AWS_REGION is added (see above).
+            self._session = boto3.Session(
+                profile_name=self._profile, region_name=region_from_environment(self._region)
+            )
         return self._session
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, config=_BOTO_CONFIG)
+            made = self.session.client(service, config=_BOTO_CONFIG)
+            self._record_answers(made)
+            self._clients[service] = made
         return self._clients[service]
+
+    def _record_answers(self, made: Any) -> None:
+        endpoint = made.meta.endpoint_url
+
+        def record(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+            body = response_dict.get("body") or b""
+            self.last_answer = Answer(
+                endpoint=endpoint,
+                operation=operation_model.name,
+                status=response_dict.get("status_code", 0),
+                content_type=response_dict.get("headers", {}).get("content-type", ""),
+                body=body if isinstance(body, bytes) else b"",
+            )
+
+        made.meta.events.register("before-parse", record)
 
     @property
     def region(self) -> str:
@@ -135,15 +188,29 @@ class Context:
         elif text is not None:
             print(text, file=self._out(), flush=True)
 
-    def confirm(self, question: str, *, expected: tuple[str, ...] = ("y", "yes")) -> None:
-        """Ask before changing anything; ``--yes`` answers for CI; other answers abort."""
-        if self.yes:
-            return
+    def _answer(self, prompt: str) -> str:
         ask = self.runtime.ask
         if ask is None:
             if not self.runtime.stdin_is_tty():
                 raise Refused("confirmation needed but there is no terminal to ask: pass --yes")
             ask = input
-        answer = ask(f"{question} [{'/'.join(expected)}] ").strip()
-        if answer.lower() not in expected:
+        return ask(prompt).strip()
+
+    def confirm(self, question: str, *, expected: tuple[str, ...] = ("y", "yes")) -> None:
+        """Ask before changing anything; ``--yes`` answers for CI; other answers abort.
+
+        A yes/no question shows ``[y/N]`` (Enter is no); any other expected answer must be typed
+        as it is, and nothing is shown in brackets that would read as a default.
+        """
+        if self.yes:
+            return
+        if expected == ("y", "yes"):
+            accepted = self._answer(f"{question} [y/N] ").lower() in expected
+        else:
+            accepted = self._answer(f"{question} ") in expected
+        if not accepted:
             raise Aborted("not confirmed: nothing executed")
+
+    def confirm_by_typing(self, word: str, action: str) -> None:
+        """For what cannot be undone: the user types ``word``; there is no default."""
+        self.confirm(f'Type "{word}" to {action} (anything else cancels):', expected=(word,))

@@ -9,6 +9,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cars_stack.errors import Refused
+from template_builder.names import IMAGE_TAG, REPOSITORY_NAME
+
+# What marks a service stack of this project (templates/api-cars.yaml), read from DescribeStacks
+# alone so every role that follows a release can check it: the parameter a release sets and the
+# repository it checks the image in. The registry, data and GitHub OIDC stacks do not declare both,
+# and a stack without RepositoryName must not be released with the ECR check skipped.
+SERVICE_STACK_PARAMETERS = (IMAGE_TAG, REPOSITORY_NAME)
 
 # Operations CloudFormation may be running, as a person would name them.
 _OPERATIONS = {
@@ -93,6 +100,15 @@ class Stack:
             raise Refused(rollback_complete_message(self.name))
         if self.is_new:
             raise Refused(f"stack {self.name} was never created: run cars-stack deploy first")
+
+    def refuse_unless_service_stack(self) -> None:
+        """Release and rollback change only an api-cars service stack, never another stack."""
+        lacking = [p for p in SERVICE_STACK_PARAMETERS if p not in self.parameters]
+        if lacking:
+            raise Refused(
+                f"stack {self.name} is not an api-cars service stack (it has no parameter "
+                f"{' or '.join(lacking)}): refusing to change its image (nothing was changed)"
+            )
 
 
 def rollback_complete_message(name: str) -> str:

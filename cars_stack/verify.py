@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.request
 
-from cars_stack.errors import DeploymentFailed
+from cars_stack.errors import DeploymentFailed, Refused
 from cars_stack.runtime import Context
 from template_builder.names import OUTPUT_SERVICE_URL
 
@@ -18,6 +18,19 @@ def version_url(outputs: dict[str, str]) -> str:
             f"cannot verify: the stack has no {OUTPUT_SERVICE_URL} output (got {base!r})"
         )
     return base.rstrip("/") + "/version"
+
+
+def require_url(outputs: dict[str, str], stack_name: str) -> str:
+    """Before anything changes: what ``--verify`` will poll, or a refusal that says why not."""
+    try:
+        return version_url(outputs)
+    except DeploymentFailed:
+        found = outputs.get(OUTPUT_SERVICE_URL)
+        has = f"its {OUTPUT_SERVICE_URL} is {found!r}" if found else "the stack has none"
+        raise Refused(
+            f"--verify needs an http(s) {OUTPUT_SERVICE_URL} output on stack {stack_name} to poll "
+            f"/version, and {has}: run without --verify (nothing was changed)"
+        ) from None
 
 
 def wait_for_version(

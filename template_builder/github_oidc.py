@@ -3,7 +3,8 @@
 - PublishRole: the build/push/plan jobs (release tags, and main for rollback dispatches): push to
   the one ECR repository, create/describe/delete change sets on the one stack, read its status.
 - DeployRole: the execute job, trusted ONLY by the repository's `production` environment (whose
-  reviewers approve the change set): execute the change set, follow it, cancel it.
+  reviewers approve the change set): execute the change set, follow it, cancel it, and read why a
+  rollout failed (the service's events, its stopped tasks, the API's log streams).
 - CloudFormationRole: the service role CloudFormation assumes to change the stack
   (`--cfn-role-arn`), so neither GitHub role needs permissions on the stack's resources themselves.
 
@@ -134,6 +135,38 @@ def _stack_arn():
     return _arn("cloudformation", "stack/${Stack}/*")
 
 
+def _service_tasks_read() -> list:
+    """The service and its tasks, as ECS describes them."""
+    return [
+        policies.allow(
+            [ecs.DescribeServices],
+            _arn("ecs", f"service/{CLUSTER}/{names.SERVICE_NAME}"),
+        ),
+        policies.allow(
+            [ecs.ListTasks],
+            policies.ANY_RESOURCE,
+            # ListTasks takes no resource ARN: AWS requires "*"; the condition keeps it to
+            # the one cluster.
+            Condition(StringEquals({"ecs:cluster": _arn("ecs", f"cluster/{CLUSTER}")})),
+        ),
+        policies.allow([ecs.DescribeTasks], _arn("ecs", f"task/{CLUSTER}/*")),
+    ]
+
+
+def _rollout_diagnosis_read() -> list:
+    """What `cars-stack execute` reads when a rollout fails (cars_stack/diagnose.py): the
+    service's events, its stopped tasks, their task definition's log settings, the last lines of
+    the failing container's stream in the API's log group."""
+    return [
+        *_service_tasks_read(),
+        # DescribeTaskDefinition has no resource-level permissions: AWS requires "*".
+        policies.allow([ecs.DescribeTaskDefinition], policies.ANY_RESOURCE),
+        policies.allow(
+            [logs.GetLogEvents], _arn("logs", f"log-group:{LOG_GROUPS[0]}:log-stream:*")
+        ),
+    ]
+
+
 def _stack_status_read() -> list:
     """What `cars-stack status` and the change-set review read."""
     return [
@@ -151,18 +184,7 @@ def _stack_status_read() -> list:
             ],
             _stack_arn(),
         ),
-        policies.allow(
-            [ecs.DescribeServices],
-            _arn("ecs", f"service/{CLUSTER}/{names.SERVICE_NAME}"),
-        ),
-        policies.allow(
-            [ecs.ListTasks],
-            policies.ANY_RESOURCE,
-            # ListTasks takes no resource ARN: AWS requires "*"; the condition keeps it to
-            # the one cluster.
-            Condition(StringEquals({"ecs:cluster": _arn("ecs", f"cluster/{CLUSTER}")})),
-        ),
-        policies.allow([ecs.DescribeTasks], _arn("ecs", f"task/{CLUSTER}/*")),
+        *_service_tasks_read(),
         # Task-definition reads (release history for rollback) and the ELB Describe* actions
         # have no resource-level permissions: AWS requires "*".
         policies.allow(
@@ -533,6 +555,7 @@ def _deploy_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> cf
                         _stack_arn(),
                     ),
                     _data_stack_protection(),
+                    *_rollout_diagnosis_read(),
                     _pass_role(cfn_role),
                 )
             ],

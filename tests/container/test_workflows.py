@@ -132,7 +132,10 @@ def test_release_plan_creates_the_change_set_into_the_summary_without_executing(
 def test_execute_waits_for_production_approval_and_checks_version(workflows, workflow_name):
     execute = workflows[workflow_name].job("execute")
     assert execute.data["environment"] == "production"
-    assert 'cars-stack execute "$CHANGE_SET_NAME" --verify "$VERSION"' in execute.script
+    assert (
+        'cars-stack execute "$CHANGE_SET_NAME" --expect-version "$VERSION" --verify'
+        in execute.script
+    )
     assert "plan" in execute.data["needs"]
     assert execute.data["if"] == "${{ needs.plan.outputs.change-set-name != '' }}"
 

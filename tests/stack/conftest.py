@@ -399,20 +399,29 @@ def busy_stack() -> str:
 class Stubbed:
     cfn: Any
     ecr: Any
+    ecs: Any
+    logs: Any
     cfn_stub: Stubber
     ecr_stub: Stubber
+    ecs_stub: Stubber
+    logs_stub: Stubber
 
     @property
     def clients(self) -> dict[str, Any]:
-        return {"cloudformation": self.cfn, "ecr": self.ecr}
+        return {"cloudformation": self.cfn, "ecr": self.ecr, "ecs": self.ecs, "logs": self.logs}
 
     def done(self) -> None:
-        self.cfn_stub.assert_no_pending_responses()
-        self.ecr_stub.assert_no_pending_responses()
+        for stub in (self.cfn_stub, self.ecr_stub, self.ecs_stub, self.logs_stub):
+            stub.assert_no_pending_responses()
 
 
 @pytest.fixture
 def stubbed() -> Iterator[Stubbed]:
-    cfn, ecr = client("cloudformation"), client("ecr")
-    with Stubber(cfn) as cfn_stub, Stubber(ecr) as ecr_stub:
-        yield Stubbed(cfn, ecr, cfn_stub, ecr_stub)
+    cfn, ecr, ecs, logs = (client(s) for s in ("cloudformation", "ecr", "ecs", "logs"))
+    with (
+        Stubber(cfn) as cfn_stub,
+        Stubber(ecr) as ecr_stub,
+        Stubber(ecs) as ecs_stub,
+        Stubber(logs) as logs_stub,
+    ):
+        yield Stubbed(cfn, ecr, ecs, logs, cfn_stub, ecr_stub, ecs_stub, logs_stub)

@@ -275,7 +275,7 @@ def test_execute_refuses_a_change_set_for_another_version(deployed: Path, cli, p
         "release", "v2.0.0", "--template-file", str(deployed), "--no-execute", "--output", "json"
     )
     name = left.json()["change_set_name"]
-    result = cli("execute", name, "--verify", "v3.0.0", "--yes")
+    result = cli("execute", name, "--expect-version", "v3.0.0", "--yes")
     assert result.code == 2
     assert "sets ImageTag=v2.0.0, not v3.0.0" in result.err
 

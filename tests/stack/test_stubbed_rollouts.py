@@ -192,6 +192,172 @@ ROLLED_BACK = [
 ]
 
 
+# --- what ECS and CloudWatch Logs answer about a failed rollout (their API references' shapes) -
+ECS_PREFIX = "arn:aws:ecs:eu-west-1:123456789012"
+CLUSTER_ARN = f"{ECS_PREFIX}:cluster/api-cars-cluster"
+SERVICE_ARN = f"{ECS_PREFIX}:service/api-cars-cluster/api"
+OLD_DEFINITION = f"{ECS_PREFIX}:task-definition/api-cars-api:7"
+NEW_DEFINITION = f"{ECS_PREFIX}:task-definition/api-cars-api:8"
+TASK_ID = "0f9e8d7c6b5a49382716a5b4c3d2e1f0"
+TASK_ARN = f"{ECS_PREFIX}:task/api-cars-cluster/{TASK_ID}"
+OLD_TASK_ARN = f"{ECS_PREFIX}:task/api-cars-cluster/11112222333344445555666677778888"
+STREAM = f"api/api-cars-container/{TASK_ID}"
+CRASH_LOG = [
+    "Starting api-cars v1.3.0",
+    "api.config: DATABASE_URL: not a PostgreSQL URL: 'postgres//db'",
+    "Traceback (most recent call last):",
+    "SystemExit: 78",
+]
+
+
+def ecs_service() -> dict[str, Any]:
+    return {
+        "services": [
+            {
+                "serviceArn": SERVICE_ARN,
+                "serviceName": "api",
+                "clusterArn": CLUSTER_ARN,
+                "status": "ACTIVE",
+                "desiredCount": 2,
+                "runningCount": 2,
+                "pendingCount": 0,
+                "launchType": "FARGATE",
+                "taskDefinition": OLD_DEFINITION,
+                "deployments": [
+                    {
+                        "id": "ecs-svc/2222222222222222222",
+                        "status": "PRIMARY",
+                        "taskDefinition": NEW_DEFINITION,
+                        "desiredCount": 2,
+                        "runningCount": 0,
+                        "failedTasks": 3,
+                        "rolloutState": "FAILED",
+                        "rolloutStateReason": (
+                            "ECS deployment circuit breaker: tasks failed to start."
+                        ),
+                        "createdAt": T0,
+                    },
+                    {
+                        "id": "ecs-svc/1111111111111111111",
+                        "status": "ACTIVE",
+                        "taskDefinition": OLD_DEFINITION,
+                        "desiredCount": 2,
+                        "runningCount": 2,
+                        "rolloutState": "COMPLETED",
+                        "createdAt": T0 - timedelta(days=3),
+                    },
+                ],
+                "events": [
+                    {
+                        "id": "e3",
+                        "createdAt": T0 + timedelta(seconds=90),
+                        "message": "(service api) deployment ecs-svc/2222222222222222222 "
+                        "deployment failed: tasks failed to start.",
+                    },
+                    {
+                        "id": "e2",
+                        "createdAt": T0 + timedelta(seconds=60),
+                        "message": f"(service api) has started 1 tasks: (task {TASK_ID}).",
+                    },
+                ],
+            }
+        ],
+        "failures": [],
+    }
+
+
+def stopped_task(arn: str, definition: str, *, exit_code: int, stopped: datetime) -> dict:
+    return {
+        "taskArn": arn,
+        "clusterArn": CLUSTER_ARN,
+        "taskDefinitionArn": definition,
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "launchType": "FARGATE",
+        "stopCode": "EssentialContainerExited",
+        "stoppedReason": "Essential container in task exited",
+        "stoppedAt": stopped,
+        "containers": [
+            {
+                "containerArn": f"{ECS_PREFIX}:container/api-cars-cluster/{arn[-8:]}",
+                "taskArn": arn,
+                "name": "api-cars-container",
+                "lastStatus": "STOPPED",
+                "exitCode": exit_code,
+            }
+        ],
+    }
+
+
+def expect_diagnosis(stubbed, *, log_lines: list[str] = CRASH_LOG) -> None:
+    """The reads of a failed rollout, in order, with the requests they must be."""
+    cluster = "api-cars-cluster"
+    stubbed.ecs_stub.add_response(
+        "describe_services", ecs_service(), {"cluster": cluster, "services": ["api"]}
+    )
+    stubbed.ecs_stub.add_response(
+        "list_tasks",
+        {"taskArns": [OLD_TASK_ARN, TASK_ARN]},
+        {"cluster": cluster, "serviceName": "api", "desiredStatus": "STOPPED"},
+    )
+    stubbed.ecs_stub.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                stopped_task(OLD_TASK_ARN, OLD_DEFINITION, exit_code=0, stopped=T0),
+                stopped_task(
+                    TASK_ARN, NEW_DEFINITION, exit_code=78, stopped=T0 + timedelta(seconds=80)
+                ),
+            ],
+            "failures": [],
+        },
+        {"cluster": cluster, "tasks": [OLD_TASK_ARN, TASK_ARN]},
+    )
+    stubbed.ecs_stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {
+                "taskDefinitionArn": NEW_DEFINITION,
+                "family": "api-cars-api",
+                "revision": 8,
+                "containerDefinitions": [
+                    {
+                        "name": "api-cars-container",
+                        "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api-cars:v1.3.0",
+                        "logConfiguration": {
+                            "logDriver": "awslogs",
+                            "options": {
+                                "awslogs-group": "/ecs/api-cars",
+                                "awslogs-region": "eu-west-1",
+                                "awslogs-stream-prefix": "api",
+                            },
+                        },
+                    }
+                ],
+            }
+        },
+        {"taskDefinition": NEW_DEFINITION},
+    )
+    millis = int(T0.timestamp() * 1000)
+    stubbed.logs_stub.add_response(
+        "get_log_events",
+        {
+            "events": [
+                {"timestamp": millis + i, "message": line, "ingestionTime": millis + i + 5}
+                for i, line in enumerate(log_lines)
+            ],
+            "nextForwardToken": "f/39000000000000000000000000000000000000000000000000000000",
+            "nextBackwardToken": "b/39000000000000000000000000000000000000000000000000000000",
+        },
+        {
+            "logGroupName": "/ecs/api-cars",
+            "logStreamName": STREAM,
+            "limit": 20,
+            "startFromHead": False,
+        },
+    )
+
+
 # --- scripting a conversation ---------------------------------------------------------------
 def expect_release_up_to_review(
     stubbed, changes: list[dict[str, Any]], *, live: str = "v1.2.0", role: str | None = None
@@ -327,6 +493,7 @@ def test_a_release_rolled_back_by_the_circuit_breaker_fails_with_the_first_reaso
     expect_execution(
         stubbed, [(ROLLOUT, "UPDATE_IN_PROGRESS"), (ROLLED_BACK, "UPDATE_ROLLBACK_COMPLETE")]
     )
+    expect_diagnosis(stubbed)
     result = release(cli, stubbed, real_template_path, "--yes")
     assert result.code == 1
     assert result.err.splitlines()[0] == (
@@ -408,6 +575,7 @@ def test_past_the_timeout_the_update_is_cancelled_and_its_rollback_followed(
         ],
         cancel_after=0,
     )
+    expect_diagnosis(stubbed)  # the service's cancelled update is a failure of the service
     minutes = iter([0, 0, 31, 32, 33])  # change set ready at once, then the clock jumps past 30 min
     result = release(cli, stubbed, real_template_path, "--yes", now=lambda: next(minutes) * 60.0)
     assert result.code == 1
@@ -554,8 +722,9 @@ def test_execute_refuses_a_release_change_set_that_touches_more_and_leaves_it_al
     result = cli(
         "execute",
         "cars-stack-release-v1-3-0-20261128-120000",
-        "--verify",
+        "--expect-version",
         "v1.3.0",
+        "--verify",
         "--yes",
         clients=stubbed.clients,
     )
@@ -663,4 +832,167 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
     assert result.code == 0, result.err
     assert "Deleting api-cars (ROLLBACK_COMPLETE" in result.out
     assert "(CREATE) for stack api-cars" in result.out
+    stubbed.done()
+
+
+# --- --verify: what it needs is checked before anything changes -----------------------------
+def test_release_verify_refuses_a_stack_without_a_service_url_before_any_change_set(
+    cli, stubbed, real_template_path
+) -> None:
+    described = stack("UPDATE_COMPLETE")
+    described["Stacks"][0]["Outputs"] = []
+    stubbed.cfn_stub.add_response("describe_stacks", described)
+    result = release(cli, stubbed, real_template_path, "--yes", "--verify")
+    assert result.code == 2
+    assert result.err == (
+        "cars-stack release: --verify needs an http(s) ServiceUrl output on stack api-cars to "
+        "poll /version, and the stack has none: run without --verify (nothing was changed)\n"
+    )
+    stubbed.done()  # no DescribeImages, no CreateChangeSet, no ExecuteChangeSet
+
+
+def test_execute_verify_refuses_a_stack_without_a_service_url_before_executing(
+    cli, stubbed
+) -> None:
+    described = stack("UPDATE_COMPLETE", url="api-cars-123.eu-west-1.elb.amazonaws.com")
+    stubbed.cfn_stub.add_response("describe_stacks", described)
+    result = cli(
+        "execute",
+        "cars-stack-release-v1-3-0-20261128-120000",
+        "--verify",
+        "--yes",
+        clients=stubbed.clients,
+    )
+    assert result.code == 2
+    assert "--verify needs an http(s) ServiceUrl output on stack api-cars" in result.err
+    assert "its ServiceUrl is 'api-cars-123.eu-west-1.elb.amazonaws.com'" in result.err
+    stubbed.done()  # no ExecuteChangeSet
+
+
+def test_execute_verify_polls_version_for_the_change_sets_image_tag(
+    cli, stubbed, version_server
+) -> None:
+    url, answers = version_server
+    answers.extend(["v1.2.0", "v1.3.0"])
+    stubbed.cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", url=url))
+    stubbed.cfn_stub.add_response("describe_change_set", change_set(IMAGE_ONLY_CHANGES))
+    expect_execution(stubbed, [([*ROLLOUT, *ROLLOUT_END], "UPDATE_COMPLETE")])
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("UPDATE_COMPLETE", tag="v1.3.0", url=url)
+    )
+    result = cli(
+        "execute",
+        "cars-stack-release-v1-3-0-20261128-120000",
+        "--verify",
+        "--yes",
+        "--output",
+        "json",
+        clients=stubbed.clients,
+    )
+    assert result.code == 0, result.err
+    assert result.json()["verified"] is True
+    assert f"Verified: {url}/version reports v1.3.0" in result.err
+    stubbed.done()
+
+
+# --- ExecuteChangeSet itself refused: nothing half-made is left unmentioned -----------------
+def _missing_stack(stubbed) -> None:
+    stubbed.cfn_stub.add_client_error(
+        "describe_stacks",
+        service_error_code="ValidationError",
+        service_message=f"Stack with id {STACK} does not exist",
+        http_status_code=400,
+    )
+
+
+def _refused_execution(stubbed) -> None:
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    stubbed.cfn_stub.add_response("describe_stack_events", {"StackEvents": []})
+    stubbed.cfn_stub.add_client_error(
+        "execute_change_set",
+        service_error_code="AccessDenied",
+        service_message="User is not authorized to perform: iam:PassRole",
+        http_status_code=403,
+    )
+
+
+def test_a_refused_execution_of_a_new_stack_deletes_its_change_set_and_empty_stack(
+    cli, stubbed, real_template_path
+) -> None:
+    _missing_stack(stubbed)
+    stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
+    stubbed.cfn_stub.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    created = change_set([change("Cluster", "AWS::ECS::Cluster", action="Add")])
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    _refused_execution(stubbed)
+    stubbed.cfn_stub.add_response(
+        "delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK}
+    )
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    stubbed.cfn_stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(real_template_path),
+        "--image-tag",
+        "v1.3.0",
+        "--yes",
+        clients=stubbed.clients,
+    )
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "cars-stack deploy: access denied by AWS for ExecuteChangeSet: "
+        "User is not authorized to perform: iam:PassRole",
+        f"  change set {CHANGE_SET_ID.split('/')[1]} and the empty stack api-cars "
+        "(REVIEW_IN_PROGRESS) deleted; nothing was executed",
+    ]
+    stubbed.done()  # DeleteChangeSet and DeleteStack were called
+
+
+def test_a_refused_execution_of_a_reviewed_change_set_says_what_is_left_and_how_to_remove_it(
+    cli, stubbed
+) -> None:
+    name = CHANGE_SET_ID.split("/")[1]
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    created = change_set([change("Cluster", "AWS::ECS::Cluster", action="Add")])
+    created["Description"] = "cars-stack deploy from api-cars.yaml"
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    _refused_execution(stubbed)
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    result = cli("execute", name, "--yes", clients=stubbed.clients)
+    assert result.code == 2
+    assert result.err.splitlines()[1] == (
+        f"  change set {name} left as it was (AVAILABLE) and the empty stack api-cars "
+        "(REVIEW_IN_PROGRESS); to remove it: aws cloudformation delete-change-set "
+        f"--stack-name api-cars --region eu-west-1 --change-set-name {name}; then the empty "
+        "stack: aws cloudformation delete-stack --stack-name api-cars --region eu-west-1"
+    )
+    stubbed.done()  # and nothing deleted: the change set was not this run's
+
+
+def test_a_clean_up_that_fails_still_names_what_to_remove_and_keeps_the_first_error(
+    cli, stubbed
+) -> None:
+    name = CHANGE_SET_ID.split("/")[1]
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    created = change_set([change("Cluster", "AWS::ECS::Cluster", action="Add")])
+    created["Description"] = "cars-stack deploy from api-cars.yaml"
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    _refused_execution(stubbed)
+    stubbed.cfn_stub.add_client_error(
+        "describe_stacks", service_error_code="Throttling", service_message="Rate exceeded"
+    )
+    result = cli("execute", name, "--yes", clients=stubbed.clients)
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "cars-stack execute: access denied by AWS for ExecuteChangeSet: "
+        "User is not authorized to perform: iam:PassRole",
+        f"  could not check what is left of change set {name}; remove it with "
+        "aws cloudformation delete-change-set --stack-name api-cars --region eu-west-1 "
+        f"--change-set-name {name}; then the empty stack: aws cloudformation delete-stack "
+        "--stack-name api-cars --region eu-west-1",
+    ]
     stubbed.done()

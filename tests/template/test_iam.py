@@ -300,3 +300,25 @@ def test_the_created_provider_is_github_with_the_sts_audience(oidc):
     assert provider["Url"] == "https://token.actions.githubusercontent.com"
     assert provider["ClientIdList"] == ["sts.amazonaws.com"]
     assert _trust(oidc[names.DEPLOY_ROLE])["Principal"] == {"Federated": names.OIDC_PROVIDER}
+
+
+def test_the_deploy_role_reads_exactly_what_explains_a_failed_rollout(render, oidc):
+    """cars_stack/diagnose.py's calls, each scoped as far as IAM allows: the one service, tasks of
+    its cluster, the API's log streams; DescribeTaskDefinition has no resource-level scope."""
+    ecs = f"arn:aws:ecs:{render.region}:{render.account_id}"
+    logs = f"arn:aws:logs:{render.region}:{render.account_id}"
+    reads = {
+        tuple(as_list(s["Action"])): (s["Resource"], s.get("Condition"))
+        for s in statements(oidc[names.DEPLOY_ROLE])
+        if not any(a.startswith(("cloudformation:", "iam:")) for a in as_list(s["Action"]))
+    }
+    assert reads == {
+        ("ecs:DescribeServices",): ([f"{ecs}:service/api-cars-cluster/api"], None),
+        ("ecs:ListTasks",): (
+            ["*"],
+            {"StringEquals": {"ecs:cluster": f"{ecs}:cluster/api-cars-cluster"}},
+        ),
+        ("ecs:DescribeTasks",): ([f"{ecs}:task/api-cars-cluster/*"], None),
+        ("ecs:DescribeTaskDefinition",): (["*"], None),
+        ("logs:GetLogEvents",): ([f"{logs}:log-group:/ecs/api-cars:log-stream:*"], None),
+    }
