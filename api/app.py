@@ -65,6 +65,7 @@ def create_app(settings: Settings | object | None = None, *, migrate: bool | Non
         MOTD=False,
         FALLBACK_ERROR_FORMAT="json",
         NOISY_EXCEPTIONS=False,
+        TOUCHUP=True,
     )
     app.ctx.settings = settings
     app.ctx.db = None

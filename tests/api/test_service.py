@@ -33,6 +33,12 @@ async def test_version_reports_the_build(client):
     assert version["build_date"] == "2026-01-02T03:04:05Z"
 
 
+async def test_version_answers_null_for_build_information_that_is_unset(tmp_path):
+    async with serve(Settings(sqlite_path=str(tmp_path / "v.sqlite3"))) as client:
+        version = (await client.get("/version")).json()
+    assert (version["git_sha"], version["build_date"]) == (None, None)
+
+
 async def test_sane_request_id_is_echoed(client):
     response = await client.get("/health", headers={"X-Request-ID": "abc-123.def"})
     assert response.headers["x-request-id"] == "abc-123.def"
