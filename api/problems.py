@@ -145,7 +145,7 @@ class ProblemErrorHandler(ErrorHandler):
         return problem_response(request, 500, "An internal error occurred; it has been logged.")
 
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _allowed_methods(request: Request) -> str:

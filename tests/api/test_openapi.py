@@ -29,15 +29,30 @@ async def test_document_lists_every_route_and_method(spec, client):
     documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item}
     assert documented == {
         ("/health", "GET"),
+        ("/health", "HEAD"),
         ("/ready", "GET"),
+        ("/ready", "HEAD"),
         ("/version", "GET"),
+        ("/version", "HEAD"),
         ("/v1/cars", "GET"),
+        ("/v1/cars", "HEAD"),
         ("/v1/cars", "POST"),
         ("/v1/cars/{car_id}", "GET"),
+        ("/v1/cars/{car_id}", "HEAD"),
         ("/v1/cars/{car_id}", "PUT"),
         ("/v1/cars/{car_id}", "PATCH"),
         ("/v1/cars/{car_id}", "DELETE"),
     }
+
+
+async def test_head_operations_document_the_get_headers_without_bodies(spec):
+    head = spec["paths"]["/v1/cars/{car_id}"]["head"]
+    get = spec["paths"]["/v1/cars/{car_id}"]["get"]
+    assert head["operationId"] == "getCarHead"
+    assert head["parameters"] == get["parameters"]
+    assert head["responses"].keys() == get["responses"].keys()
+    assert head["responses"]["200"]["headers"] == get["responses"]["200"]["headers"]
+    assert all("content" not in response for response in head["responses"].values())
 
 
 async def test_every_operation_documents_its_problem_responses(spec):
