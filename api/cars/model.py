@@ -23,15 +23,50 @@ COLOR_MAX_LENGTH = 32
 MILEAGE_MAX = 10_000_000
 PRICE_MAX_DIGITS = 10  # before the decimal point: NUMERIC(12, 2)
 MAX_ID = 2**63 - 1
-# str.strip() would also strip \x1c-\x1f; trim exactly the characters the schema pattern names.
-TRIMMED = " \t\n\r\f\v"
-# Not blank, and no NUL character: PostgreSQL text cannot hold U+0000.
-NOT_BLANK_PATTERN = r"^[^\u0000]*[^ \t\n\r\f\v\u0000][^\u0000]*$"
+# Trimmed from both ends of text: Unicode whitespace (what str.isspace() calls space, NBSP and
+# the ideographic space included) and the invisible characters that render as nothing (zero-width
+# space, joiners, direction marks, word joiner, BOM). Written out: computing it scans all of
+# Unicode at start-up; tests/api/test_text_fields.py checks it against str.isspace().
+WHITESPACE = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+INVISIBLE = "\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+TRIMMED = WHITESPACE + INVISIBLE
+# Control characters (Unicode category Cc), refused anywhere in text once it is trimmed:
+# U+0000 included, which PostgreSQL text cannot hold.
+CONTROL = "\x00-\x1f\x7f-\x9f"
+
+
+def _escaped(characters: str) -> str:
+    """A character class's body for ``characters``, runs written as ranges (``\\u2000-\\u200f``)."""
+    codes = sorted({ord(c) for c in characters})
+    runs: list[list[int]] = []
+    for code in codes:
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}" for low, high in runs
+    )
+
+
+def text_pattern(max_length: int) -> str:
+    """The schema pattern of a text field: what ``_text`` accepts, as one regular expression
+    (surrounding TRIMMED characters, then 1 to ``max_length`` characters without a control
+    character that neither start nor end with a TRIMMED one)."""
+    trimmed, control = _escaped(TRIMMED), r"\u0000-\u001f\u007f-\u009f"
+    edge = f"[^{trimmed}{control}]"
+    return f"^[{trimmed}]*{edge}(?:[^{control}]{{0,{max_length - 2}}}{edge})?[{trimmed}]*$"
+
+
 PRICE_PATTERN = rf"^(0|[1-9][0-9]{{0,{PRICE_MAX_DIGITS - 1}}})(\.[0-9]{{1,2}})?$"
 # The VIN alphabet: digits and letters except I, O and Q; lower case is accepted and upper-cased.
 VIN_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"
 
 _PRICE = re.compile(PRICE_PATTERN)
+_CONTROL = re.compile(f"[{CONTROL}]")
 _VIN = re.compile(VIN_PATTERN)
 
 FIELDS = ("make", "model", "year", "color", "price", "mileage_km", "vin")
@@ -58,15 +93,16 @@ def _is_int(value: Any) -> bool:
 
 
 def _text(value: Any, max_length: int) -> str:
+    """Trimmed first, then checked: the length is the trimmed text's."""
     if not isinstance(value, str):
         raise _Invalid("must be a string")
-    if len(value) > max_length:
-        raise _Invalid(f"must be at most {max_length} characters")
-    if "\x00" in value:
-        raise _Invalid("must not contain the NUL character (U+0000)")
     trimmed = value.strip(TRIMMED)
     if not trimmed:
-        raise _Invalid("must not be blank")
+        raise _Invalid("must not be blank (spaces and invisible characters do not count)")
+    if _CONTROL.search(trimmed):
+        raise _Invalid("must not contain control characters (U+0000-U+001F, U+007F-U+009F)")
+    if len(trimmed) > max_length:
+        raise _Invalid(f"must be at most {max_length} characters (surrounding spaces removed)")
     return trimmed
 
 
@@ -88,9 +124,24 @@ def _year(value: Any) -> int:
 
 
 def _price(value: Any) -> Decimal:
-    if not isinstance(value, str):
-        raise _Invalid('must be a string holding a decimal number, e.g. "12999.90"')
-    return parse_price(value)
+    """A string, or a JSON number whose shortest decimal form has at most 2 places.
+
+    JSON parsers hand numbers over as floats; ``repr`` gives the shortest text that reads back as
+    the same float, which is what the client wrote (12500.5), not the binary value's expansion.
+    """
+    if isinstance(value, str):
+        return parse_price(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid('must be a decimal number as a string, e.g. "12999.90", or a JSON number')
+    written = repr(value)
+    exact = Decimal(written)
+    places = -exact.as_tuple().exponent
+    if places > 2:
+        raise _Invalid(
+            f"must have at most 2 decimal places: the JSON number {written} has {places}; "
+            f'send the price as a string for an exact value, e.g. "{exact:.2f}"'
+        )
+    return parse_price(f"{exact:f}")
 
 
 def parse_price(value: str) -> Decimal:

@@ -10,19 +10,36 @@ from api.openapi import empty_response, json_response, operation, problem
 
 CAR_REF = {"$ref": "#/components/schemas/Car"}
 
+_TRIMMING = (
+    "Surrounding whitespace (Unicode's, NBSP included) and invisible characters (zero-width "
+    "space, joiners, BOM) are removed first; then it must be {0} characters with no control "
+    "character (U+0000-U+001F, U+007F-U+009F). The pattern says exactly this."
+)
 _TEXT = {
     "type": "string",
-    "minLength": 1,
-    "maxLength": model.TEXT_MAX_LENGTH,
-    "pattern": model.NOT_BLANK_PATTERN,
-    "description": f"1-{model.TEXT_MAX_LENGTH} characters, not blank; surrounding spaces are "
-    "removed.",
+    "pattern": model.text_pattern(model.TEXT_MAX_LENGTH),
+    "description": _TRIMMING.format(f"1-{model.TEXT_MAX_LENGTH}"),
 }
-_PRICE = {
+_PRICE_TEXT = {
     "type": "string",
     "pattern": model.PRICE_PATTERN,
     "description": "A decimal number as a string (exact, no float rounding), at most 2 decimal "
     "places, not negative.",
+    "example": "12999.90",
+}
+_PRICE = {
+    "anyOf": [
+        _PRICE_TEXT,
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 10**model.PRICE_MAX_DIGITS - 0.01,
+            "description": "A JSON number whose shortest decimal form has at most 2 places "
+            "(12500.5, not 0.30000000000000004).",
+        },
+    ],
+    "description": "A string (exact) or a JSON number with at most 2 decimal places; answered as "
+    'a string with exactly 2, e.g. "12999.90".',
     "example": "12999.90",
 }
 _VIN = {
@@ -35,9 +52,8 @@ _VIN = {
 }
 _COLOR = {
     "type": "string",
-    "minLength": 1,
-    "maxLength": model.COLOR_MAX_LENGTH,
-    "pattern": model.NOT_BLANK_PATTERN,
+    "pattern": model.text_pattern(model.COLOR_MAX_LENGTH),
+    "description": _TRIMMING.format(f"1-{model.COLOR_MAX_LENGTH}"),
     "nullable": True,
 }
 
@@ -180,8 +196,8 @@ _LIST_PARAMETERS = [
     _query(
         "year_max", {"type": "integer", "format": "int32"}, "Only cars of this year or earlier."
     ),
-    _query("price_min", _PRICE, "Only cars at this price or more."),
-    _query("price_max", _PRICE, "Only cars at this price or less."),
+    _query("price_min", _PRICE_TEXT, "Only cars at this price or more."),
+    _query("price_max", _PRICE_TEXT, "Only cars at this price or less."),
     _query(
         "sort",
         {"type": "string", "enum": list(model.SORTS), "default": model.DEFAULT_SORT},
