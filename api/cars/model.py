@@ -72,6 +72,8 @@ _VIN = re.compile(VIN_PATTERN)
 FIELDS = ("make", "model", "year", "color", "price", "mileage_km", "vin")
 REQUIRED = ("make", "model", "year", "price", "mileage_km")
 NULLABLE = ("color", "vin")
+# In every answer, set by the API; accepted back in a PUT or PATCH body (see validate_car).
+READ_ONLY = ("id", "created_at", "updated_at")
 
 SORTS = ("id", "-id", "price", "-price", "year", "-year", "created_at", "-created_at")
 DEFAULT_SORT = "id"
@@ -178,16 +180,27 @@ _VALIDATORS = {
 }
 
 
-def validate_car(payload: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+def validate_car(
+    payload: dict[str, Any], *, partial: bool, car_id: int | None = None
+) -> dict[str, Any]:
     """The normalised fields of a request body, or Unprocessable listing every bad field.
 
     ``partial`` (PATCH): only the fields present, at least one. Otherwise (POST, PUT): every
     required field; absent optional fields are None.
+
+    ``car_id`` (PUT, PATCH: the car written): the read-only fields of a GET may come back with
+    the body, so GET, edit, PUT works; ``id`` must be ``car_id``, ``created_at`` and
+    ``updated_at`` are ignored (the API sets them). Without it (POST) they are refused.
     """
     values: dict[str, Any] = {}
     errors = []
     for name in payload:
-        if name not in _VALIDATORS:
+        if name in READ_ONLY:
+            if car_id is None:
+                errors.append(field_error(name, "is set by the API and cannot be sent"))
+            elif name == "id" and not (_is_int(payload[name]) and payload[name] == car_id):
+                errors.append(field_error(name, f"must be this car's id, {car_id}, if sent"))
+        elif name not in _VALIDATORS:
             errors.append(field_error(name, "is not a field of a car"))
     for name, validate in _VALIDATORS.items():
         if name not in payload:
@@ -209,7 +222,7 @@ def validate_car(payload: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             values[name] = validate(value)
         except _Invalid as error:
             errors.append(field_error(name, str(error)))
-    if partial and not payload:
+    if partial and not set(payload) - set(READ_ONLY):
         errors.append(field_error("", "a PATCH must change at least one field"))
     if errors:
         raise Unprocessable("The car has invalid fields; see errors.", errors=errors)
@@ -225,6 +238,7 @@ def etag(car_id: int, version: int) -> str:
 
 
 PUBLIC_FIELDS = ("id", *FIELDS, "created_at", "updated_at")
+assert set(PUBLIC_FIELDS) == {*FIELDS, *READ_ONLY}
 # Timestamps in UTC written with a Z.
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 

@@ -58,6 +58,18 @@ _COLOR = {
 }
 
 
+# The read-only fields as a PUT or PATCH body may carry them (as a GET returned them).
+_READ_ONLY_INPUT = {
+    "id": {
+        "type": "integer",
+        "format": "int64",
+        "description": "Optional: the car's id (the path's); it cannot change.",
+    },
+    "created_at": {"description": "Optional and ignored: set by the API."},
+    "updated_at": {"description": "Optional and ignored: set by the API."},
+}
+
+
 def _input_properties() -> dict[str, Any]:
     return {
         "make": {**_TEXT, "example": "Toyota"},
@@ -119,12 +131,23 @@ def schemas() -> dict[str, Any]:
             "required": list(model.REQUIRED),
             "properties": _input_properties(),
         },
+        "CarReplacement": {
+            "type": "object",
+            "description": "A whole car (PUT). Absent optional fields are stored as null. The "
+            "read-only fields of a GET may be sent back: `id` must be the car's, `created_at` "
+            "and `updated_at` are ignored.",
+            "additionalProperties": False,
+            "required": list(model.REQUIRED),
+            "properties": {**_input_properties(), **_READ_ONLY_INPUT},
+        },
         "CarPatch": {
             "type": "object",
-            "description": "The fields to change (at least one); null clears color or vin.",
+            "description": "The fields to change (at least one besides the read-only ones); null "
+            "clears color or vin. The read-only fields of a GET may be sent: `id` must be the "
+            "car's, `created_at` and `updated_at` are ignored.",
             "additionalProperties": False,
             "minProperties": 1,
-            "properties": _input_properties(),
+            "properties": {**_input_properties(), **_READ_ONLY_INPUT},
         },
         "CarPage": {
             "type": "object",
@@ -289,7 +312,7 @@ document = SimpleNamespace(
             "summary": "Replace a car",
             "tags": ["cars"],
             "parameters": [_CAR_ID, _IF_MATCH],
-            "requestBody": _car_body("CarInput", "application/json"),
+            "requestBody": _car_body("CarReplacement", "application/json"),
             "responses": {
                 "200": json_response("The car as stored", CAR_REF, ETag=_ETAG),
                 **_JSON_BODY_ERRORS,

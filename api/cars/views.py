@@ -279,7 +279,7 @@ async def _write(request: Request, car_id: int, fields: dict[str, Any], version:
 @document.replace_car
 async def replace_car(request: Request, car_id: int) -> HTTPResponse:
     _check_id(car_id)
-    fields = model.validate_car(_json_body(request, JSON_TYPES), partial=False)
+    fields = model.validate_car(_json_body(request, JSON_TYPES), partial=False, car_id=car_id)
     version = None
     if request.headers.get("if-match") is not None:
         version = (await _current_for_write(request, car_id))["version"]
@@ -295,7 +295,7 @@ async def replace_car(request: Request, car_id: int) -> HTTPResponse:
 @document.update_car
 async def update_car(request: Request, car_id: int) -> HTTPResponse:
     _check_id(car_id)
-    changes = model.validate_car(_json_body(request, PATCH_TYPES), partial=True)
+    changes = model.validate_car(_json_body(request, PATCH_TYPES), partial=True, car_id=car_id)
     conditional = request.headers.get("if-match") is not None
     for _attempt in range(PATCH_ATTEMPTS):
         current = await _current_for_write(request, car_id)
