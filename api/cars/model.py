@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -255,13 +256,33 @@ def page_json(cars: list[dict[str, Any]], next_cursor: str | None) -> bytes:
 
 # --- list cursors --------------------------------------------------------------------------------
 
+FILTERS = ("make", "model", "year_min", "year_max", "price_min", "price_max")
+
 
 def sort_key(sort: str) -> str:
     return sort.lstrip("-")
 
 
-def encode_cursor(sort: str, car: dict[str, Any]) -> str:
-    """Opaque position after ``car`` in ``sort`` order: base64url of JSON [sort, key, id]."""
+def filters_digest(filters: dict[str, Any]) -> str:
+    """A short hash of the listing's filters in one canonical form (``make=Ford%20`` and
+    ``make=Ford``, ``price_min=10`` and ``10.00`` are the same listing).
+
+    Not a signature: it needs no secret shared by every task, and a client forging it gains
+    nothing it could not ask for. It only tells a cursor of another listing from this one's.
+    """
+    canonical = {
+        name: f"{filters[name]:.2f}" if name.startswith("price") else filters[name]
+        for name in FILTERS
+        if filters.get(name) is not None
+    }
+    raw = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.blake2b(raw, digest_size=6).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def encode_cursor(sort: str, filters: dict[str, Any], car: dict[str, Any]) -> str:
+    """Opaque position after ``car`` in the listing of ``sort`` and ``filters``: base64url of
+    JSON [sort, key, id, filters digest]."""
     column = sort_key(sort)
     if column == "id":
         key = None
@@ -271,24 +292,40 @@ def encode_cursor(sort: str, car: dict[str, Any]) -> str:
         key = car["created_at"].isoformat(timespec="microseconds")
     else:
         key = car[column]
-    raw = orjson.dumps([sort, key, car["id"]])
+    raw = orjson.dumps([sort, key, car["id"], filters_digest(filters)])
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(token: str, sort: str) -> tuple[Any, int]:
-    """(after_key, after_id) from a cursor made by ``encode_cursor``; BadRequest if it was not."""
-    invalid = BadRequest(
-        "The 'next' cursor is not valid: pass the value of 'next' from the previous page "
-        "unchanged, with the same sort.",
-        errors=[field_error("next", "is not a cursor issued for this sort", "query")],
+def _cursor_mismatch(detail: str, error: str) -> BadRequest:
+    return BadRequest(
+        f"The 'next' cursor {detail}: pass the value of 'next' from the previous page unchanged, "
+        "with the same sort and filters (only limit may change), or leave 'next' out for the "
+        "first page.",
+        errors=[field_error("next", error, "query")],
     )
+
+
+def decode_cursor(token: str, sort: str, filters: dict[str, Any]) -> tuple[Any, int]:
+    """(after_key, after_id) from a cursor made by ``encode_cursor`` for this sort and these
+    filters; BadRequest naming the mismatch otherwise."""
+    invalid = _cursor_mismatch("is not valid", "is not a cursor issued by this API")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        cursor_sort, key, after_id = orjson.loads(raw)
+        cursor_sort, key, after_id, digest = orjson.loads(raw)
     except (binascii.Error, ValueError, TypeError):
         raise invalid from None
-    if cursor_sort != sort or not _is_int(after_id) or not 1 <= after_id <= MAX_ID:
+    if cursor_sort not in SORTS or not _is_int(after_id) or not 1 <= after_id <= MAX_ID:
         raise invalid
+    if cursor_sort != sort:
+        raise _cursor_mismatch(
+            f"was issued for sort={cursor_sort}, not sort={sort}",
+            f"was issued for another sort ({cursor_sort})",
+        )
+    if digest != filters_digest(filters):
+        raise _cursor_mismatch(
+            f"was issued for other filters ({', '.join(FILTERS)})",
+            "was issued for other filters",
+        )
     column = sort_key(sort)
     try:
         if column == "id":

@@ -239,8 +239,9 @@ _LIST_PARAMETERS = [
     _query(
         "next",
         {"type": "string"},
-        "Cursor from the previous page's `next` (same sort); a cursor not issued by the API is "
-        "a 400.",
+        "Cursor from the previous page's `next`, with the same sort and filters (`limit` may "
+        "change); another listing's cursor, or one not issued by the API, is a 400. Absent or "
+        "empty: the first page.",
     ),
 ]
 
@@ -255,7 +256,9 @@ document = SimpleNamespace(
             "parameters": _LIST_PARAMETERS,
             "responses": {
                 "200": json_response("A page of cars", {"$ref": "#/components/schemas/CarPage"}),
-                "400": problem(400, "The `next` cursor was not issued by the API for this sort"),
+                "400": problem(
+                    400, "The `next` cursor was not issued by the API for this sort and filters"
+                ),
                 "422": problem(422, "Invalid or unknown query parameters (see `errors`)"),
                 **_UNAVAILABLE,
             },

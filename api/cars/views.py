@@ -158,8 +158,9 @@ def _list_parameters(request: Request) -> dict[str, Any]:
             )
     if errors:
         raise Unprocessable("The query has invalid parameters; see errors.", errors=errors)
-    if raw["next"] is not None:
-        params["after_key"], params["after_id"] = model.decode_cursor(raw["next"], sort)
+    # An empty `next` is the first page: what a client sends that always passes the last value.
+    if raw["next"]:
+        params["after_key"], params["after_id"] = model.decode_cursor(raw["next"], sort, params)
     params["sort"] = sort
     params["limit"] = limit
     return params
@@ -190,7 +191,7 @@ async def _list_page(request: Request, params: dict[str, Any]) -> bytes:
     next_cursor = None
     if len(cars) > limit:
         cars = cars[:limit]
-        next_cursor = model.encode_cursor(params["sort"], cars[-1])
+        next_cursor = model.encode_cursor(params["sort"], params, cars[-1])
     return model.page_json(cars, next_cursor)
 
 
