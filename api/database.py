@@ -75,13 +75,21 @@ def load_statements(driver: str) -> dict[str, tuple[str, tuple[str, ...]]]:
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
+# Failures of the database or of the connection, not of the request: answered 503, and the
+# connection is never reused. asyncpg's client-side errors belong here: during a fast shutdown a
+# connection the server dropped while idle fails its next query with InternalClientError
+# ("cannot switch to state 12; another operation (2) is in progress"), which was a 500.
 _PG_UNAVAILABLE = (
     OSError,
     asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, starting up, cancelled
+    asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full, memory
+    asyncpg.exceptions.PostgresSystemError,  # 58: I/O error
+    asyncpg.exceptions.InternalServerError,  # XX: data corrupted
+    asyncpg.exceptions.TransactionRollbackError,  # 40: deadlock, serialization failure
     asyncpg.exceptions.InvalidCatalogNameError,
     asyncpg.exceptions.InvalidAuthorizationSpecificationError,
 )

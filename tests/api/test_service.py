@@ -8,6 +8,7 @@ import os
 import sys
 from dataclasses import replace
 
+import asyncpg
 import pytest
 from carkit import free_port, serve
 
@@ -188,3 +189,28 @@ def test_factory_accepts_the_sanic_command_line_namespace(monkeypatch, tmp_path)
     monkeypatch.setenv("APP_VERSION", "from-env")
     app = create_app(argparse.Namespace(factory=True))
     assert app.ctx.settings.app_version == "from-env"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
+        asyncpg.exceptions.AdminShutdownError(
+            "terminating connection due to administrator command"
+        ),
+        asyncpg.exceptions.DiskFullError("could not extend file"),
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+async def test_a_database_failure_of_any_kind_is_a_503_problem(pg_url, monkeypatch, error):
+    async def failing(self, *args, **kwargs):
+        raise error
+
+    async with serve(Settings(database_url=pg_url)) as client:
+        monkeypatch.setattr(asyncpg.connection.Connection, "fetchrow", failing)
+        response = await client.get("/v1/cars/987654322")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "The database is unavailable; retry shortly."
