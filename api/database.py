@@ -27,6 +27,7 @@ import aiosql
 import asyncpg
 
 from api.config import Settings
+from api.outages import Outage
 
 log = logging.getLogger("api.database")
 
@@ -396,6 +397,7 @@ class PostgresDatabase:
         self._writer: ConnectionPool | None = None
         self._reader: ConnectionPool | None = None
         self._inserts: dict[str, InsertBatcher] = {}
+        self.outage = Outage(log, "database")
 
     def _pool(self, dsn: str) -> ConnectionPool:
         return ConnectionPool(
@@ -425,7 +427,18 @@ class PostgresDatabase:
         self, pool: ConnectionPool, method: str, name: str, params: dict[str, Any]
     ) -> Any:
         sql, order = self._statements[name]
-        return await _translated(pool.run(method, sql, [params[key] for key in order]))
+        return await self._watched(pool.run(method, sql, [params[key] for key in order]))
+
+    async def _watched(self, call: Awaitable[Any]) -> Any:
+        """``_translated``, logging outages as they start and end (not once per request)."""
+        try:
+            result = await _translated(call)
+        except DatabaseUnavailable as error:
+            self.outage.failed(error)
+            raise
+        if self.outage.down:
+            self.outage.ended()
+        return result
 
     async def fetch_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None:
         return await self._run(self._reader, "fetchrow", name, params)
@@ -433,7 +446,7 @@ class PostgresDatabase:
     async def insert(self, name: str, params: dict[str, Any]) -> Sequence[Any]:
         """One row of an ``insert_*`` statement, sent with the other inserts of the moment."""
         order = self._statements[name][1]
-        return await _translated(self._inserts[name].fetchrow([params[key] for key in order]))
+        return await self._watched(self._inserts[name].fetchrow([params[key] for key in order]))
 
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]:
         return await self._run(self._reader, "fetch", name, params)
@@ -495,6 +508,7 @@ class SqliteDatabase:
         self._settings = settings
         self._statements = load_statements("aiosqlite")
         self._conn = None
+        self.outage = Outage(log, "database")
 
     async def open(self) -> None:
         import aiosqlite
@@ -516,14 +530,19 @@ class SqliteDatabase:
         sql = self._statements[name][0]
         converted = {key: _sqlite_param(value) for key, value in params.items()}
         try:
-            return list(await self._conn.execute_fetchall(sql, converted))
+            rows = list(await self._conn.execute_fetchall(sql, converted))
         except sqlite3.IntegrityError as error:
             message = str(error)
             if message.startswith("UNIQUE constraint failed: cars."):
                 raise UniqueViolation(message.rsplit(".", 1)[1]) from error
             raise
         except sqlite3.OperationalError as error:
-            raise DatabaseUnavailable(str(error)) from error
+            unavailable = DatabaseUnavailable(str(error))
+            self.outage.failed(unavailable)
+            raise unavailable from error
+        if self.outage.down:
+            self.outage.ended()
+        return rows
 
     async def fetch_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None:
         rows = await self._run(name, params)

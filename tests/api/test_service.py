@@ -70,14 +70,6 @@ async def test_each_request_writes_one_json_access_line(client, capfd):
     assert line["duration_ms"] >= 0
 
 
-@pytest.fixture
-def unreachable_pg(tmp_path) -> Settings:
-    return Settings(
-        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing",
-        database_timeout_seconds=1,
-    )
-
-
 async def test_ready_is_503_when_the_database_is_unreachable(unreachable_pg):
     async with serve(unreachable_pg, migrate=False) as client:
         response = await client.get("/ready")

@@ -1,6 +1,7 @@
 """PostgreSQL goes away: the API says so with 503 problems, then recovers by itself."""
 
 import collections
+import json
 import threading
 
 import httpx
@@ -55,6 +56,35 @@ def test_car_requests_answer_503_problem_while_the_database_is_down(api, databas
 def test_health_stays_200_while_the_database_is_down(api, database_down):
     with api.client() as client:
         assert client.get("/health").status_code == 200
+
+
+def _log(api, after: int) -> list[dict]:
+    """The JSON lines the API wrote after its first ``after`` log lines."""
+    return [json.loads(line) for line in api.log_lines()[after:] if line.startswith("{")]
+
+
+def _database_log(api, after: int) -> list[dict]:
+    return [e for e in _log(api, after) if e.get("logger") == "api.database"]
+
+
+def test_an_outage_is_logged_when_it_starts_and_when_it_ends_not_per_request(
+    api, postgres_server, wait_until
+):
+    before = len(api.log_lines())
+    postgres_server.stop()
+    with api.client() as client:
+        for _ in range(30):
+            assert client.get("/v1/cars").status_code == 503
+        postgres_server.start()
+        wait_until(lambda: client.get("/ready").status_code == 200, 30, "/ready to answer 200")
+        wait_until(lambda: len(_database_log(api, before)) >= 2, 10, "the end of the outage logged")
+
+    start, end = _database_log(api, before)
+    assert (start["level"], start["message"].split(":")[0]) == ("WARNING", "database unavailable")
+    assert start["error"]
+    assert (end["level"], end["message"]) == ("INFO", "database available again")
+    assert end["failures"] >= 30
+    assert [e for e in _log(api, before) if e["level"] != "INFO"] == [start]
 
 
 def test_requests_succeed_again_once_the_database_is_back(
