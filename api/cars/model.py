@@ -66,6 +66,12 @@ PRICE_PATTERN = rf"^(0|[1-9][0-9]{{0,{PRICE_MAX_DIGITS - 1}}})(\.[0-9]{{1,2}})?$
 # The VIN alphabet: digits and letters except I, O and Q; lower case is accepted and upper-cased.
 VIN_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"
 
+# If-Match: `*` or a list of entity tags (RFC 9110 8.8.3 and 13.1.1), with optional spaces;
+# the tags' characters printable ASCII (the obs-text RFC 9110 tolerates is left out).
+_ENTITY_TAG = r'(W/)?"[!#-~]*"'
+IF_MATCH_PATTERN = rf"^ *(\*|{_ENTITY_TAG}( *, *{_ENTITY_TAG})*) *$"
+
+IF_MATCH = re.compile(IF_MATCH_PATTERN)
 _PRICE = re.compile(PRICE_PATTERN)
 _CONTROL = re.compile(f"[{CONTROL}]")
 _VIN = re.compile(VIN_PATTERN)

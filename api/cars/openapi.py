@@ -34,6 +34,7 @@ _PRICE = {
             "type": "number",
             "minimum": 0,
             "maximum": 10**model.PRICE_MAX_DIGITS - 0.01,
+            "multipleOf": 0.01,
             "description": "A JSON number whose shortest decimal form has at most 2 places "
             "(12500.5, not 0.30000000000000004).",
         },
@@ -59,14 +60,16 @@ _COLOR = {
 
 
 # The read-only fields as a PUT or PATCH body may carry them (as a GET returned them).
+# readOnly: clients need not send them (and generators do not), but may send them back.
 _READ_ONLY_INPUT = {
     "id": {
         "type": "integer",
         "format": "int64",
+        "readOnly": True,
         "description": "Optional: the car's id (the path's); it cannot change.",
     },
-    "created_at": {"description": "Optional and ignored: set by the API."},
-    "updated_at": {"description": "Optional and ignored: set by the API."},
+    "created_at": {"readOnly": True, "description": "Optional and ignored: set by the API."},
+    "updated_at": {"readOnly": True, "description": "Optional and ignored: set by the API."},
 }
 
 
@@ -180,8 +183,9 @@ _IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": "Apply only if the car's current ETag is one of these (or `*`); else 412.",
-    "schema": {"type": "string"},
+    "description": "Apply only if the car's current ETag is one of these (or `*`); else 412. "
+    "Not `*` or a list of entity tags: 400.",
+    "schema": {"type": "string", "pattern": model.IF_MATCH_PATTERN},
 }
 _JSON_BODY_ERRORS = {
     "400": problem(400, "Malformed JSON or an empty body"),
@@ -192,6 +196,10 @@ _JSON_BODY_ERRORS = {
 _UNAVAILABLE = {"503": problem(503, "The database is unavailable")}
 _NOT_FOUND = {"404": problem(404, "No car with this id")}
 _PRECONDITION = {"412": problem(412, "If-Match does not match the current ETag", ETag=_ETAG)}
+_BAD_IF_MATCH = problem(400, "If-Match is not `*` or a list of entity tags")
+_BAD_BODY_OR_IF_MATCH = problem(
+    400, "Malformed JSON, an empty body, or an If-Match that is not `*` or a list of entity tags"
+)
 _CONFLICT = {"409": problem(409, "Another car has this VIN")}
 
 
@@ -319,6 +327,7 @@ document = SimpleNamespace(
             "responses": {
                 "200": json_response("The car as stored", CAR_REF, ETag=_ETAG),
                 **_JSON_BODY_ERRORS,
+                "400": _BAD_BODY_OR_IF_MATCH,
                 **_NOT_FOUND,
                 **_CONFLICT,
                 **_PRECONDITION,
@@ -339,6 +348,7 @@ document = SimpleNamespace(
             "responses": {
                 "200": json_response("The car as stored", CAR_REF, ETag=_ETAG),
                 **_JSON_BODY_ERRORS,
+                "400": _BAD_BODY_OR_IF_MATCH,
                 "415": problem(415, "Body is not application/json or application/merge-patch+json"),
                 **_NOT_FOUND,
                 **_CONFLICT,
@@ -355,6 +365,7 @@ document = SimpleNamespace(
             "parameters": [_CAR_ID, _IF_MATCH],
             "responses": {
                 "204": empty_response("Deleted"),
+                "400": _BAD_IF_MATCH,
                 **_NOT_FOUND,
                 **_PRECONDITION,
                 **_UNAVAILABLE,

@@ -71,6 +71,17 @@ def _check_id(car_id: int) -> None:
         raise NotFound(f"No car with id {car_id}.")
 
 
+def _if_match(request: Request) -> str | None:
+    """The If-Match header (None when absent); 400 unless it is `*` or a list of entity tags."""
+    value = request.headers.get("if-match")
+    if value is not None and not model.IF_MATCH.match(value):
+        raise BadRequest(
+            'If-Match must be * or a comma-separated list of entity tags such as "42-3".',
+            errors=[field_error("If-Match", "is not * or a list of entity tags", "header")],
+        )
+    return value
+
+
 def _strong_match(header: str, current: str) -> bool:
     header = header.strip()
     if header == "*":
@@ -282,7 +293,7 @@ async def replace_car(request: Request, car_id: int) -> HTTPResponse:
     _check_id(car_id)
     fields = model.validate_car(_json_body(request, JSON_TYPES), partial=False, car_id=car_id)
     version = None
-    if request.headers.get("if-match") is not None:
+    if _if_match(request) is not None:
         version = (await _current_for_write(request, car_id))["version"]
     car = await _write(request, car_id, fields, version)
     if car is None:
@@ -297,7 +308,7 @@ async def replace_car(request: Request, car_id: int) -> HTTPResponse:
 async def update_car(request: Request, car_id: int) -> HTTPResponse:
     _check_id(car_id)
     changes = model.validate_car(_json_body(request, PATCH_TYPES), partial=True, car_id=car_id)
-    conditional = request.headers.get("if-match") is not None
+    conditional = _if_match(request) is not None
     for _attempt in range(PATCH_ATTEMPTS):
         current = await _current_for_write(request, car_id)
         fields = {name: current[name] for name in model.FIELDS} | changes
@@ -320,7 +331,7 @@ async def _respond_written(request: Request, car: dict[str, Any]) -> HTTPRespons
 async def delete_car(request: Request, car_id: int) -> HTTPResponse:
     _check_id(car_id)
     version = None
-    if request.headers.get("if-match") is not None:
+    if _if_match(request) is not None:
         version = (await _current_for_write(request, car_id))["version"]
     deleted = await store.delete_car(request.app.ctx.db, car_id=car_id, version=version)
     if not deleted:

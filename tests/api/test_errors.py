@@ -213,3 +213,18 @@ async def test_cursor_of_another_sort_is_400(client):
     page = (await client.get(f"/v1/cars?make={make}&limit=1&sort=price")).json()
     response = await client.get(f"/v1/cars?make={make}&limit=1&sort=year&next={page['next']}")
     assert_problem(response, 400)
+
+
+@pytest.mark.parametrize("if_match", ["", "0", "1-1", '"1-1",', "W/", '"unterminated'])
+async def test_an_if_match_that_is_not_a_list_of_entity_tags_is_400(client, if_match):
+    location = (await create(client)).headers["location"]
+    for response in (
+        await client.put(location, json=a_car(), headers={"If-Match": if_match}),
+        await client.patch(location, json={"color": "x"}, headers={"If-Match": if_match}),
+        await client.delete(location, headers={"If-Match": if_match}),
+    ):
+        problem = assert_problem(response, 400)
+        assert problem["errors"] == [
+            {"in": "header", "field": "If-Match", "detail": "is not * or a list of entity tags"}
+        ]
+    assert (await client.get(location)).status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from carkit import a_car, create
 from openapi_schema_validator import OAS30Validator
@@ -98,3 +100,18 @@ async def test_a_valid_input_by_the_schema_is_accepted(spec, client):
     payload = a_car()
     validator(spec, "CarInput").validate(payload)
     assert (await client.post("/v1/cars", json=payload)).status_code == 201
+
+
+async def test_the_if_match_pattern_accepts_the_etags_the_api_sends(spec, client):
+    created = await create(client)
+    [if_match] = [
+        p
+        for p in spec["paths"]["/v1/cars/{car_id}"]["put"]["parameters"]
+        if p["name"] == "If-Match"
+    ]
+    pattern = re.compile(if_match["schema"]["pattern"])
+    etag = created.headers["etag"]
+    for value in (etag, "*", f' {etag} , W/"1-9"', f"W/{etag},{etag}"):
+        assert pattern.search(value), value
+    for value in ("", "0", etag[1:], f"{etag},"):
+        assert not pattern.search(value), value
