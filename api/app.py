@@ -65,6 +65,7 @@ def create_app(settings: Settings | object | None = None, *, migrate: bool | Non
         MOTD=False,
         FALLBACK_ERROR_FORMAT="json",
         NOISY_EXCEPTIONS=False,
+        TOUCHUP=True,
     )
     app.ctx.settings = settings
     app.ctx.db = None
@@ -104,7 +105,7 @@ def _add_listeners(app: Sanic, settings: Settings, migrate: bool) -> None:
 
     @app.exception(DatabaseUnavailable)
     async def database_unavailable(request: Request, error: DatabaseUnavailable) -> HTTPResponse:
-        log.warning("database unavailable", extra={"error": str(error), "path": request.path})
+        # Logged as an outage where it is detected (api.database), not once per request.
         return app.error_handler.default(
             request, ServiceUnavailable("The database is unavailable; retry shortly.")
         )

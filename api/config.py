@@ -144,6 +144,11 @@ def _log_level(value: str) -> str:
     return upper
 
 
+def _optional_text(value: str) -> str | None:
+    """Unset or blank is None (``/version`` answers null), not an empty string."""
+    return value.strip() or None
+
+
 def _non_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -281,8 +286,18 @@ VARIABLES: tuple[Variable, ...] = (
         _seconds(0, 3600),
     ),
     Variable("APP_VERSION", "dev", "Version reported by `GET /version` (the image tag).", _text),
-    Variable("GIT_SHA", "", "Commit the image was built from (reported by `/version`).", _text),
-    Variable("BUILD_DATE", "", "When the image was built (reported by `/version`).", _text),
+    Variable(
+        "GIT_SHA",
+        "",
+        "Commit the image was built from (reported by `/version`; null when unset).",
+        _optional_text,
+    ),
+    Variable(
+        "BUILD_DATE",
+        "",
+        "When the image was built (reported by `/version`; null when unset).",
+        _optional_text,
+    ),
     Variable("HOST", "127.0.0.1", "Address to listen on (the image sets `0.0.0.0`).", _non_empty),
     Variable("PORT", "8000", "Port to listen on.", _int_between(1, 65535)),
     Variable(
@@ -344,8 +359,8 @@ class Settings:
     redis_timeout_seconds: float = 0.25
     redis_retry_seconds: float = 5.0
     app_version: str = "dev"
-    git_sha: str = ""
-    build_date: str = ""
+    git_sha: str | None = None
+    build_date: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

@@ -29,6 +29,7 @@ import aiosql
 import asyncpg
 
 from api.config import Settings
+from api.outages import Outage
 
 log = logging.getLogger("api.database")
 
@@ -77,13 +78,21 @@ def load_statements(driver: str) -> dict[str, tuple[str, tuple[str, ...]]]:
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
+# Failures of the database or of the connection, not of the request: answered 503, and the
+# connection is never reused. asyncpg's client-side errors belong here: during a fast shutdown a
+# connection the server dropped while idle fails its next query with InternalClientError
+# ("cannot switch to state 12; another operation (2) is in progress"), which was a 500.
 _PG_UNAVAILABLE = (
     OSError,
     asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, starting up, cancelled
+    asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full, memory
+    asyncpg.exceptions.PostgresSystemError,  # 58: I/O error
+    asyncpg.exceptions.InternalServerError,  # XX: data corrupted
+    asyncpg.exceptions.TransactionRollbackError,  # 40: deadlock, serialization failure
     asyncpg.exceptions.InvalidCatalogNameError,
     asyncpg.exceptions.InvalidAuthorizationSpecificationError,
 )
@@ -494,6 +503,7 @@ class PostgresDatabase:
         self._writer: ConnectionPool | None = None
         self._reader: ConnectionPool | None = None
         self._inserts: dict[str, InsertBatcher] = {}
+        self.outage = Outage(log, "database")
 
     def _pool(self, dsn: str | None, host: str | None = None) -> ConnectionPool:
         settings = self._settings
@@ -534,7 +544,18 @@ class PostgresDatabase:
         self, pool: ConnectionPool, method: str, name: str, params: dict[str, Any]
     ) -> Any:
         sql, order = self._statements[name]
-        return await _translated(pool.run(method, sql, [params[key] for key in order]))
+        return await self._watched(pool.run(method, sql, [params[key] for key in order]))
+
+    async def _watched(self, call: Awaitable[Any]) -> Any:
+        """``_translated``, logging outages as they start and end (not once per request)."""
+        try:
+            result = await _translated(call)
+        except DatabaseUnavailable as error:
+            self.outage.failed(error)
+            raise
+        if self.outage.down:
+            self.outage.ended()
+        return result
 
     async def fetch_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None:
         return await self._run(self._reader, "fetchrow", name, params)
@@ -542,7 +563,7 @@ class PostgresDatabase:
     async def insert(self, name: str, params: dict[str, Any]) -> Sequence[Any]:
         """One row of an ``insert_*`` statement, sent with the other inserts of the moment."""
         order = self._statements[name][1]
-        return await _translated(self._inserts[name].fetchrow([params[key] for key in order]))
+        return await self._watched(self._inserts[name].fetchrow([params[key] for key in order]))
 
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]:
         return await self._run(self._reader, "fetch", name, params)
@@ -604,6 +625,7 @@ class SqliteDatabase:
         self._settings = settings
         self._statements = load_statements("aiosqlite")
         self._conn = None
+        self.outage = Outage(log, "database")
 
     async def open(self) -> None:
         import aiosqlite
@@ -625,14 +647,19 @@ class SqliteDatabase:
         sql = self._statements[name][0]
         converted = {key: _sqlite_param(value) for key, value in params.items()}
         try:
-            return list(await self._conn.execute_fetchall(sql, converted))
+            rows = list(await self._conn.execute_fetchall(sql, converted))
         except sqlite3.IntegrityError as error:
             message = str(error)
             if message.startswith("UNIQUE constraint failed: cars."):
                 raise UniqueViolation(message.rsplit(".", 1)[1]) from error
             raise
         except sqlite3.OperationalError as error:
-            raise DatabaseUnavailable(str(error)) from error
+            unavailable = DatabaseUnavailable(str(error))
+            self.outage.failed(unavailable)
+            raise unavailable from error
+        if self.outage.down:
+            self.outage.ended()
+        return rows
 
     async def fetch_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None:
         rows = await self._run(name, params)

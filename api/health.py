@@ -19,7 +19,7 @@ _OK = orjson.dumps({"status": "ok"})
 _READY = orjson.dumps({"status": "ready"})
 
 
-def version_document(settings) -> dict[str, str]:
+def version_document(settings) -> dict[str, str | None]:
     return {
         "version": settings.app_version,
         "git_sha": settings.git_sha,
@@ -40,8 +40,12 @@ _VERSION = {
     "required": ["version", "git_sha", "build_date"],
     "properties": {
         "version": {"type": "string", "description": "APP_VERSION: the image tag."},
-        "git_sha": {"type": "string"},
-        "build_date": {"type": "string"},
+        "git_sha": {"type": "string", "nullable": True, "description": "GIT_SHA; null when unset."},
+        "build_date": {
+            "type": "string",
+            "nullable": True,
+            "description": "BUILD_DATE; null when unset.",
+        },
         "package_version": {"type": "string"},
         "python": {"type": "string"},
         "sanic": {"type": "string"},

@@ -114,7 +114,10 @@ def build_document(app: Sanic, schemas: dict[str, Any], *, version: str) -> dict
         if handler.__openapi__ is None:
             continue
         for method in sorted(route.methods):
-            paths.setdefault(path, {})[method.lower()] = handler.__openapi__
+            spec = handler.__openapi__
+            if method == "HEAD" and "GET" not in route.methods:
+                spec = _head_operation(spec)
+            paths.setdefault(path, {})[method.lower()] = spec
     return {
         "openapi": "3.0.3",
         "info": {
@@ -127,8 +130,41 @@ def build_document(app: Sanic, schemas: dict[str, Any], *, version: str) -> dict
     }
 
 
+def answer_head(app: Sanic) -> None:
+    """Every GET route also answers HEAD (RFC 9110 9.3.2: the same headers, no body).
+
+    Sanic routes HEAD only where asked to; done here, once every route exists, so that the
+    document (and a 405's Allow) lists HEAD next to GET.
+    """
+    routed = {(route.path, method) for route in app.router.routes for method in route.methods}
+    for route in list(app.router.routes):
+        if "GET" in route.methods and (route.path, "HEAD") not in routed:
+            app.add_route(
+                route.handler,
+                "/" + route.path,
+                methods=["HEAD"],
+                name=route.name.removeprefix(f"{app.name}.") + "_head",
+                strict_slashes=route.strict,
+            )
+
+
+def _head_operation(get: dict[str, Any]) -> dict[str, Any]:
+    """The HEAD twin of a GET operation: its parameters and responses, no bodies."""
+    return {
+        **get,
+        "operationId": f"{get['operationId']}Head",
+        "summary": f"{get['summary']} (headers only)",
+        "description": "HEAD: the headers GET would send, without a body.",
+        "responses": {
+            status: {key: value for key, value in response.items() if key != "content"}
+            for status, response in get["responses"].items()
+        },
+    }
+
+
 def install(app: Sanic, schemas: dict[str, Any], *, version: str) -> None:
     """Serve the document at /docs/openapi.json (built once, here); api.docs serves the page.
+    Every GET route answers HEAD too: call this after every other route is added.
 
     Built from the handlers' own operations rather than through sanic-ext: importing sanic-ext
     took 0.25 s, half the start-up budget, and it would add nothing the operations do not say.
@@ -139,4 +175,5 @@ def install(app: Sanic, schemas: dict[str, Any], *, version: str) -> None:
 
     openapi_json.__openapi__ = None
     app.add_route(openapi_json, "/docs/openapi.json", methods=["GET"], name="openapi_json")
+    answer_head(app)
     body = orjson.dumps(build_document(app, schemas, version=version))

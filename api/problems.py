@@ -13,10 +13,12 @@ from typing import Any
 
 import orjson
 from sanic import HTTPResponse, Request
-from sanic.exceptions import SanicException
+from sanic.exceptions import RequestCancelled, SanicException
 from sanic.handlers import ErrorHandler
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# nginx's "client closed request": what the access log says of a request whose client went away.
+CLIENT_CLOSED_REQUEST = 499
 
 log = logging.getLogger("api.errors")
 
@@ -108,6 +110,10 @@ _SANIC_DETAILS = {
 
 class ProblemErrorHandler(ErrorHandler):
     def default(self, request: Request, exception: BaseException) -> HTTPResponse:
+        if isinstance(exception, RequestCancelled):
+            # The client went away mid-request: nobody to answer and nothing broken, so no
+            # traceback and no 5xx (which would trip an error alarm); the response is not sent.
+            return HTTPResponse(status=CLIENT_CLOSED_REQUEST)
         if isinstance(exception, Problem):
             return problem_response(
                 request,
@@ -145,7 +151,7 @@ class ProblemErrorHandler(ErrorHandler):
         return problem_response(request, 500, "An internal error occurred; it has been logged.")
 
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _allowed_methods(request: Request) -> str:

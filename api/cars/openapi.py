@@ -10,19 +10,37 @@ from api.openapi import empty_response, json_response, operation, problem
 
 CAR_REF = {"$ref": "#/components/schemas/Car"}
 
+_TRIMMING = (
+    "Surrounding whitespace (Unicode's, NBSP included) and invisible characters (zero-width "
+    "space, joiners, BOM) are removed first; then it must be {0} characters with no control "
+    "character (U+0000-U+001F, U+007F-U+009F). The pattern says exactly this."
+)
 _TEXT = {
     "type": "string",
-    "minLength": 1,
-    "maxLength": model.TEXT_MAX_LENGTH,
-    "pattern": model.NOT_BLANK_PATTERN,
-    "description": f"1-{model.TEXT_MAX_LENGTH} characters, not blank; surrounding spaces are "
-    "removed.",
+    "pattern": model.text_pattern(model.TEXT_MAX_LENGTH),
+    "description": _TRIMMING.format(f"1-{model.TEXT_MAX_LENGTH}"),
 }
-_PRICE = {
+_PRICE_TEXT = {
     "type": "string",
     "pattern": model.PRICE_PATTERN,
     "description": "A decimal number as a string (exact, no float rounding), at most 2 decimal "
     "places, not negative.",
+    "example": "12999.90",
+}
+_PRICE = {
+    "anyOf": [
+        _PRICE_TEXT,
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 10**model.PRICE_MAX_DIGITS - 0.01,
+            "multipleOf": 0.01,
+            "description": "A JSON number whose shortest decimal form has at most 2 places "
+            "(12500.5, not 0.30000000000000004).",
+        },
+    ],
+    "description": "A string (exact) or a JSON number with at most 2 decimal places; answered as "
+    'a string with exactly 2, e.g. "12999.90".',
     "example": "12999.90",
 }
 _VIN = {
@@ -35,10 +53,23 @@ _VIN = {
 }
 _COLOR = {
     "type": "string",
-    "minLength": 1,
-    "maxLength": model.COLOR_MAX_LENGTH,
-    "pattern": model.NOT_BLANK_PATTERN,
+    "pattern": model.text_pattern(model.COLOR_MAX_LENGTH),
+    "description": _TRIMMING.format(f"1-{model.COLOR_MAX_LENGTH}"),
     "nullable": True,
+}
+
+
+# The read-only fields as a PUT or PATCH body may carry them (as a GET returned them).
+# readOnly: clients need not send them (and generators do not), but may send them back.
+_READ_ONLY_INPUT = {
+    "id": {
+        "type": "integer",
+        "format": "int64",
+        "readOnly": True,
+        "description": "Optional: the car's id (the path's); it cannot change.",
+    },
+    "created_at": {"readOnly": True, "description": "Optional and ignored: set by the API."},
+    "updated_at": {"readOnly": True, "description": "Optional and ignored: set by the API."},
 }
 
 
@@ -103,12 +134,23 @@ def schemas() -> dict[str, Any]:
             "required": list(model.REQUIRED),
             "properties": _input_properties(),
         },
+        "CarReplacement": {
+            "type": "object",
+            "description": "A whole car (PUT). Absent optional fields are stored as null. The "
+            "read-only fields of a GET may be sent back: `id` must be the car's, `created_at` "
+            "and `updated_at` are ignored.",
+            "additionalProperties": False,
+            "required": list(model.REQUIRED),
+            "properties": {**_input_properties(), **_READ_ONLY_INPUT},
+        },
         "CarPatch": {
             "type": "object",
-            "description": "The fields to change (at least one); null clears color or vin.",
+            "description": "The fields to change (at least one besides the read-only ones); null "
+            "clears color or vin. The read-only fields of a GET may be sent: `id` must be the "
+            "car's, `created_at` and `updated_at` are ignored.",
             "additionalProperties": False,
             "minProperties": 1,
-            "properties": _input_properties(),
+            "properties": {**_input_properties(), **_READ_ONLY_INPUT},
         },
         "CarPage": {
             "type": "object",
@@ -141,8 +183,9 @@ _IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": "Apply only if the car's current ETag is one of these (or `*`); else 412.",
-    "schema": {"type": "string"},
+    "description": "Apply only if the car's current ETag is one of these (or `*`); else 412. "
+    "Not `*` or a list of entity tags: 400.",
+    "schema": {"type": "string", "pattern": model.IF_MATCH_PATTERN},
 }
 _JSON_BODY_ERRORS = {
     "400": problem(400, "Malformed JSON or an empty body"),
@@ -153,6 +196,10 @@ _JSON_BODY_ERRORS = {
 _UNAVAILABLE = {"503": problem(503, "The database is unavailable")}
 _NOT_FOUND = {"404": problem(404, "No car with this id")}
 _PRECONDITION = {"412": problem(412, "If-Match does not match the current ETag", ETag=_ETAG)}
+_BAD_IF_MATCH = problem(400, "If-Match is not `*` or a list of entity tags")
+_BAD_BODY_OR_IF_MATCH = problem(
+    400, "Malformed JSON, an empty body, or an If-Match that is not `*` or a list of entity tags"
+)
 _CONFLICT = {"409": problem(409, "Another car has this VIN")}
 
 
@@ -180,8 +227,8 @@ _LIST_PARAMETERS = [
     _query(
         "year_max", {"type": "integer", "format": "int32"}, "Only cars of this year or earlier."
     ),
-    _query("price_min", _PRICE, "Only cars at this price or more."),
-    _query("price_max", _PRICE, "Only cars at this price or less."),
+    _query("price_min", _PRICE_TEXT, "Only cars at this price or more."),
+    _query("price_max", _PRICE_TEXT, "Only cars at this price or less."),
     _query(
         "sort",
         {"type": "string", "enum": list(model.SORTS), "default": model.DEFAULT_SORT},
@@ -200,8 +247,9 @@ _LIST_PARAMETERS = [
     _query(
         "next",
         {"type": "string"},
-        "Cursor from the previous page's `next` (same sort); a cursor not issued by the API is "
-        "a 400.",
+        "Cursor from the previous page's `next`, with the same sort and filters (`limit` may "
+        "change); another listing's cursor, or one not issued by the API, is a 400. Absent or "
+        "empty: the first page.",
     ),
 ]
 
@@ -216,7 +264,9 @@ document = SimpleNamespace(
             "parameters": _LIST_PARAMETERS,
             "responses": {
                 "200": json_response("A page of cars", {"$ref": "#/components/schemas/CarPage"}),
-                "400": problem(400, "The `next` cursor was not issued by the API for this sort"),
+                "400": problem(
+                    400, "The `next` cursor was not issued by the API for this sort and filters"
+                ),
                 "422": problem(422, "Invalid or unknown query parameters (see `errors`)"),
                 **_UNAVAILABLE,
             },
@@ -273,10 +323,11 @@ document = SimpleNamespace(
             "summary": "Replace a car",
             "tags": ["cars"],
             "parameters": [_CAR_ID, _IF_MATCH],
-            "requestBody": _car_body("CarInput", "application/json"),
+            "requestBody": _car_body("CarReplacement", "application/json"),
             "responses": {
                 "200": json_response("The car as stored", CAR_REF, ETag=_ETAG),
                 **_JSON_BODY_ERRORS,
+                "400": _BAD_BODY_OR_IF_MATCH,
                 **_NOT_FOUND,
                 **_CONFLICT,
                 **_PRECONDITION,
@@ -297,6 +348,7 @@ document = SimpleNamespace(
             "responses": {
                 "200": json_response("The car as stored", CAR_REF, ETag=_ETAG),
                 **_JSON_BODY_ERRORS,
+                "400": _BAD_BODY_OR_IF_MATCH,
                 "415": problem(415, "Body is not application/json or application/merge-patch+json"),
                 **_NOT_FOUND,
                 **_CONFLICT,
@@ -313,6 +365,7 @@ document = SimpleNamespace(
             "parameters": [_CAR_ID, _IF_MATCH],
             "responses": {
                 "204": empty_response("Deleted"),
+                "400": _BAD_IF_MATCH,
                 **_NOT_FOUND,
                 **_PRECONDITION,
                 **_UNAVAILABLE,

@@ -71,6 +71,17 @@ def _check_id(car_id: int) -> None:
         raise NotFound(f"No car with id {car_id}.")
 
 
+def _if_match(request: Request) -> str | None:
+    """The If-Match header (None when absent); 400 unless it is `*` or a list of entity tags."""
+    value = request.headers.get("if-match")
+    if value is not None and not model.IF_MATCH.match(value):
+        raise BadRequest(
+            'If-Match must be * or a comma-separated list of entity tags such as "42-3".',
+            errors=[field_error("If-Match", "is not * or a list of entity tags", "header")],
+        )
+    return value
+
+
 def _strong_match(header: str, current: str) -> bool:
     header = header.strip()
     if header == "*":
@@ -158,8 +169,9 @@ def _list_parameters(request: Request) -> dict[str, Any]:
             )
     if errors:
         raise Unprocessable("The query has invalid parameters; see errors.", errors=errors)
-    if raw["next"] is not None:
-        params["after_key"], params["after_id"] = model.decode_cursor(raw["next"], sort)
+    # An empty `next` is the first page: what a client sends that always passes the last value.
+    if raw["next"]:
+        params["after_key"], params["after_id"] = model.decode_cursor(raw["next"], sort, params)
     params["sort"] = sort
     params["limit"] = limit
     return params
@@ -190,7 +202,7 @@ async def _list_page(request: Request, params: dict[str, Any]) -> bytes:
     next_cursor = None
     if len(cars) > limit:
         cars = cars[:limit]
-        next_cursor = model.encode_cursor(params["sort"], cars[-1])
+        next_cursor = model.encode_cursor(params["sort"], params, cars[-1])
     return model.page_json(cars, next_cursor)
 
 
@@ -279,9 +291,9 @@ async def _write(request: Request, car_id: int, fields: dict[str, Any], version:
 @document.replace_car
 async def replace_car(request: Request, car_id: int) -> HTTPResponse:
     _check_id(car_id)
-    fields = model.validate_car(_json_body(request, JSON_TYPES), partial=False)
+    fields = model.validate_car(_json_body(request, JSON_TYPES), partial=False, car_id=car_id)
     version = None
-    if request.headers.get("if-match") is not None:
+    if _if_match(request) is not None:
         version = (await _current_for_write(request, car_id))["version"]
     car = await _write(request, car_id, fields, version)
     if car is None:
@@ -295,8 +307,8 @@ async def replace_car(request: Request, car_id: int) -> HTTPResponse:
 @document.update_car
 async def update_car(request: Request, car_id: int) -> HTTPResponse:
     _check_id(car_id)
-    changes = model.validate_car(_json_body(request, PATCH_TYPES), partial=True)
-    conditional = request.headers.get("if-match") is not None
+    changes = model.validate_car(_json_body(request, PATCH_TYPES), partial=True, car_id=car_id)
+    conditional = _if_match(request) is not None
     for _attempt in range(PATCH_ATTEMPTS):
         current = await _current_for_write(request, car_id)
         fields = {name: current[name] for name in model.FIELDS} | changes
@@ -319,7 +331,7 @@ async def _respond_written(request: Request, car: dict[str, Any]) -> HTTPRespons
 async def delete_car(request: Request, car_id: int) -> HTTPResponse:
     _check_id(car_id)
     version = None
-    if request.headers.get("if-match") is not None:
+    if _if_match(request) is not None:
         version = (await _current_for_write(request, car_id))["version"]
     deleted = await store.delete_car(request.app.ctx.db, car_id=car_id, version=version)
     if not deleted:

@@ -24,9 +24,18 @@ RETURNING id, make, model, year, color, CAST(price AS TEXT) AS price_text, milea
 
 -- name: update_car
 -- With :version set, matches only that version: concurrent writers cannot overwrite each other.
+-- A write that changes nothing keeps the version and updated_at (so the ETag stays, and a retried
+-- PUT with the same If-Match still matches); the right-hand sides read the row before the write.
 UPDATE cars
    SET make = :make, model = :model, year = :year, color = :color, price = :price,
-       mileage_km = :mileage_km, vin = :vin, version = version + 1, updated_at = :now
+       mileage_km = :mileage_km, vin = :vin,
+       version = CASE WHEN (make, model, year, color, price, mileage_km, vin)
+                           IS NOT DISTINCT FROM (:make, :model, :year, :color, :price, :mileage_km, :vin)
+                      THEN version ELSE version + 1 END,
+       updated_at = CASE WHEN (make, model, year, color, price, mileage_km, vin)
+                              IS NOT DISTINCT FROM (:make, :model, :year, :color, :price, :mileage_km,
+                                                    :vin)
+                         THEN updated_at ELSE :now END
  WHERE id = :id AND (CAST(:version AS INTEGER) IS NULL OR version = :version)
 RETURNING id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin, version,
        created_at, updated_at;

@@ -25,7 +25,7 @@ from api.cache import CarCache
 from api.config import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from carkit import serve
+from carkit import free_port, serve
 
 # Several apps of the same name in one process: one per test.
 Sanic.test_mode = True
@@ -123,3 +123,12 @@ async def car_cache(settings: Settings) -> AsyncIterator[CarCache]:
     cache = CarCache(settings)
     yield cache
     await cache.close()
+
+
+@pytest.fixture
+def unreachable_pg() -> Settings:
+    """Settings naming a PostgreSQL nobody listens for."""
+    return Settings(
+        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing",
+        database_timeout_seconds=1,
+    )

@@ -25,6 +25,12 @@ def test_defaults_match_the_documented_contract():
     assert settings.app_version == "dev"
 
 
+def test_unset_or_blank_build_information_is_none():
+    assert (Settings.from_env({}).git_sha, Settings.from_env({}).build_date) == (None, None)
+    blank = Settings.from_env({"GIT_SHA": " ", "BUILD_DATE": ""})
+    assert (blank.git_sha, blank.build_date) == (None, None)
+
+
 def test_settings_made_in_code_default_like_an_empty_environment():
     # The dataclass defaults repeat VARIABLES' defaults (tests build Settings directly).
     assert Settings() == Settings.from_env({})

@@ -133,3 +133,58 @@ async def test_price_with_trailing_zero_cents_lists_as_two_decimals(client):
     await client.post("/v1/cars", json=a_car(make=make, price="7"))
     page = (await client.get(f"/v1/cars?make={make}")).json()
     assert page["items"][0]["price"] == "7.00"
+
+
+async def first_page_cursor(client, query: str) -> str:
+    page = (await client.get(f"/v1/cars?{query}&limit=1")).json()
+    assert page["next"], page
+    return page["next"]
+
+
+async def test_a_cursor_used_with_other_filters_is_400_naming_the_mismatch(client):
+    make = unique_make()
+    for year in (2001, 2002, 2003):
+        await create(client, make=make, year=year)
+    cursor = await first_page_cursor(client, f"make={make}&year_min=2000")
+    response = await client.get(f"/v1/cars?make={make}&year_min=2002&limit=1&next={cursor}")
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["detail"].startswith("The 'next' cursor was issued for other filters")
+    assert problem["errors"] == [
+        {"in": "query", "field": "next", "detail": "was issued for other filters"}
+    ]
+
+
+async def test_a_cursor_used_without_its_filters_is_400(client):
+    make = unique_make()
+    for _ in range(2):
+        await create(client, make=make)
+    cursor = await first_page_cursor(client, f"make={make}")
+    assert (await client.get(f"/v1/cars?limit=1&next={cursor}")).status_code == 400
+
+
+async def test_a_cursor_used_with_another_sort_names_both_sorts(client):
+    make = unique_make()
+    for _ in range(2):
+        await create(client, make=make)
+    cursor = await first_page_cursor(client, f"make={make}&sort=-price")
+    response = await client.get(f"/v1/cars?make={make}&sort=year&next={cursor}")
+    assert response.status_code == 400
+    assert "issued for sort=-price, not sort=year" in response.json()["detail"]
+
+
+async def test_the_same_filters_written_differently_keep_the_cursor_valid(client):
+    make = unique_make()
+    for _ in range(3):
+        await create(client, make=make, price="10.00")
+    cursor = await first_page_cursor(client, f"make={make}&price_min=10")
+    response = await client.get(f"/v1/cars?make=%20{make}%20&price_min=10.00&limit=5&next={cursor}")
+    assert response.status_code == 200, response.text
+    assert len(response.json()["items"]) == 2
+
+
+async def test_an_empty_next_is_the_first_page(client):
+    make = unique_make()
+    await create(client, make=make)
+    first = (await client.get(f"/v1/cars?make={make}")).json()
+    assert (await client.get(f"/v1/cars?make={make}&next=")).json() == first

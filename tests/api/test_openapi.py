@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from carkit import a_car, create
 from openapi_schema_validator import OAS30Validator
@@ -29,15 +31,30 @@ async def test_document_lists_every_route_and_method(spec, client):
     documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item}
     assert documented == {
         ("/health", "GET"),
+        ("/health", "HEAD"),
         ("/ready", "GET"),
+        ("/ready", "HEAD"),
         ("/version", "GET"),
+        ("/version", "HEAD"),
         ("/v1/cars", "GET"),
+        ("/v1/cars", "HEAD"),
         ("/v1/cars", "POST"),
         ("/v1/cars/{car_id}", "GET"),
+        ("/v1/cars/{car_id}", "HEAD"),
         ("/v1/cars/{car_id}", "PUT"),
         ("/v1/cars/{car_id}", "PATCH"),
         ("/v1/cars/{car_id}", "DELETE"),
     }
+
+
+async def test_head_operations_document_the_get_headers_without_bodies(spec):
+    head = spec["paths"]["/v1/cars/{car_id}"]["head"]
+    get = spec["paths"]["/v1/cars/{car_id}"]["get"]
+    assert head["operationId"] == "getCarHead"
+    assert head["parameters"] == get["parameters"]
+    assert head["responses"].keys() == get["responses"].keys()
+    assert head["responses"]["200"]["headers"] == get["responses"]["200"]["headers"]
+    assert all("content" not in response for response in head["responses"].values())
 
 
 async def test_every_operation_documents_its_problem_responses(spec):
@@ -53,7 +70,9 @@ async def test_every_operation_documents_its_problem_responses(spec):
     assert "ETag" in cars["get"]["responses"]["200"]["headers"]
     assert "Location" in spec["paths"]["/v1/cars"]["post"]["responses"]["201"]["headers"]
     for item in spec["paths"].values():
-        for operation in item.values():
+        for method, operation in item.items():
+            if method == "head":  # no bodies
+                continue
             assert operation["responses"]["default"]["content"] == {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             }
@@ -81,3 +100,18 @@ async def test_a_valid_input_by_the_schema_is_accepted(spec, client):
     payload = a_car()
     validator(spec, "CarInput").validate(payload)
     assert (await client.post("/v1/cars", json=payload)).status_code == 201
+
+
+async def test_the_if_match_pattern_accepts_the_etags_the_api_sends(spec, client):
+    created = await create(client)
+    [if_match] = [
+        p
+        for p in spec["paths"]["/v1/cars/{car_id}"]["put"]["parameters"]
+        if p["name"] == "If-Match"
+    ]
+    pattern = re.compile(if_match["schema"]["pattern"])
+    etag = created.headers["etag"]
+    for value in (etag, "*", f' {etag} , W/"1-9"', f"W/{etag},{etag}"):
+        assert pattern.search(value), value
+    for value in ("", "0", etag[1:], f"{etag},"):
+        assert not pattern.search(value), value

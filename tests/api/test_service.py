@@ -8,6 +8,7 @@ import os
 import sys
 from dataclasses import replace
 
+import asyncpg
 import pytest
 from carkit import free_port, serve
 
@@ -31,6 +32,12 @@ async def test_version_reports_the_build(client):
     assert version["version"] == "v9.9.9-test"
     assert version["git_sha"] == "0123abc"
     assert version["build_date"] == "2026-01-02T03:04:05Z"
+
+
+async def test_version_answers_null_for_build_information_that_is_unset(tmp_path):
+    async with serve(Settings(sqlite_path=str(tmp_path / "v.sqlite3"))) as client:
+        version = (await client.get("/version")).json()
+    assert (version["git_sha"], version["build_date"]) == (None, None)
 
 
 async def test_sane_request_id_is_echoed(client):
@@ -61,14 +68,6 @@ async def test_each_request_writes_one_json_access_line(client, capfd):
     assert line["logger"] == "api.access"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/v1/cars/987654321", 404)
     assert line["duration_ms"] >= 0
-
-
-@pytest.fixture
-def unreachable_pg(tmp_path) -> Settings:
-    return Settings(
-        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing",
-        database_timeout_seconds=1,
-    )
 
 
 async def test_ready_is_503_when_the_database_is_unreachable(unreachable_pg):
@@ -182,3 +181,28 @@ def test_factory_accepts_the_sanic_command_line_namespace(monkeypatch, tmp_path)
     monkeypatch.setenv("APP_VERSION", "from-env")
     app = create_app(argparse.Namespace(factory=True))
     assert app.ctx.settings.app_version == "from-env"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
+        asyncpg.exceptions.AdminShutdownError(
+            "terminating connection due to administrator command"
+        ),
+        asyncpg.exceptions.DiskFullError("could not extend file"),
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+async def test_a_database_failure_of_any_kind_is_a_503_problem(pg_url, monkeypatch, error):
+    async def failing(self, *args, **kwargs):
+        raise error
+
+    async with serve(Settings(database_url=pg_url)) as client:
+        monkeypatch.setattr(asyncpg.connection.Connection, "fetchrow", failing)
+        response = await client.get("/v1/cars/987654322")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "The database is unavailable; retry shortly."

@@ -284,11 +284,16 @@ def tcp_proxy() -> Iterator[Callable[[int], TcpProxy]]:
 # --- the API as a process -------------------------------------------------------------------
 
 
-class ApiProcess:
-    """`python -m api` on a free port with the given environment; output kept for inspection."""
+API_COMMAND = ("-m", "api")
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+
+class ApiProcess:
+    """`python -m api` (or ``command``'s other arguments to Python) on a free port with the given
+    environment; output kept for inspection."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, command: tuple[str, ...] = API_COMMAND):
         self.port = free_port()
+        self.command = [sys.executable, *(arg.format(port=self.port) for arg in command)]
         self.env = {**_clean_environ(), "PORT": str(self.port), **env}
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -297,7 +302,7 @@ class ApiProcess:
     def start(self, poll_interval: float = 0.02) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "api"], cwd=REPO, env=self.env, stdout=log,
+                self.command, cwd=REPO, env=self.env, stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_until(
@@ -358,12 +363,15 @@ def _clean_environ() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def start_api(tmp_path_factory) -> Iterator[Callable[..., ApiProcess]]:
-    """Start the API with extra environment variables; each is stopped after the test module."""
+    """Start the API with extra environment variables (and another command line: ``{port}`` in
+    it is the API's port); each is stopped after the test module."""
     started: list[ApiProcess] = []
 
-    def start(poll_interval: float = 0.02, **env: str) -> ApiProcess:
+    def start(
+        poll_interval: float = 0.02, command: tuple[str, ...] = API_COMMAND, **env: str
+    ) -> ApiProcess:
         log_dir = tmp_path_factory.mktemp("api")
-        api = ApiProcess(env, log_dir / "api.log")
+        api = ApiProcess(env, log_dir / "api.log", command)
         started.append(api)
         api.start(poll_interval)
         return api
