@@ -187,3 +187,8 @@ CACHE_USER_GROUP = "CacheUserGroup"
 DATABASE_MASTER_USER = "cars_admin"
 CACHE_USER_NAME = "cars-api"
 DATA_STACK_POLICY_FILE = "templates/data-stack-policy.json"
+# Physical names in the data stack, `{stack}` standing for its name (the GitHub OIDC stack scopes
+# the CloudFormation role to them). ElastiCache IDs must be lower case: so must the stack name.
+DATA_SECRET_NAME = "{stack}/{name}"  # {name}: database, cache
+CACHE_NAME = "{stack}"  # the serverless cache and its user group
+CACHE_USER_ID = "{stack}-{user}"  # {user}: api, default

@@ -69,10 +69,12 @@ class Database:
     readers: list[rds.DBInstance]
 
 
-def generated_credentials(logical_id: str, description, username: str, **extra):
-    """A secret holding {"username": username, "password": <generated>}."""
+def generated_credentials(logical_id: str, name: str, description, username: str, **extra):
+    """A secret `${AWS::StackName}/<name>` holding {"username": username, "password": <generated>}
+    (named under the stack, so the release roles can be scoped to it)."""
     return secretsmanager.Secret(
         logical_id,
+        Name=Sub(names.DATA_SECRET_NAME.format(stack=names.OWN_STACK_NAME, name=name)),
         Description=description,
         GenerateSecretString=secretsmanager.GenerateSecretString(
             SecretStringTemplate=json.dumps({"username": username}),
@@ -113,6 +115,7 @@ def add_database(template: Template, params: DataParameters, network: DataNetwor
     secret = template.add_resource(
         generated_credentials(
             names.DATABASE_SECRET,
+            "database",
             Sub("api-cars database master user of ${AWS::StackName}"),
             names.DATABASE_MASTER_USER,
         )

@@ -36,6 +36,7 @@ def add_cache(
     secret = template.add_resource(
         generated_credentials(
             names.CACHE_SECRET,
+            "cache",
             Sub("api-cars cache user of ${AWS::StackName}"),
             names.CACHE_USER_NAME,
             Condition=names.HAS_CACHE,
@@ -47,7 +48,7 @@ def add_cache(
             names.CACHE_USER,
             Condition=names.HAS_CACHE,
             Engine=ENGINE,
-            UserId=Sub("${AWS::StackName}-api"),
+            UserId=Sub(names.CACHE_USER_ID.format(stack=names.OWN_STACK_NAME, user="api")),
             UserName=names.CACHE_USER_NAME,
             AccessString=APPLICATION_ACCESS,
             AuthenticationMode=elasticache.AuthenticationMode(
@@ -62,7 +63,7 @@ def add_cache(
             names.CACHE_DEFAULT_USER,
             Condition=names.HAS_CACHE,
             Engine=ENGINE,
-            UserId=Sub("${AWS::StackName}-default"),
+            UserId=Sub(names.CACHE_USER_ID.format(stack=names.OWN_STACK_NAME, user="default")),
             UserName="default",
             AccessString=DISABLED_ACCESS,
             AuthenticationMode=elasticache.AuthenticationMode(
@@ -75,7 +76,7 @@ def add_cache(
             names.CACHE_USER_GROUP,
             Condition=names.HAS_CACHE,
             Engine=ENGINE,
-            UserGroupId=Sub("${AWS::StackName}"),
+            UserGroupId=Sub(names.CACHE_NAME.format(stack=names.OWN_STACK_NAME)),
             UserIds=[Ref(user), Ref(default_user)],
         )
     )
@@ -84,7 +85,7 @@ def add_cache(
         elasticache.ServerlessCache(
             names.CACHE,
             Condition=names.HAS_CACHE,
-            ServerlessCacheName=Sub("${AWS::StackName}"),
+            ServerlessCacheName=Sub(names.CACHE_NAME.format(stack=names.OWN_STACK_NAME)),
             Description=Sub("api-cars cache of ${AWS::StackName}"),
             Engine=ENGINE,
             MajorEngineVersion=MAJOR_ENGINE_VERSION,
