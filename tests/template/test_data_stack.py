@@ -331,3 +331,19 @@ def test_the_stack_policy_names_resources_the_data_stack_has(render):
 
 def test_the_stack_policy_file_is_the_builders(render):
     assert (ROOT / names.DATA_STACK_POLICY_FILE).read_text() == stack_policy_text()
+
+
+@pytest.mark.parametrize("stack_name", ["api-cars-data", "api-cars-staging-data"])
+def test_the_data_stacks_own_names_derive_from_its_stack_name(render, stack_name):
+    resources = render.resolve(render.data(), stack_name=stack_name)["Resources"]
+    named = {
+        names.DATABASE_SECRET: ("Name", f"{stack_name}/database"),
+        names.CACHE_SECRET: ("Name", f"{stack_name}/cache"),
+        names.CACHE: ("ServerlessCacheName", stack_name),
+        names.CACHE_USER_GROUP: ("UserGroupId", stack_name),
+        names.CACHE_USER: ("UserId", f"{stack_name}-api"),
+        names.CACHE_DEFAULT_USER: ("UserId", f"{stack_name}-default"),
+        names.VPC_LOOKUP_LOG_GROUP: ("LogGroupName", f"/aws/lambda/{stack_name}/vpc-lookup"),
+    }
+    for logical_id, (prop, value) in named.items():
+        assert resources[logical_id]["Properties"][prop] == value, logical_id
