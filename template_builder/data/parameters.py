@@ -162,6 +162,7 @@ def add_data_parameters(template: Template) -> DataParameters:
         template, "Days CloudWatch keeps the VPC lookup's logs."
     )
 
+    _add_capacity_rules(template, min_capacity, max_capacity)
     template.add_condition(names.HAS_CACHE, Equals(Ref(enable_cache), "true"))
     for index in range(1, names.MAX_READERS + 1):
         counts = [Equals(Ref(reader_count), str(n)) for n in range(index, names.MAX_READERS + 1)]
@@ -183,3 +184,25 @@ def add_data_parameters(template: Template) -> DataParameters:
         vpc_name=vpc_name,
         log_retention_days=log_retention_days,
     )
+
+
+def _add_capacity_rules(template: Template, minimum: Parameter, maximum: Parameter) -> None:
+    """One rule per minimum some maximum is below: CloudFormation refuses minimum > maximum
+    before it creates anything (Rules cannot compare numbers, so each case is spelled out)."""
+    for low in MIN_CAPACITIES:
+        allowed = [high for high in MAX_CAPACITIES if high >= low]
+        if allowed == MAX_CAPACITIES:
+            continue
+        template.add_rule(
+            f"MaxCapacityAtLeast{str(low).replace('.', '_')}",
+            {
+                "RuleCondition": Equals(Ref(minimum), str(low)),
+                "Assertions": [
+                    {
+                        "Assert": {"Fn::Contains": [[str(h) for h in allowed], Ref(maximum)]},
+                        "AssertDescription": f"With MinCapacity {low}, MaxCapacity must be "
+                        f"at least {low}",
+                    }
+                ],
+            },
+        )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from cfnlint.api import ManualArgs, lint
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from troposphere import rds
 
 from template_builder import names
@@ -347,3 +348,60 @@ def test_the_data_stacks_own_names_derive_from_its_stack_name(render, stack_name
     }
     for logical_id, (prop, value) in named.items():
         assert resources[logical_id]["Properties"][prop] == value, logical_id
+
+
+# --- updates: what an operator changes never replaces the data ------------------------------------
+def _changes(before: dict, after: dict) -> dict[str, set[str]]:
+    """Properties that differ, per resource present in both."""
+    changed = {}
+    for logical_id, resource in before["Resources"].items():
+        other = after["Resources"].get(logical_id)
+        if other is None or other == resource:
+            continue
+        keys = set(resource["Properties"]) | set(other["Properties"])
+        changed[logical_id] = {
+            k for k in keys if resource["Properties"].get(k) != other["Properties"].get(k)
+        }
+    return changed
+
+
+def _create_only(resource_type: str) -> set[str]:
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    return {p.split("/")[2] for p in schema.get("createOnlyProperties", [])}
+
+
+def test_turning_deletion_protection_on_is_one_in_place_change(render):
+    """Step 2 of the create order: it changes exactly the cluster's DeletionProtection, which
+    CloudFormation updates in place (not a create-only property)."""
+    before = render.resolve(render.data(), DeletionProtection="false")
+    after = render.resolve(render.data(), DeletionProtection="true")
+    assert _changes(before, after) == {names.DATABASE_CLUSTER: {"DeletionProtection"}}
+    assert "DeletionProtection" not in _create_only("AWS::RDS::DBCluster")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {names.MIN_CAPACITY: 0.5},
+        {names.MAX_CAPACITY: 16},
+        {names.READER_COUNT: 2},
+        {names.BACKUP_RETENTION_DAYS: 14},
+        {names.CACHE_MAX_DATA_STORAGE_GB: 5, names.CACHE_MAX_ECPU_PER_SECOND: 10000},
+        {names.ENABLE_CACHE: "false"},
+    ],
+)
+def test_changing_a_parameter_replaces_nothing_that_holds_data(render, change):
+    before = render.resolve(render.data())
+    after = render.resolve(render.data(), **change)
+    for logical_id, keys in _changes(before, after).items():
+        if logical_id in PROTECTED:
+            resource_type = before["Resources"][logical_id]["Type"]
+            assert not keys & _create_only(resource_type), (logical_id, keys)
+    assert names.DATABASE_CLUSTER in after["Resources"]
+    assert names.DATABASE_WRITER in after["Resources"]
+
+
+@pytest.mark.parametrize(("low", "high"), list(itertools.product(MIN_CAPACITIES, MAX_CAPACITIES)))
+def test_a_minimum_above_the_maximum_is_refused_before_anything_is_created(render, low, high):
+    failures = render.rule_failures(render.data(), MinCapacity=low, MaxCapacity=high)
+    assert bool(failures) == (low > high)
