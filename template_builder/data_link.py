@@ -68,9 +68,6 @@ class DataLink:
             for name, value in variables.items()
         ]
 
-    def _secret_arn(self, output: str) -> ImportValue:
-        return self.imported(output)
-
     def secrets(self) -> list:
         """Credentials as ECS secrets: `<secret ARN>:<json key>::` selects one key's value."""
         pairs = (
@@ -87,7 +84,7 @@ class DataLink:
                 condition,
                 ecs.Secret(
                     Name=variable,
-                    ValueFrom=Sub(f"${{Arn}}:{key}::", Arn=self._secret_arn(output)),
+                    ValueFrom=Sub(f"${{Arn}}:{key}::", Arn=self.imported(output)),
                 ),
             )
             for condition, output, user_variable, password_variable in pairs
@@ -100,11 +97,9 @@ class DataLink:
     def secret_arns(self) -> list:
         """The imported secrets the execution role may read (exactly those)."""
         return [
+            optional_value(names.HAS_DATA_STACK, self.imported(names.OUTPUT_DATABASE_SECRET_ARN)),
             optional_value(
-                names.HAS_DATA_STACK, self._secret_arn(names.OUTPUT_DATABASE_SECRET_ARN)
-            ),
-            optional_value(
-                names.HAS_DATA_STACK_CACHE, self._secret_arn(names.OUTPUT_CACHE_SECRET_ARN)
+                names.HAS_DATA_STACK_CACHE, self.imported(names.OUTPUT_CACHE_SECRET_ARN)
             ),
         ]
 
