@@ -150,10 +150,10 @@ CACHE_MAX_ECPU_PER_SECOND = "CacheMaxECPUPerSecond"
 # Conditions of the data stack
 HAS_CACHE = "HasCache"
 HAS_READER = "HasReader{index}"  # HasReader1, HasReader2, ...: ReaderCount >= index
-HAS_READERS = HAS_READER.format(index=1)
 MAX_READERS = 2
 OUTPUT_WRITER_ENDPOINT = "WriterEndpoint"
-# The reader endpoint when readers exist, else the writer's address: always importable.
+# The cluster's reader endpoint, which Aurora points at the writer while there are no readers: one
+# value whatever ReaderCount is (an imported export cannot change).
 OUTPUT_READER_ENDPOINT = "ReaderEndpoint"
 OUTPUT_DATABASE_PORT = "DatabasePort"
 OUTPUT_DATABASE_NAME = "DatabaseName"

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import ClassVar
 
-from troposphere import AWSHelperFn, If, Ref, Sub, Template, rds, secretsmanager
+from troposphere import AWSHelperFn, GetAtt, Ref, Sub, Template, rds, secretsmanager
 
 from template_builder import names
 from template_builder.data.network import POSTGRES_PORT, DataNetwork
@@ -176,11 +176,8 @@ def add_database(template: Template, params: DataParameters, network: DataNetwor
     return Database(secret=secret, cluster=cluster, writer=writer, readers=readers)
 
 
-def reader_endpoint(database: Database) -> If:
-    """The cluster's reader endpoint with readers; else the writer's address (always importable;
-    the API treats a read host equal to the write host as no replica)."""
-    return If(
-        names.HAS_READERS,
-        database.cluster.GetAtt("ReadEndpoint.Address"),
-        database.cluster.GetAtt("Endpoint.Address"),
-    )
+def reader_endpoint(database: Database) -> GetAtt:
+    """The cluster's reader endpoint, with or without readers: without, Aurora connects it to the
+    writer. One value whatever ReaderCount is, because CloudFormation refuses to change an export
+    another stack imports: a value that followed ReaderCount would make a reader change fail."""
+    return database.cluster.GetAtt("ReadEndpoint.Address")

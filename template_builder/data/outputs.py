@@ -33,7 +33,7 @@ def add_data_outputs(
             ),
             _exported(
                 names.OUTPUT_READER_ENDPOINT,
-                "Reader endpoint with readers, else the writer's (DATABASE_READ_HOST)",
+                "Reader endpoint (DATABASE_READ_HOST); the writer while there are no readers",
                 reader_endpoint(database),
             ),
             _exported(
