@@ -114,9 +114,15 @@ $(CHECKOV_VENV)/bin/checkov:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
 
+# checkov also runs on each parameter combination, conditions decided (scripts/template-variants.py):
+# on the template itself it sees every conditional resource at once. (cfn-lint's per-combination
+# run is a test: tests/template.)
+CFN_VARIANTS := build/cfn-variants
 lint-cfn: $(DEV_STAMP) $(CHECKOV_VENV)/bin/checkov ## cfn-lint and checkov on every generated template
 	$(BIN)/cfn-lint templates/*.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d templates
+	$(BIN)/python scripts/template-variants.py $(CFN_VARIANTS)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d $(CFN_VARIANTS)
 
 lint-docker: $(DEV_STAMP) ## hadolint on the Dockerfile
 	$(BIN)/hadolint Dockerfile

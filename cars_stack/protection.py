@@ -17,37 +17,14 @@ from typing import Any
 from cars_stack.changeset import Change, ChangeSet
 from cars_stack.errors import Refused
 from cars_stack.runtime import Context
-from template_builder.names import CACHE, DATABASE_CLUSTER, DATABASE_WRITER
+from template_builder.data.stack_policy import PROTECTED, stack_policy
 
 ALLOW_DATA_LOSS_FLAG = "--allow-data-loss"
 
-# The resources whose replacement or removal loses data or the database itself: the cluster (its
-# volume is the data), the writer (without it the cluster serves nothing) and the cache. Readers
-# are left out on purpose: an Aurora reader holds no data of its own (the cluster volume does),
-# so lowering ReaderCount removes one and loses nothing; requiring the loud option for that
-# would teach people to pass it routinely.
-DATA_HOLDING = (DATABASE_CLUSTER, DATABASE_WRITER, CACHE)
+# What the change-set guard refuses to replace or remove: exactly what the stack policy denies.
+DATA_HOLDING = tuple(PROTECTED)
 
 _ALLOW_UPDATES = {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
-
-
-def stack_policy(protected: tuple[str, ...] = DATA_HOLDING) -> dict[str, Any]:
-    """The data stack's policy: any update, except replacing or deleting what holds data.
-
-    A stack policy governs updates only (a stack delete is termination protection's job); an
-    explicit Deny wins over the Allow, so no update can replace these without the policy lifted.
-    """
-    return {
-        "Statement": [
-            _ALLOW_UPDATES,
-            {
-                "Effect": "Deny",
-                "Action": ["Update:Replace", "Update:Delete"],
-                "Principal": "*",
-                "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in protected],
-            },
-        ]
-    }
 
 
 # A stack policy cannot be removed once set, only replaced: "lifted" is this one.

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 from template_builder.render import (
-    TEMPLATE_BODY_LIMIT,
     oversized,
     render_all,
     stale_files,
@@ -27,12 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rendered = render_all()
     too_big = oversized(rendered)
-    if too_big:
+    for path, (size, budget) in too_big.items():
         print(
-            f"template_builder: over {TEMPLATE_BODY_LIMIT} bytes (aws cloudformation deploy "
-            f"needs an S3 bucket then): {', '.join(too_big)}",
+            f"template_builder: {path} is {size} bytes, over its allowance of {budget} "
+            "(TEMPLATE_BUDGETS in template_builder/render.py)",
             file=sys.stderr,
         )
+    if too_big:
         return 1
     if args.check:
         stale = stale_files(ROOT, rendered)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from awacs import ec2, ecr, logs
-from troposphere import Ref, Split, Sub, Template, awslambda, iam
+from troposphere import Parameter, Ref, Split, Sub, Template, awslambda, iam
 from troposphere import logs as cwlogs
 from troposphere.cloudformation import CustomResource
 
@@ -66,7 +66,7 @@ class CustomResources:
 
 def _add_function(
     template: Template,
-    params: ServiceParameters,
+    log_retention_days: Parameter,
     *,
     handler: str,
     function_id: str,
@@ -84,7 +84,7 @@ def _add_function(
                 names.FUNCTION_LOG_GROUP_PREFIX.format(stack=names.OWN_STACK_NAME)
                 + handler.replace("_", "-")
             ),
-            RetentionInDays=Ref(params.log_retention_days),
+            RetentionInDays=Ref(log_retention_days),
             Metadata=LOG_GROUP_SKIPS,
         )
     )
@@ -120,10 +120,14 @@ def _add_function(
     return function, role, log_group
 
 
-def add_vpc_lookup(template: Template, params: ServiceParameters) -> VpcLookup:
+def add_vpc_lookup(
+    template: Template, log_retention_days: Parameter, *, vpc_id: object, vpc_tags: object
+) -> VpcLookup:
+    """The one VPC lookup of a stack (the service's and the data stack's alike): the same
+    handler source, role and log group, with the VpcId/VpcTags properties the stack decides."""
     function, role, log_group = _add_function(
         template,
-        params,
+        log_retention_days,
         handler="vpc_lookup",
         function_id=names.VPC_LOOKUP_FUNCTION,
         role_id=names.VPC_LOOKUP_ROLE,
@@ -142,8 +146,8 @@ def add_vpc_lookup(template: Template, params: ServiceParameters) -> VpcLookup:
             names.VPC_LOOKUP,
             ServiceToken=function.GetAtt("Arn"),
             ServiceTimeout=CUSTOM_RESOURCE_TIMEOUT_SECONDS,
-            VpcId=optional_value(names.HAS_VPC_ID, Ref(params.vpc_id)),
-            VpcTags=optional_value(names.HAS_VPC_NAME, {"Name": Ref(params.vpc_name)}),
+            VpcId=vpc_id,
+            VpcTags=vpc_tags,
             DependsOn=[role, log_group],
         )
     )
@@ -152,7 +156,7 @@ def add_vpc_lookup(template: Template, params: ServiceParameters) -> VpcLookup:
 def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck:
     function, role, log_group = _add_function(
         template,
-        params,
+        params.log_retention_days,
         handler="image_check",
         function_id=names.IMAGE_CHECK_FUNCTION,
         role_id=names.IMAGE_CHECK_ROLE,
@@ -177,9 +181,21 @@ def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck
     )
 
 
-def add_custom_resources(template: Template, params: ServiceParameters) -> CustomResources:
+def vpc_tags_filter(vpc_name: Parameter) -> object:
+    """The lookup's VpcTags property: the Name tag when VpcName is given, else left out."""
+    return optional_value(names.HAS_VPC_NAME, {"Name": Ref(vpc_name)})
+
+
+def add_custom_resources(
+    template: Template, params: ServiceParameters, *, vpc_id: object
+) -> CustomResources:
     return CustomResources(
-        vpc_lookup=add_vpc_lookup(template, params),
+        vpc_lookup=add_vpc_lookup(
+            template,
+            params.log_retention_days,
+            vpc_id=vpc_id,
+            vpc_tags=vpc_tags_filter(params.vpc_name),
+        ),
         image_check=add_image_check(template, params),
     )
 

@@ -17,6 +17,7 @@ from troposphere import logs as cwlogs
 from template_builder import names
 from template_builder.alarms import DeploymentAlarms
 from template_builder.custom_resources import CustomResources, lookup_list
+from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
 from template_builder.load_balancer import LoadBalancing
 from template_builder.metadata import checkov_skips
@@ -65,6 +66,7 @@ def _secret(name: str, condition: str, arn_parameter) -> If:
 def add_task_definition(
     template: Template,
     params: ServiceParameters,
+    data: DataLink,
     cluster: Cluster,
     roles: TaskRoles,
     custom: CustomResources,
@@ -79,10 +81,12 @@ def add_task_definition(
         Environment=[
             ecs.Environment(Name="APP_VERSION", Value=Ref(params.image_tag)),
             ecs.Environment(Name="PORT", Value=Ref(params.container_port)),
+            *data.environment(),
         ],
         Secrets=[
             _secret("DATABASE_URL", names.HAS_DATABASE_URL_SECRET, params.database_url_secret_arn),
             _secret("REDIS_URL", names.HAS_REDIS_URL_SECRET, params.redis_url_secret_arn),
+            *data.secrets(),
         ],
         LogConfiguration=ecs.LogConfiguration(
             LogDriver="awslogs",
@@ -129,6 +133,7 @@ def add_task_definition(
 def add_service(
     template: Template,
     params: ServiceParameters,
+    data: DataLink,
     cluster: Cluster,
     task_definition: ecs.TaskDefinition,
     custom: CustomResources,
@@ -161,7 +166,7 @@ def add_service(
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                     Subnets=lookup_list(custom.vpc_lookup, "TaskSubnetIds"),
-                    SecurityGroups=[Ref(security_groups.tasks)],
+                    SecurityGroups=[Ref(security_groups.tasks), data.client_security_group()],
                     AssignPublicIp=custom.vpc_lookup.GetAtt("TaskAssignPublicIp"),
                 )
             ),

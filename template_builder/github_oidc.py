@@ -26,6 +26,7 @@ from awacs import (
     iam,
     logs,
     rds,
+    secretsmanager,
 )
 from awacs import awslambda as lambda_
 from awacs.aws import Condition, StringEquals, StringLike
@@ -59,6 +60,8 @@ LOG_GROUPS = (
     names.FUNCTION_LOG_GROUP_PREFIX.format(stack="${Stack}") + "*",
 )
 STACK_PREFIX = "${Stack}-*"
+# The data stack of this service (names.py): `${Stack}-data`, and its physical names.
+DATA_STACK = "${Stack}" + names.DATA_STACK_SUFFIX
 
 
 def _bound(text: str) -> dict:
@@ -200,13 +203,11 @@ def _stack_status_read() -> list:
     ]
 
 
-# --- what cars-stack itself calls on the data stack (beyond its change sets) ----------------------
-# The data stack of the released service stack (names.py: its name plus DATA_STACK_SUFFIX).
-DATA_STACK = "${Stack}" + names.DATA_STACK_SUFFIX
-
-
 def _data_stack_arn():
     return _arn("cloudformation", f"stack/{DATA_STACK}/*")
+
+
+# --- what cars-stack itself calls on the data stack (beyond its change sets) ----------------------
 
 
 def _data_tier_read() -> list:
@@ -240,6 +241,156 @@ def _data_stack_protection():
         ],
         _data_stack_arn(),
     )
+
+
+def _data_stack_change_sets(*actions) -> list:
+    """Change sets on the data stack (separate statements from the service stack's)."""
+    return [policies.allow(list(actions), _data_stack_arn())]
+
+
+def _data_stack_resources() -> list:
+    """What CloudFormation's handlers need for the data stack's resource types (Aurora, its
+    instances and subnet group, the secrets, ElastiCache Serverless with its users), scoped to
+    the data stack's names where AWS keeps them. RDS generates lower-case identifiers from the
+    stack name (`<stack>-databasecluster-<suffix>`), which the stack-name prefix matches for a
+    lower-case stack name."""
+    rds_arn = lambda resource: _arn("rds", resource)  # noqa: E731
+    cache_arn = lambda resource: _arn("elasticache", resource)  # noqa: E731
+    cache_name = names.CACHE_NAME.format(stack=DATA_STACK)
+    return [
+        policies.allow(
+            [
+                rds.CreateDBCluster,
+                rds.ModifyDBCluster,
+                rds.DeleteDBCluster,
+                rds.CreateDBClusterSnapshot,
+                rds.CreateDBInstance,
+                rds.ModifyDBInstance,
+                rds.DeleteDBInstance,
+                rds.RebootDBInstance,
+                rds.CreateDBSnapshot,
+                rds.CreateDBSubnetGroup,
+                rds.ModifyDBSubnetGroup,
+                rds.DeleteDBSubnetGroup,
+                rds.AddTagsToResource,
+                rds.RemoveTagsFromResource,
+                rds.ListTagsForResource,
+            ],
+            [
+                rds_arn(f"cluster:{DATA_STACK}-*"),
+                rds_arn(f"db:{DATA_STACK}-*"),
+                rds_arn(f"subgrp:{DATA_STACK}-*"),
+                # Snapshots CloudFormation takes on delete or replacement (Snapshot policies).
+                rds_arn(f"cluster-snapshot:{DATA_STACK}-*"),
+                rds_arn(f"snapshot:{DATA_STACK}-*"),
+                # The engine's default parameter and option groups the cluster starts with.
+                rds_arn("cluster-pg:default.*"),
+                rds_arn("pg:default.*"),
+                rds_arn("og:default:*"),
+            ],
+        ),
+        # RDS Describe* reads and Secrets Manager's random-password generator take no resource:
+        # AWS requires "*".
+        policies.allow(
+            [
+                rds.DescribeDBClusters,
+                rds.DescribeDBInstances,
+                rds.DescribeDBSubnetGroups,
+                rds.DescribeDBClusterSnapshots,
+                rds.DescribeDBSnapshots,
+                rds.DescribeDBClusterAutomatedBackups,
+                rds.DescribeDBInstanceAutomatedBackups,
+                rds.DescribeDBEngineVersions,
+                rds.DescribeDBParameterGroups,
+                rds.DescribeGlobalClusters,
+                rds.DescribeEvents,
+                ec2.DescribeAccountAttributes,
+                ec2.DescribeAvailabilityZones,
+                ec2.DescribeInternetGateways,
+                ec2.DescribeVpcAttribute,
+                secretsmanager.GetRandomPassword,
+                elasticache.DescribeServerlessCaches,
+                elasticache.DescribeUsers,
+                elasticache.DescribeUserGroups,
+            ],
+            policies.ANY_RESOURCE,
+        ),
+        policies.allow(
+            [
+                secretsmanager.CreateSecret,
+                secretsmanager.DeleteSecret,
+                secretsmanager.DescribeSecret,
+                secretsmanager.GetSecretValue,
+                secretsmanager.PutSecretValue,
+                secretsmanager.UpdateSecret,
+                secretsmanager.TagResource,
+                secretsmanager.UntagResource,
+            ],
+            _arn(
+                "secretsmanager",
+                "secret:" + names.DATA_SECRET_NAME.format(stack=DATA_STACK, name="*"),
+            ),
+        ),
+        policies.allow(
+            [
+                elasticache.CreateServerlessCache,
+                elasticache.ModifyServerlessCache,
+                elasticache.DeleteServerlessCache,
+                elasticache.CreateUser,
+                elasticache.ModifyUser,
+                elasticache.DeleteUser,
+                elasticache.CreateUserGroup,
+                elasticache.ModifyUserGroup,
+                elasticache.DeleteUserGroup,
+                elasticache.AddTagsToResource,
+                elasticache.RemoveTagsFromResource,
+                elasticache.ListTagsForResource,
+            ],
+            [
+                cache_arn(f"serverlesscache:{cache_name}"),
+                cache_arn(f"usergroup:{cache_name}"),
+                cache_arn("user:" + names.CACHE_USER_ID.format(stack=DATA_STACK, user="*")),
+            ],
+        ),
+        # ElastiCache Serverless creates its VPC endpoint in the subnets and security group
+        # given; their IDs are generated, so: this account and region.
+        policies.allow(
+            [ec2.CreateVpcEndpoint, ec2.DeleteVpcEndpoints],
+            [
+                _arn("ec2", "vpc-endpoint/*"),
+                _arn("ec2", "vpc/*"),
+                _arn("ec2", "subnet/*"),
+                _arn("ec2", "security-group/*"),
+            ],
+        ),
+        # First use of RDS and of ElastiCache in an account creates their linked roles.
+        policies.allow(
+            [iam.CreateServiceLinkedRole],
+            _arn("iam", "role/aws-service-role/*", region=False),
+            Condition(
+                StringEquals(
+                    {"iam:AWSServiceName": ["rds.amazonaws.com", "elasticache.amazonaws.com"]}
+                )
+            ),
+        ),
+        policies.allow(
+            [
+                logs.CreateLogGroup,
+                logs.DeleteLogGroup,
+                logs.PutRetentionPolicy,
+                logs.DeleteRetentionPolicy,
+                logs.TagResource,
+                logs.UntagResource,
+                logs.ListTagsForResource,
+                logs.GetDataProtectionPolicy,
+            ],
+            [
+                _arn("logs", f"log-group:{group}{suffix}")
+                for group in (names.FUNCTION_LOG_GROUP_PREFIX.format(stack=DATA_STACK) + "*",)
+                for suffix in ("", ":*")
+            ],
+        ),
+    ]
 
 
 def _pass_role(role: cfn_iam.Role):
@@ -478,7 +629,10 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
             names.CLOUDFORMATION_ROLE,
             Description=_sub("Service role CloudFormation assumes to change stack ${Stack}"),
             AssumeRolePolicyDocument=policies.service_trust_policy("cloudformation.amazonaws.com"),
-            Policies=[policies.inline_policy("manage-service-stack", *statements)],
+            Policies=[
+                policies.inline_policy("manage-service-stack", *statements),
+                policies.inline_policy("manage-data-stack", *_data_stack_resources()),
+            ],
             Metadata=checkov_skips(
                 CKV_AWS_111='Writes on "*" are only those AWS cannot scope: task-definition '
                 "(de)registration and Application Auto Scaling; every other write is scoped to "
@@ -521,6 +675,17 @@ def _publish_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> c
                     ),
                     *_stack_status_read(),
                     *_data_tier_read(),
+                    *_data_stack_change_sets(
+                        cloudformation.CreateChangeSet,
+                        cloudformation.DeleteChangeSet,
+                        cloudformation.DescribeChangeSet,
+                        cloudformation.ListChangeSets,
+                        cloudformation.DescribeStackEvents,
+                        cloudformation.DescribeStackResources,
+                        cloudformation.GetTemplate,
+                        cloudformation.GetTemplateSummary,
+                        cloudformation.GetStackPolicy,
+                    ),
                     _pass_role(cfn_role),
                 )
             ],
@@ -556,6 +721,15 @@ def _deploy_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> cf
                     ),
                     _data_stack_protection(),
                     *_rollout_diagnosis_read(),
+                    *_data_stack_change_sets(
+                        cloudformation.ExecuteChangeSet,
+                        cloudformation.DescribeChangeSet,
+                        cloudformation.DeleteChangeSet,
+                        cloudformation.DescribeStacks,
+                        cloudformation.DescribeStackEvents,
+                        cloudformation.DescribeStackResources,
+                        cloudformation.CancelUpdateStack,
+                    ),
                     _pass_role(cfn_role),
                 )
             ],

@@ -7,6 +7,7 @@ from troposphere import If, NoValue, Ref, Template, iam
 from troposphere import logs as cwlogs
 
 from template_builder import names, policies
+from template_builder.data_link import DataLink
 from template_builder.parameters import ServiceParameters, optional_value
 
 
@@ -17,7 +18,7 @@ class TaskRoles:
 
 
 def add_task_roles(
-    template: Template, params: ServiceParameters, log_group: cwlogs.LogGroup
+    template: Template, params: ServiceParameters, data: DataLink, log_group: cwlogs.LogGroup
 ) -> TaskRoles:
     # Either kind of secret may be given: an action on the other kind's ARN matches nothing.
     read_secrets = policies.inline_policy(
@@ -27,6 +28,7 @@ def add_task_roles(
             [
                 optional_value(names.HAS_DATABASE_URL_SECRET, Ref(params.database_url_secret_arn)),
                 optional_value(names.HAS_REDIS_URL_SECRET, Ref(params.redis_url_secret_arn)),
+                *data.secret_arns(),
             ],
         ),
     )

@@ -53,6 +53,9 @@ HAS_REDIS_URL_SECRET = "HasRedisUrlSecret"
 HAS_ANY_SECRET = "HasAnySecret"
 HAS_VPC_ID = "HasVpcId"
 HAS_VPC_NAME = "HasVpcName"
+# ... and those the data-stack parameters drive
+HAS_DATA_STACK = "HasDataStack"
+HAS_DATA_STACK_CACHE = "HasDataStackCache"
 
 # Fixed names inside the stack
 CONTAINER_NAME = "api-cars-container"
@@ -106,6 +109,10 @@ OUTPUT_CLUSTER_NAME = "ClusterName"
 OUTPUT_SERVICE_NAME = "ServiceName"
 OUTPUT_LOAD_BALANCER_DNS = "LoadBalancerDnsName"
 OUTPUT_LOG_GROUP = "LogGroupName"
+OUTPUT_DATABASE_MODE = "DatabaseMode"
+# Rules of the service stack: no database only as the named demo, and the demo is one task.
+DATABASE_REQUIRED_RULE = "DatabaseRequired"
+EMBEDDED_DEMO_RULE = "EmbeddedDemoIsOneTask"
 
 # Registry stack (templates/registry.yaml)
 KEEP_RELEASES = "KeepReleases"
@@ -138,8 +145,15 @@ DATABASE_NAME = "DatabaseName"
 BACKUP_RETENTION_DAYS = "BackupRetentionDays"
 DELETION_PROTECTION = "DeletionProtection"
 ENABLE_CACHE = "EnableCache"
+CACHE_MAX_DATA_STORAGE_GB = "CacheMaxDataStorageGB"
+CACHE_MAX_ECPU_PER_SECOND = "CacheMaxECPUPerSecond"
+# Conditions of the data stack
+HAS_CACHE = "HasCache"
+HAS_READER = "HasReader{index}"  # HasReader1, HasReader2, ...: ReaderCount >= index
+MAX_READERS = 2
 OUTPUT_WRITER_ENDPOINT = "WriterEndpoint"
-# The reader endpoint when readers exist, else the writer's address: always importable.
+# The cluster's reader endpoint, which Aurora points at the writer while there are no readers: one
+# value whatever ReaderCount is (an imported export cannot change).
 OUTPUT_READER_ENDPOINT = "ReaderEndpoint"
 OUTPUT_DATABASE_PORT = "DatabasePort"
 OUTPUT_DATABASE_NAME = "DatabaseName"
@@ -157,3 +171,24 @@ CACHE = "Cache"
 DATABASE_SECRET = "DatabaseSecret"
 CACHE_SECRET = "CacheSecret"
 CLIENT_SECURITY_GROUP = "DataClientSecurityGroup"
+# The other resources of the data stack
+DATABASE_SECRET_ATTACHMENT = "DatabaseSecretAttachment"
+DATABASE_SUBNET_GROUP = "DatabaseSubnetGroup"
+DATABASE_SECURITY_GROUP = "DatabaseSecurityGroup"
+DATABASE_INGRESS_FROM_CLIENTS = "DatabaseIngressFromClients"
+CLIENT_EGRESS_TO_DATABASE = "ClientEgressToDatabase"
+CACHE_SECURITY_GROUP = "CacheSecurityGroup"
+CACHE_INGRESS_FROM_CLIENTS = "CacheIngressFromClients"
+CLIENT_EGRESS_TO_CACHE = "ClientEgressToCache"
+CACHE_USER = "CacheUser"
+CACHE_DEFAULT_USER = "CacheDefaultUser"
+CACHE_USER_GROUP = "CacheUserGroup"
+# Inside the data stack: the database's master user and the cache's application user
+DATABASE_MASTER_USER = "cars_admin"
+CACHE_USER_NAME = "cars-api"
+DATA_STACK_POLICY_FILE = "templates/data-stack-policy.json"
+# Physical names in the data stack, `{stack}` standing for its name (the GitHub OIDC stack scopes
+# the CloudFormation role to them). ElastiCache IDs must be lower case: so must the stack name.
+DATA_SECRET_NAME = "{stack}/{name}"  # {name}: database, cache
+CACHE_NAME = "{stack}"  # the serverless cache and its user group
+CACHE_USER_ID = "{stack}-{user}"  # {user}: api, default

@@ -3,6 +3,7 @@
 from troposphere import If, Output, Ref, Sub, Template, ecs
 
 from template_builder import names
+from template_builder.data_link import DataLink
 from template_builder.ecs import Cluster
 from template_builder.load_balancer import LoadBalancing
 from template_builder.parameters import ServiceParameters
@@ -11,6 +12,7 @@ from template_builder.parameters import ServiceParameters
 def add_outputs(
     template: Template,
     params: ServiceParameters,
+    data: DataLink,
     cluster: Cluster,
     service: ecs.Service,
     lb: LoadBalancing,
@@ -51,6 +53,11 @@ def add_outputs(
                 names.OUTPUT_LOG_GROUP,
                 Description="CloudWatch log group of the API",
                 Value=Ref(cluster.log_group),
+            ),
+            Output(
+                names.OUTPUT_DATABASE_MODE,
+                Description="Where the API keeps its data",
+                Value=data.database_mode(),
             ),
         ]
     )

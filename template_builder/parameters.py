@@ -74,21 +74,21 @@ def repository_name_parameter(description: str) -> Parameter:
     )
 
 
-def _add(template: Template, group: str, label: str, parameter: Parameter) -> Parameter:
+def add_grouped(template: Template, group: str, label: str, parameter: Parameter) -> Parameter:
     template.add_parameter(parameter)
     template.add_parameter_to_group(parameter, group)
     template.set_parameter_label(parameter, label)
     return parameter
 
 
-def _is_set(parameter: Parameter) -> Not:
+def is_set(parameter: Parameter) -> Not:
     return Not(Equals(Ref(parameter), ""))
 
 
 def add_service_parameters(template: Template) -> ServiceParameters:
     """Add every parameter, its console group and the conditions it drives."""
     release = "Release"
-    image_tag = _add(
+    image_tag = add_grouped(
         template,
         release,
         "Image tag",
@@ -100,7 +100,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             ConstraintDescription="must be a release tag such as v1.2.3 (not latest)",
         ),
     )
-    repository_name = _add(
+    repository_name = add_grouped(
         template,
         release,
         "ECR repository",
@@ -108,7 +108,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
     )
 
     size = "Task size and health"
-    task_cpu = _add(
+    task_cpu = add_grouped(
         template,
         size,
         "Task CPU units",
@@ -120,7 +120,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             AllowedValues=sorted(FARGATE_MEMORY_BY_CPU),
         ),
     )
-    task_memory = _add(
+    task_memory = add_grouped(
         template,
         size,
         "Task memory (MiB)",
@@ -132,7 +132,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             AllowedValues=sorted({m for ms in FARGATE_MEMORY_BY_CPU.values() for m in ms}),
         ),
     )
-    container_port = _add(
+    container_port = add_grouped(
         template,
         size,
         "Container port",
@@ -145,7 +145,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Description="Port the API listens on in the container (unprivileged: uid 10001).",
         ),
     )
-    health_check_path = _add(
+    health_check_path = add_grouped(
         template,
         size,
         "Health-check path",
@@ -158,7 +158,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             ConstraintDescription="must be an absolute URL path",
         ),
     )
-    health_check_grace_period = _add(
+    health_check_grace_period = add_grouped(
         template,
         size,
         "Health-check grace period",
@@ -172,7 +172,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             "(start-up plus migrations).",
         ),
     )
-    desired_count = _add(
+    desired_count = add_grouped(
         template,
         size,
         "Desired task count",
@@ -188,7 +188,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
     )
 
     scaling = "Auto scaling"
-    auto_scaling = _add(
+    auto_scaling = add_grouped(
         template,
         scaling,
         "Enable auto scaling",
@@ -200,7 +200,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Description="Scale the task count between the bounds below on CPU and requests.",
         ),
     )
-    auto_scaling_min = _add(
+    auto_scaling_min = add_grouped(
         template,
         scaling,
         "Minimum tasks",
@@ -213,7 +213,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Description="Lowest task count auto scaling may choose (2 keeps one task per zone).",
         ),
     )
-    auto_scaling_max = _add(
+    auto_scaling_max = add_grouped(
         template,
         scaling,
         "Maximum tasks",
@@ -226,7 +226,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Description="Highest task count auto scaling may choose (must be >= the minimum).",
         ),
     )
-    cpu_target_percent = _add(
+    cpu_target_percent = add_grouped(
         template,
         scaling,
         "Target CPU %",
@@ -239,7 +239,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Description="Average service CPU utilisation auto scaling keeps the service at.",
         ),
     )
-    requests_per_target = _add(
+    requests_per_target = add_grouped(
         template,
         scaling,
         "Target requests per task",
@@ -253,36 +253,10 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
-    network = "Network (looked up at deploy time)"
-    vpc_id = _add(
-        template,
-        network,
-        "VPC ID (optional)",
-        Parameter(
-            names.VPC_ID,
-            Type="String",
-            Default="",
-            Description="VPC to use. Empty: the VPC named by VpcName, or else the default VPC.",
-            AllowedPattern=r"^$|^vpc-[0-9a-f]{8,17}$",
-            ConstraintDescription="must be empty or a VPC ID (vpc-...)",
-        ),
-    )
-    vpc_name = _add(
-        template,
-        network,
-        "VPC Name tag (optional)",
-        Parameter(
-            names.VPC_NAME,
-            Type="String",
-            Default="",
-            Description="Name tag of the VPC to use; with VpcId, both must match.",
-            AllowedPattern=r"^[^,]{0,255}$",
-            ConstraintDescription="must be at most 255 characters without commas",
-        ),
-    )
+    vpc_id, vpc_name = add_network_parameters(template)
 
     https = "HTTPS"
-    certificate_arn = _add(
+    certificate_arn = add_grouped(
         template,
         https,
         "ACM certificate ARN (optional)",
@@ -295,7 +269,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             ConstraintDescription="must be empty or an ACM certificate ARN",
         ),
     )
-    domain_name = _add(
+    domain_name = add_grouped(
         template,
         https,
         "Public host name (optional)",
@@ -311,7 +285,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
     )
 
     secrets = "Secrets (injected, never plain environment values)"
-    database_url_secret_arn = _add(
+    database_url_secret_arn = add_grouped(
         template,
         secrets,
         "DATABASE_URL secret ARN (optional)",
@@ -325,7 +299,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             ConstraintDescription="must be empty or a Secrets Manager secret / SSM parameter ARN",
         ),
     )
-    redis_url_secret_arn = _add(
+    redis_url_secret_arn = add_grouped(
         template,
         secrets,
         "REDIS_URL secret ARN (optional)",
@@ -340,34 +314,23 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
-    logging = "Logging"
-    log_retention_days = _add(
-        template,
-        logging,
-        "Log retention (days)",
-        Parameter(
-            names.LOG_RETENTION_DAYS,
-            Type="Number",
-            Default=30,
-            AllowedValues=LOG_RETENTION_DAYS,
-            Description="Days CloudWatch keeps the API's and the custom resources' logs.",
-        ),
+    log_retention_days = add_log_retention_parameter(
+        template, "Days CloudWatch keeps the API's and the custom resources' logs."
     )
 
-    template.add_condition(names.USE_HTTPS, _is_set(certificate_arn))
-    template.add_condition(names.HAS_DOMAIN_NAME, _is_set(domain_name))
+    template.add_condition(names.USE_HTTPS, is_set(certificate_arn))
+    template.add_condition(names.HAS_DOMAIN_NAME, is_set(domain_name))
     template.add_condition(names.ENABLE_AUTO_SCALING, Equals(Ref(auto_scaling), "true"))
-    template.add_condition(names.HAS_DATABASE_URL_SECRET, _is_set(database_url_secret_arn))
-    template.add_condition(names.HAS_REDIS_URL_SECRET, _is_set(redis_url_secret_arn))
+    template.add_condition(names.HAS_DATABASE_URL_SECRET, is_set(database_url_secret_arn))
+    template.add_condition(names.HAS_REDIS_URL_SECRET, is_set(redis_url_secret_arn))
     template.add_condition(
         names.HAS_ANY_SECRET,
         Or(
             {"Condition": names.HAS_DATABASE_URL_SECRET},
             {"Condition": names.HAS_REDIS_URL_SECRET},
+            {"Condition": names.HAS_DATA_STACK},
         ),
     )
-    template.add_condition(names.HAS_VPC_ID, _is_set(vpc_id))
-    template.add_condition(names.HAS_VPC_NAME, _is_set(vpc_name))
 
     _add_fargate_size_rules(template, task_cpu, task_memory)
 
@@ -392,6 +355,56 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         requests_per_target=requests_per_target,
         vpc_id=vpc_id,
         vpc_name=vpc_name,
+    )
+
+
+def add_network_parameters(template: Template) -> tuple[Parameter, Parameter]:
+    """VpcId and VpcName, which narrow Custom::VpcLookup, with their HasVpcId/HasVpcName
+    conditions: declared alike by the service and the data stack."""
+    network = "Network (looked up at deploy time)"
+    vpc_id = add_grouped(
+        template,
+        network,
+        "VPC ID (optional)",
+        Parameter(
+            names.VPC_ID,
+            Type="String",
+            Default="",
+            Description="VPC to use. Empty: the VPC named by VpcName, or else the default VPC.",
+            AllowedPattern=r"^$|^vpc-[0-9a-f]{8,17}$",
+            ConstraintDescription="must be empty or a VPC ID (vpc-...)",
+        ),
+    )
+    vpc_name = add_grouped(
+        template,
+        network,
+        "VPC Name tag (optional)",
+        Parameter(
+            names.VPC_NAME,
+            Type="String",
+            Default="",
+            Description="Name tag of the VPC to use; with VpcId, both must match.",
+            AllowedPattern=r"^[^,]{0,255}$",
+            ConstraintDescription="must be at most 255 characters without commas",
+        ),
+    )
+    template.add_condition(names.HAS_VPC_ID, is_set(vpc_id))
+    template.add_condition(names.HAS_VPC_NAME, is_set(vpc_name))
+    return vpc_id, vpc_name
+
+
+def add_log_retention_parameter(template: Template, description: str) -> Parameter:
+    return add_grouped(
+        template,
+        "Logging",
+        "Log retention (days)",
+        Parameter(
+            names.LOG_RETENTION_DAYS,
+            Type="Number",
+            Default=30,
+            AllowedValues=LOG_RETENTION_DAYS,
+            Description=description,
+        ),
     )
 
 

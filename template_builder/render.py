@@ -6,6 +6,8 @@ from pathlib import Path
 from troposphere import Template
 
 from template_builder import names
+from template_builder.data.stack import build_data_template
+from template_builder.data.stack_policy import stack_policy_text
 from template_builder.github_oidc import build_github_oidc_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
@@ -15,9 +17,20 @@ BUILDERS: dict[str, Callable[[], Template]] = {
     names.SERVICE_TEMPLATE_FILE: build_template,
     names.REGISTRY_TEMPLATE_FILE: build_registry_template,
     names.OIDC_TEMPLATE_FILE: build_github_oidc_template,
+    names.DATA_TEMPLATE_FILE: build_data_template,
 }
+# Other generated files: the data stack's policy, for `aws cloudformation set-stack-policy`.
+DOCUMENTS: dict[str, Callable[[], str]] = {names.DATA_STACK_POLICY_FILE: stack_policy_text}
 # `aws cloudformation deploy --template-file` without an S3 bucket accepts at most this many bytes.
 TEMPLATE_BODY_LIMIT = 51_200
+# Each template's allowance, with headroom under that limit (docs/architecture.md): a feature that
+# does not fit goes to the stack whose lifecycle it shares, not into a squeezed template.
+TEMPLATE_BUDGETS: dict[str, int] = {
+    names.REGISTRY_TEMPLATE_FILE: 8_192,
+    names.DATA_TEMPLATE_FILE: 40_960,
+    names.SERVICE_TEMPLATE_FILE: 46_080,
+    names.OIDC_TEMPLATE_FILE: 40_960,
+}
 
 
 def render(build: Callable[[], Template]) -> str:
@@ -26,7 +39,9 @@ def render(build: Callable[[], Template]) -> str:
 
 
 def render_all() -> dict[str, str]:
-    return {path: render(build) for path, build in BUILDERS.items()}
+    """Every generated file by path: the templates, then the other documents."""
+    templates = {path: render(build) for path, build in BUILDERS.items()}
+    return templates | {path: write() for path, write in DOCUMENTS.items()}
 
 
 def stale_files(root: Path, rendered: dict[str, str]) -> list[str]:
@@ -47,5 +62,10 @@ def write_all(root: Path, rendered: dict[str, str]) -> list[str]:
     return changed
 
 
-def oversized(rendered: dict[str, str]) -> list[str]:
-    return [path for path, text in rendered.items() if len(text.encode()) >= TEMPLATE_BODY_LIMIT]
+def oversized(rendered: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """Templates over their allowance: path -> (bytes, allowance)."""
+    return {
+        path: (len(rendered[path].encode()), budget)
+        for path, budget in TEMPLATE_BUDGETS.items()
+        if len(rendered[path].encode()) > budget
+    }

@@ -27,7 +27,14 @@ from moto.server import ThreadedMotoServer
 
 from cars_stack.cli import main
 from cars_stack.runtime import Runtime
-from template_builder.names import IMAGE_TAG, SERVICE_TEMPLATE_FILE
+from template_builder.names import (
+    AUTO_SCALING,
+    DATA_STACK_NAME,
+    DESIRED_COUNT,
+    EMBEDDED_DEMO_DATABASE,
+    IMAGE_TAG,
+    SERVICE_TEMPLATE_FILE,
+)
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -170,6 +177,24 @@ def _substitute(node: Any, replace: Callable[[str, str], Any], removed: set[str]
     return node
 
 
+def _imports(node: Any, parameters: dict[str, Any]) -> dict[str, str]:
+    """A placeholder for each export the template imports (cloud-radar resolves both branches
+    of an Fn::If, so even an import the defaults leave out must resolve)."""
+    found: dict[str, str] = {}
+    if isinstance(node, dict):
+        if "Fn::ImportValue" in node:
+            name = node["Fn::ImportValue"]["Fn::Sub"]
+            for key, spec in parameters.items():
+                name = name.replace(f"${{{key}}}", str(spec.get("Default", "")))
+            found[name] = "not-imported"
+        for value in node.values():
+            found |= _imports(value, parameters)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _imports(item, parameters)
+    return found
+
+
 def _conditions(doc: dict[str, Any]) -> dict[str, bool]:
     """Every condition for the parameters' defaults (what the tests deploy with), as cloud-radar
     decides them for tests/template too."""
@@ -177,7 +202,7 @@ def _conditions(doc: dict[str, Any]) -> dict[str, bool]:
     for parameter in body.get("Parameters", {}).values():
         if "Default" in parameter:
             parameter["Default"] = str(parameter["Default"])
-    radar = RadarTemplate(body)
+    radar = RadarTemplate(body, imports=_imports(body, body.get("Parameters", {})))
     radar.create_stack({IMAGE_TAG: "v1.0.0"}, region=REGION)
     return radar.template["Conditions"]
 
@@ -299,10 +324,24 @@ def real_template() -> dict[str, Any]:
     return load_yaml(REAL_TEMPLATE.read_text(encoding="utf-8"))
 
 
+# moto's CloudFormation cannot build Aurora or ElastiCache, so no data stack can export anything
+# there: the suite deploys the service as the embedded demo (what its Rules accept without one).
+EMBEDDED_DEMO = {DATA_STACK_NAME: "", EMBEDDED_DEMO_DATABASE: "true", DESIRED_COUNT: 1}
+EMBEDDED_DEMO[AUTO_SCALING] = "false"
+
+
+def as_embedded_demo(document: dict[str, Any]) -> dict[str, Any]:
+    """The template with the demo's parameter values as its defaults."""
+    doc = copy.deepcopy(document)
+    for name, value in EMBEDDED_DEMO.items():
+        doc["Parameters"][name]["Default"] = value
+    return doc
+
+
 @pytest.fixture(scope="session")
 def moto_document(real_template: dict[str, Any]) -> dict[str, Any]:
     """Derived once; each test fills in the network of its own (freshly reset) moto."""
-    return without_custom_resources(real_template, {})
+    return without_custom_resources(as_embedded_demo(real_template), {})
 
 
 @pytest.fixture
@@ -342,6 +381,8 @@ def deployed(moto_template: Path) -> Path:
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(moto_template),
         "--image-tag",

@@ -25,9 +25,11 @@ from api.migrations.compatibility import Contraction
 from cars_stack.protection import LIFTED_POLICY, stack_policy
 from template_builder.names import (
     CACHE,
+    CACHE_SECRET,
     DATA_STACK_HAS_CACHE,
     DATA_STACK_NAME,
     DATABASE_CLUSTER,
+    DATABASE_SECRET,
     DATABASE_WRITER,
     DELETION_PROTECTION,
     ENABLE_CACHE,
@@ -564,8 +566,11 @@ def test_the_stack_policy_denies_replacing_and_deleting_what_holds_data() -> Non
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert sorted(deny["Action"]) == ["Update:Delete", "Update:Replace"]
     assert sorted(deny["Resource"]) == sorted(
-        f"LogicalResourceId/{i}" for i in (DATABASE_CLUSTER, DATABASE_WRITER, CACHE)
+        f"LogicalResourceId/{i}"
+        for i in (DATABASE_CLUSTER, DATABASE_WRITER, CACHE, DATABASE_SECRET, CACHE_SECRET)
     )
+    # Readers hold no data of their own: lowering ReaderCount is no data loss.
+    assert not [r for r in deny["Resource"] if "Reader" in r]
     assert LIFTED_POLICY["Statement"] == [
         {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
     ]

@@ -103,6 +103,8 @@ def test_a_confirmation_shows_that_enter_means_no(cli, moto_template, push_image
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(moto_template),
         "--image-tag",

@@ -12,6 +12,9 @@ from cars_stack.cli import main
 from cars_stack.runtime import Runtime
 from template_builder.names import IMAGE_TAG, SERVICE_NAME
 
+# The service alone, as the embedded demo: moto has no data stack to wire it to.
+NO_DATA_STACK = ("--param", "DataStackName=")
+
 # moto warns for each resource type its CloudFormation does not model (alarms, auto scaling); the
 # tests do not rely on those resources.
 pytestmark = pytest.mark.filterwarnings(
@@ -36,6 +39,8 @@ def test_deploy_creates_a_new_stack_through_a_create_change_set(
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(moto_template),
         "--image-tag",
@@ -59,6 +64,8 @@ def test_deploy_lists_every_resource_of_the_template_in_its_review(
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(moto_template),
         "--image-tag",
@@ -78,6 +85,8 @@ def test_deploy_asks_before_executing_and_a_no_leaves_nothing_behind(
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(moto_template),
         "--image-tag",
@@ -103,6 +112,8 @@ def test_deploy_without_a_terminal_or_yes_refuses_to_guess(moto_template: Path, 
             "deploy",
             "--only",
             "service",
+            "--param",
+            "DataStackName=",  # no data stack: the embedded demo
             "--template-file",
             str(moto_template),
             "--image-tag",
@@ -115,7 +126,9 @@ def test_deploy_without_a_terminal_or_yes_refuses_to_guess(moto_template: Path, 
 
 
 def test_deploy_of_an_unchanged_stack_says_so_and_exits_zero(deployed: Path, cli, aws) -> None:
-    result = cli("deploy", "--only", "service", "--template-file", str(deployed), "--yes")
+    result = cli(
+        "deploy", "--only", "service", *NO_DATA_STACK, "--template-file", str(deployed), "--yes"
+    )
     assert result.code == 0, result.err
     assert "No changes" in result.out
     assert _change_sets(aws) == [] or all(
@@ -131,6 +144,8 @@ def test_deploy_refuses_an_image_tag_missing_from_ecr_before_creating_anything(
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(moto_template),
         "--image-tag",
@@ -143,7 +158,15 @@ def test_deploy_refuses_an_image_tag_missing_from_ecr_before_creating_anything(
 
 
 def test_deploy_of_a_new_stack_needs_an_image_tag(moto_template: Path, cli) -> None:
-    result = cli("deploy", "--only", "service", "--template-file", str(moto_template), "--yes")
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        *NO_DATA_STACK,
+        "--template-file",
+        str(moto_template),
+        "--yes",
+    )
     assert result.code == 2
     assert "needs ImageTag (--image-tag)" in result.err
 
@@ -153,6 +176,8 @@ def test_deploy_refuses_a_parameter_the_template_does_not_have(moto_template: Pa
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(moto_template),
         "--param",
@@ -171,6 +196,8 @@ def test_deploy_refuses_a_stack_that_is_busy(
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--stack-name",
         busy_stack,
         "--template-file",
@@ -379,6 +406,8 @@ def test_destroy_names_the_resources_the_template_retains(
             "deploy",
             "--only",
             "service",
+            "--param",
+            "DataStackName=",  # no data stack: the embedded demo
             "--template-file",
             str(moto_template),
             "--image-tag",

@@ -133,6 +133,8 @@ def test_deploy_of_the_service_template_over_the_registry_stack_is_refused(
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--stack-name",
         stack,
         "--template-file",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from template_builder.names import IMAGE_TAG, REPOSITORY_NAME
+from template_builder.names import DATA_STACK_NAME, IMAGE_TAG, REPOSITORY_NAME
 
 STACK = "api-cars"
 ARN_PREFIX = "arn:aws:cloudformation:eu-west-1:123456789012"
@@ -692,6 +692,8 @@ def test_deploy_explains_rollback_complete_and_offers_replace_failed(
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(real_template_path),
         "--image-tag",
@@ -809,7 +811,10 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
             "ChangeSetName": ANY,
             "ChangeSetType": "CREATE",
             "TemplateBody": real_template_path.read_text(),
-            "Parameters": [{"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"}],
+            "Parameters": [
+                {"ParameterKey": DATA_STACK_NAME, "ParameterValue": ""},
+                {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
+            ],
             "Capabilities": ["CAPABILITY_IAM"],
             "Description": ANY,
         },
@@ -821,6 +826,8 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(real_template_path),
         "--image-tag",
@@ -935,6 +942,8 @@ def test_a_refused_execution_of_a_new_stack_deletes_its_change_set_and_empty_sta
         "deploy",
         "--only",
         "service",
+        "--param",
+        "DataStackName=",  # no data stack: the embedded demo
         "--template-file",
         str(real_template_path),
         "--image-tag",

@@ -2,7 +2,10 @@
 
 `resolve()` answers with the template CloudFormation would act on: conditions evaluated,
 intrinsic functions resolved, conditional resources gone. Custom::VpcLookup's attributes get
-realistic values, the way the Lambda answers, so the Fn::Split of its lists resolves.
+realistic values, the way the Lambda answers, so the Fn::Split of its lists resolves; the data
+stack's exports and the secrets' dynamic references get values the way AWS would fill them in.
+Like CloudFormation, `resolve()` refuses parameters that fail the template's Rules (cloud-radar
+does not evaluate Rules: `rule_failures` does).
 """
 
 import copy
@@ -13,6 +16,7 @@ import pytest
 from cloud_radar.cf.unit import Template
 
 from template_builder import names
+from template_builder.data.stack import build_data_template
 from template_builder.github_oidc import build_github_oidc_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
@@ -30,6 +34,35 @@ VPC_LOOKUP_ANSWER = {
 DATABASE_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:api-cars/database-AbCdEf"
 REDIS_PARAMETER = f"arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter/api-cars/redis-url"
 CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT_ID}:certificate/0b6d6f2e-1111-4a2b-9c3d-123456789abc"
+# What a data stack named api-cars-data exports (the shapes AWS gives these values).
+DATA_STACK_OUTPUTS = {
+    names.OUTPUT_WRITER_ENDPOINT: "db.cluster-c0ffee.eu-west-1.rds.amazonaws.com",
+    names.OUTPUT_READER_ENDPOINT: "db.cluster-ro-c0ffee.eu-west-1.rds.amazonaws.com",
+    names.OUTPUT_DATABASE_PORT: "5432",
+    names.OUTPUT_DATABASE_NAME: "cars",
+    names.OUTPUT_DATABASE_SECRET_ARN: (
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:DatabaseSecret-Xy12Ab"
+    ),
+    names.OUTPUT_CACHE_ENDPOINT: "api-cars-data-c0ffee.serverless.euw1.cache.amazonaws.com",
+    names.OUTPUT_CACHE_PORT: "6379",
+    names.OUTPUT_CACHE_SECRET_ARN: (
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:CacheSecret-Cd34Ef"
+    ),
+    names.OUTPUT_CLIENT_SECURITY_GROUP: "sg-0ccccccccccccccc1",
+    names.OUTPUT_DATA_VPC_ID: "vpc-0da7a0da7a0da7a00",
+}
+# The parameters of the embedded demo, the one way to run without a database.
+DEMO = {
+    names.DATA_STACK_NAME: "",
+    names.EMBEDDED_DEMO_DATABASE: "true",
+    names.DESIRED_COUNT: "1",
+    names.AUTO_SCALING: "false",
+}
+SECRET_VALUES = {
+    f"{secret}:SecretString:{key}": f"{secret}-{key}-value"
+    for secret in (names.DATABASE_SECRET, names.CACHE_SECRET)
+    for key in ("username", "password")
+}
 
 
 @cache
@@ -45,6 +78,59 @@ def registry_template() -> dict:
 @cache
 def oidc_template() -> dict:
     return build_github_oidc_template().to_dict()
+
+
+@cache
+def data_template() -> dict:
+    return build_data_template().to_dict()
+
+
+def data_exports(stack: str) -> dict[str, str]:
+    return {
+        names.DATA_EXPORT.format(stack=stack, output=output): value
+        for output, value in DATA_STACK_OUTPUTS.items()
+    }
+
+
+def _rule_value(node, values: dict[str, str]):
+    """One Rules expression, evaluated as CloudFormation does before it creates anything."""
+    if isinstance(node, dict):
+        ((function, argument),) = node.items()
+        if function == "Ref":
+            return values[argument]
+        args = [_rule_value(a, values) for a in argument] if isinstance(argument, list) else []
+        if function == "Fn::Equals":
+            return args[0] == args[1]
+        if function == "Fn::And":
+            return all(args)
+        if function == "Fn::Or":
+            return any(args)
+        if function == "Fn::Not":
+            return not args[0]
+        if function == "Fn::Contains":
+            return args[1] in args[0]
+        raise AssertionError(f"rule function {function} not modelled here")
+    if isinstance(node, list):
+        return [_rule_value(item, values) for item in node]
+    return node
+
+
+def rule_failures(template: dict, **parameters) -> list[str]:
+    """The AssertDescription of every Rules assertion the parameters fail."""
+    values = {
+        name: str(parameters.get(name, spec.get("Default", "")))
+        for name, spec in template.get("Parameters", {}).items()
+    }
+    failures = []
+    for rule in template.get("Rules", {}).values():
+        if "RuleCondition" in rule and not _rule_value(rule["RuleCondition"], values):
+            continue
+        failures.extend(
+            assertion["AssertDescription"]
+            for assertion in rule["Assertions"]
+            if not _rule_value(assertion["Assert"], values)
+        )
+    return failures
 
 
 def _without_novalue(value):
@@ -71,7 +157,20 @@ def resolve(
             parameter["Default"] = str(parameter["Default"])
     if names.IMAGE_TAG in body.get("Parameters", {}):
         parameters.setdefault(names.IMAGE_TAG, "v1.0.0")
-    radar = Template(json.loads(json.dumps(body)))
+    failures = rule_failures(body, **parameters)
+    if failures:
+        raise ValueError(f"CloudFormation refuses these parameters: {'; '.join(failures)}")
+    data_stack = parameters.get(
+        names.DATA_STACK_NAME,
+        body.get("Parameters", {}).get(names.DATA_STACK_NAME, {}).get("Default", ""),
+    )
+    radar = Template(
+        json.loads(json.dumps(body)),
+        # cloud-radar resolves both branches of an Fn::If: the imports must resolve even
+        # where the condition drops them.
+        imports=data_exports(data_stack),
+        dynamic_references={"secretsmanager": SECRET_VALUES},
+    )
     radar.StackName = stack_name
     radar.AccountId = ACCOUNT_ID
     radar.create_stack({k: str(v) for k, v in parameters.items()}, region=REGION)
@@ -131,8 +230,13 @@ class Render:
     database_secret = DATABASE_SECRET
     redis_parameter = REDIS_PARAMETER
     certificate = CERTIFICATE
+    demo = DEMO
+    data_outputs = DATA_STACK_OUTPUTS
+    secret_values = SECRET_VALUES
 
     service = staticmethod(service_template)
+    data = staticmethod(data_template)
+    rule_failures = staticmethod(rule_failures)
     registry = staticmethod(registry_template)
     oidc = staticmethod(oidc_template)
     resolve = staticmethod(resolve)
@@ -148,5 +252,12 @@ def render() -> Render:
 
 @pytest.fixture(scope="module")
 def default_stack() -> dict:
-    """The service stack as `aws cloudformation deploy ... ImageTag=v1.0.0` would create it."""
+    """The service stack as `aws cloudformation deploy ... ImageTag=v1.0.0` would create it
+    (beside the data stack api-cars-data)."""
     return resolve()
+
+
+@pytest.fixture(scope="module")
+def demo_stack() -> dict:
+    """The service stack as the embedded demo: no data stack, no database secret."""
+    return resolve(**DEMO)

@@ -18,6 +18,11 @@ SECRETS = {
     "secrets": {names.DATABASE_URL_SECRET_ARN: "database", names.REDIS_URL_SECRET_ARN: "redis"},
     "no-secrets": {},
 }
+DATA = {
+    "data-stack-with-cache": {},
+    "data-stack-without-cache": {names.DATA_STACK_HAS_CACHE: "false"},
+    "no-data-stack": {names.DATA_STACK_NAME: ""},
+}
 # Parameters a variant no longer uses once its conditions are decided (e.g. CertificateArn on
 # HTTP): expected, so W2001 (unused parameter) says nothing about the variant.
 LINT_CONFIG = ManualArgs(regions=["eu-west-1"], ignore_checks=["W2001"])
@@ -35,11 +40,23 @@ def parameters(render, *choices: dict) -> dict:
     return merged
 
 
-@pytest.mark.parametrize(
-    ("https", "scaling", "secrets"), list(itertools.product(HTTPS, SCALING, SECRETS))
-)
-def test_every_condition_combination_passes_cfn_lint(render, https, scaling, secrets):
-    params = parameters(render, HTTPS[https], SCALING[scaling], SECRETS[secrets])
+def _combinations():
+    for https, scaling, secrets, data in itertools.product(HTTPS, SCALING, SECRETS, DATA):
+        if data == "no-data-stack" and secrets == "no-secrets":
+            # No database at all: only the demo, which the Rules pin to one fixed task.
+            if scaling == "fixed-count":
+                yield https, scaling, "demo", data
+            continue
+        yield https, scaling, secrets, data
+
+
+@pytest.mark.parametrize(("https", "scaling", "secrets", "data"), list(_combinations()))
+def test_every_condition_combination_passes_cfn_lint(render, https, scaling, secrets, data):
+    demo = {names.EMBEDDED_DEMO_DATABASE: "true", names.DESIRED_COUNT: "1"}
+    params = parameters(
+        render, HTTPS[https], SCALING[scaling], SECRETS.get(secrets, demo), DATA[data]
+    )
+    assert render.rule_failures(render.service(), **params) == []
     variant = render.variant(render.service(), **params)
 
     assert "Conditions" not in variant
@@ -146,15 +163,17 @@ def _secret_policies(resources: dict) -> list[dict]:
     return [p for p in role["Policies"] if p["PolicyName"] == "read-api-secrets"]
 
 
-def test_without_secrets_nothing_is_injected_and_no_secret_is_readable(render):
-    resources = render.resolve()["Resources"]
+def test_without_secrets_nothing_is_injected_and_no_secret_is_readable(demo_stack):
+    resources = demo_stack["Resources"]
     assert _container(resources)["Secrets"] == []
     assert _secret_policies(resources) == []
 
 
 def test_given_secrets_are_injected_from_their_arns(render):
     resources = render.resolve(
-        DatabaseUrlSecretArn=render.database_secret, RedisUrlSecretArn=render.redis_parameter
+        DataStackName="",
+        DatabaseUrlSecretArn=render.database_secret,
+        RedisUrlSecretArn=render.redis_parameter,
     )["Resources"]
     assert _container(resources)["Secrets"] == [
         {"Name": "DATABASE_URL", "ValueFrom": render.database_secret},
@@ -171,7 +190,9 @@ def test_secrets_never_appear_as_plain_environment_values(render):
 
 
 def test_the_execution_role_reads_exactly_the_given_secrets(render):
-    resources = render.resolve(DatabaseUrlSecretArn=render.database_secret)["Resources"]
+    resources = render.resolve(DataStackName="", DatabaseUrlSecretArn=render.database_secret)[
+        "Resources"
+    ]
     (policy,) = _secret_policies(resources)
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [render.database_secret]
@@ -193,7 +214,11 @@ def test_a_secret_parameter_that_is_not_a_secret_arn_is_refused(render, arn):
 def test_the_vpc_lookup_gets_only_the_filters_given(render):
     lookups = [
         render.resolve(**params)["Resources"][names.VPC_LOOKUP]["Properties"]
-        for params in ({}, {"VpcId": "vpc-0123456789abcdef0"}, {"VpcName": "prod"})
+        for params in (
+            render.demo,
+            {**render.demo, "VpcId": "vpc-0123456789abcdef0"},
+            {**render.demo, "VpcName": "prod"},
+        )
     ]
     assert [{k: v for k, v in p.items() if k in ("VpcId", "VpcTags")} for p in lookups] == [
         {},

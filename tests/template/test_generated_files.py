@@ -48,6 +48,8 @@ def test_write_mode_creates_missing_templates(monkeypatch, tmp_path):
     assert cli.main([]) == 0
     assert sorted(p.name for p in (tmp_path / "templates").iterdir()) == [
         "api-cars.yaml",
+        "data-stack-policy.json",
+        "data.yaml",
         "github-oidc.yaml",
         "registry.yaml",
     ]

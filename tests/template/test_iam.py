@@ -47,6 +47,48 @@ MAY_USE_ANY_RESOURCE = {
     "application-autoscaling:TagResource",
     "application-autoscaling:UntagResource",
     "application-autoscaling:ListTagsForResource",
+    # The data stack's handlers (RDS Describe* and account reads, the password generator).
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBSubnetGroups",
+    "rds:DescribeDBClusterSnapshots",
+    "rds:DescribeDBSnapshots",
+    "rds:DescribeDBClusterAutomatedBackups",
+    "rds:DescribeDBInstanceAutomatedBackups",
+    "rds:DescribeDBEngineVersions",
+    "rds:DescribeDBParameterGroups",
+    "rds:DescribeGlobalClusters",
+    "rds:DescribeEvents",
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeVpcAttribute",
+    "secretsmanager:GetRandomPassword",
+    "elasticache:DescribeServerlessCaches",
+    "elasticache:DescribeUsers",
+    "elasticache:DescribeUserGroups",
+}
+# The same for the data stack's resource types, features it does not use.
+UNUSED_DATA_FEATURES = {
+    "rds:AddRoleTo": "no IAM roles on the cluster or its instances",
+    "rds:RemoveRoleFrom": "no IAM roles on the cluster or its instances",
+    "rds:EnableHttpEndpoint": "no RDS Data API",
+    "rds:DisableHttpEndpoint": "no RDS Data API",
+    "rds:RemoveFromGlobalCluster": "no global database",
+    "rds:Restore": "the stack never restores; docs/architecture.md restores by hand",
+    "rds:CreateDBInstanceReadReplica": "Aurora readers are cluster instances, not replicas",
+    "rds:PromoteReadReplica": "Aurora readers are cluster instances, not replicas",
+    "rds:StartDBInstanceAutomatedBackupsReplication": "no cross-region backups",
+    "rds:StopDBInstanceAutomatedBackupsReplication": "no cross-region backups",
+    "iam:PassRole": "no monitoring role or cluster role is passed",
+    "iam:GetRole": "no monitoring role",
+    "iam:ListRoles": "no monitoring role",
+    "secretsmanager:ReplicateSecretToRegions": "no replicated secrets",
+    "secretsmanager:RemoveRegionsFromReplication": "no replicated secrets",
+    "docdb-elastic:": "the attachment targets an RDS cluster",
+    "redshift": "the attachment targets an RDS cluster",
+    "elasticache:ModifyReplicationGroup": "no replication groups (serverless)",
+    "ec2:CreateTags": "the cache's VPC endpoint is managed by ElastiCache",
 }
 
 # Permissions CloudFormation's resource handlers list for features this stack does not use.
@@ -114,6 +156,7 @@ def all_statements(render) -> list[tuple[str, dict]]:
         ),
         render.resolve(render.registry()),
         render.resolve(render.oidc(), GitHubOrg="octo", GitHubRepo="api-cars"),
+        render.resolve(render.data()),
     ]
     return [
         (logical_id, statement)
@@ -219,13 +262,33 @@ def test_only_the_deploy_role_executes_change_sets(oidc):
     assert not {a for a in actions_of(oidc[names.DEPLOY_ROLE]) if a.startswith("ecr:")}
 
 
-def test_change_sets_are_allowed_on_the_one_stack_only(render, oidc):
-    prefix = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack"
-    stacks = ([f"{prefix}/api-cars/*"], [f"{prefix}/api-cars-data/*"])
+def test_change_sets_are_allowed_on_the_service_and_its_data_stack_only(render, oidc):
+    prefix = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
+    stacks = {f"{prefix}api-cars/*", f"{prefix}api-cars-data/*"}
     for role in (names.PUBLISH_ROLE, names.DEPLOY_ROLE):
+        found = set()
         for statement in statements(oidc[role]):
             if any(a.startswith("cloudformation:") for a in statement["Action"]):
-                assert statement["Resource"] in stacks, role
+                (stack,) = statement["Resource"]
+                found.add(stack)
+        assert found == stacks, role
+
+
+def test_only_the_deploy_role_executes_data_stack_change_sets_and_protects_it(render, oidc):
+    data = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/api-cars-data/*"
+
+    def on_data(role):
+        return {a for s in statements(oidc[role]) if s["Resource"] == [data] for a in s["Action"]}
+
+    assert {
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:SetStackPolicy",
+        "cloudformation:UpdateTerminationProtection",
+    } <= on_data(names.DEPLOY_ROLE)
+    assert "cloudformation:CreateChangeSet" in on_data(names.PUBLISH_ROLE)
+    assert not {"cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy"} & on_data(
+        names.PUBLISH_ROLE
+    )
 
 
 def test_only_the_deploy_role_sets_the_data_stack_policy_and_termination_protection(render, oidc):
@@ -281,6 +344,45 @@ def test_the_cloudformation_role_can_manage_every_resource_of_the_service_stack(
             missing[resource_type] = sorted(needed - granted)
     assert missing == {}
     assert "lambda:InvokeFunction" in granted
+
+
+def test_the_cloudformation_role_can_manage_every_resource_of_the_data_stack(render, oidc):
+    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
+    types = {r["Type"] for r in render.data()["Resources"].values()}
+    unused = {**UNUSED_FEATURES, **UNUSED_DATA_FEATURES}
+    missing = {}
+    for resource_type in sorted(t for t in types if not t.startswith("Custom::")):
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+        handlers = schema.get("handlers", {})
+        needed = {
+            permission
+            for handler in ("create", "read", "update", "delete")
+            for permission in handlers.get(handler, {}).get("permissions", [])
+            if not any(permission.startswith(prefix) for prefix in unused)
+        }
+        if needed - granted:
+            missing[resource_type] = sorted(needed - granted)
+    assert missing == {}
+
+
+def test_data_stack_writes_are_scoped_to_its_names(render, oidc):
+    role = oidc[names.CLOUDFORMATION_ROLE]["Properties"]
+    (data,) = [p for p in role["Policies"] if p["PolicyName"] == "manage-data-stack"]
+    where = f"{render.region}:{render.account_id}"
+    resources = {
+        r for s in data["PolicyDocument"]["Statement"] for r in as_list(s["Resource"]) if r != "*"
+    }
+    assert f"arn:aws:rds:{where}:cluster:api-cars-data-*" in resources
+    assert f"arn:aws:secretsmanager:{where}:secret:api-cars-data/*" in resources
+    assert f"arn:aws:elasticache:{where}:serverlesscache:api-cars-data" in resources
+    linked = [
+        s
+        for s in data["PolicyDocument"]["Statement"]
+        if s["Action"] == ["iam:CreateServiceLinkedRole"]
+    ]
+    assert [s["Condition"] for s in linked] == [
+        {"StringEquals": {"iam:AWSServiceName": ["rds.amazonaws.com", "elasticache.amazonaws.com"]}}
+    ]
 
 
 def test_without_creating_the_provider_the_roles_trust_the_existing_one(render):

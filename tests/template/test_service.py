@@ -98,7 +98,10 @@ def test_tasks_run_where_the_lookup_says_with_public_ips_only_if_it_says_so(rend
     network = props(default_stack, names.SERVICE)["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["Subnets"] == render.vpc["TaskSubnetIds"].split(",")
     assert network["AssignPublicIp"] == render.vpc["TaskAssignPublicIp"]
-    assert network["SecurityGroups"] == [names.TASK_SECURITY_GROUP]
+    assert network["SecurityGroups"] == [
+        names.TASK_SECURITY_GROUP,
+        render.data_outputs[names.OUTPUT_CLIENT_SECURITY_GROUP],
+    ]
 
 
 def test_the_load_balancer_is_public_in_the_public_subnets(render, default_stack):
@@ -189,4 +192,5 @@ def test_outputs_give_what_status_and_the_workflows_read(render):
         names.OUTPUT_SERVICE_NAME: "Service.Name",
         names.OUTPUT_IMAGE_TAG: "v3.0.0",
         names.OUTPUT_LOG_GROUP: names.LOG_GROUP,
+        names.OUTPUT_DATABASE_MODE: "data stack api-cars-data (Aurora PostgreSQL)",
     }

@@ -1,0 +1,71 @@
+"""Write each deploy-time variant of the data and service templates, conditions decided, to a
+folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov sees a
+template with its Conditions only as one template; a variant is what CloudFormation acts on).
+
+The variants come from tests/template/conftest.py (`variant`, cloud-radar), the same ones the
+cfn-lint tests check: `python scripts/template-variants.py DIR`.
+"""
+
+import contextlib
+import io
+import itertools
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "template")]
+
+from conftest import (  # noqa: E402 (after the path set-up)
+    CERTIFICATE,
+    DATABASE_SECRET,
+    DEMO,
+    data_template,
+    service_template,
+    variant,
+)
+
+from template_builder import names  # noqa: E402
+
+DATA = {
+    f"data-readers{readers}-min{min_capacity}-cache{cache}": {
+        names.READER_COUNT: readers,
+        names.MIN_CAPACITY: min_capacity,
+        names.ENABLE_CACHE: cache,
+    }
+    for readers, min_capacity, cache in itertools.product([0, 1], [0, 0.5], ["true", "false"])
+}
+SERVICE_DATABASE = {
+    "data-stack": {},
+    "data-stack-no-cache": {names.DATA_STACK_HAS_CACHE: "false"},
+    "own-database": {names.DATA_STACK_NAME: "", names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET},
+    "demo": DEMO,
+}
+SERVICE = {
+    f"service-{database}-{scheme}": {
+        names.IMAGE_TAG: "v1.0.0",
+        **parameters,
+        **({names.CERTIFICATE_ARN: CERTIFICATE} if scheme == "https" else {}),
+    }
+    for (database, parameters), scheme in itertools.product(
+        SERVICE_DATABASE.items(), ["http", "https"]
+    )
+}
+
+
+def main(folder: str) -> int:
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.json"):
+        old.unlink()
+    for build, variants in ((data_template, DATA), (service_template, SERVICE)):
+        for name, parameters in variants.items():
+            with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints each stack
+                decided = variant(build(), **parameters)
+            (out / f"{name}.json").write_text(json.dumps(decided))
+    print(f"wrote {len(DATA) + len(SERVICE)} template variants to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
