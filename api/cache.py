@@ -32,10 +32,9 @@ import asyncio
 import logging
 import ssl
 import time
-from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from api.config import Settings
+from api.redis_address import RedisAddress
 
 log = logging.getLogger("api.cache")
 
@@ -90,7 +89,10 @@ class CarCache:
     """Cached car responses keyed by id: ``<version>\\n<etag>\\n<json body>``."""
 
     def __init__(self, settings: Settings) -> None:
-        self._address = RedisAddress.from_url(settings.redis_url)
+        address = settings.redis_address
+        if address is None:
+            raise ValueError("no Redis configured (REDIS_URL or REDIS_HOST)")
+        self._address = address
         self._ttl = settings.cache_ttl_seconds
         self._prefix = f"{settings.cache_key_prefix}car:".encode()
         self._generation_key = f"{settings.cache_key_prefix}lists:generation".encode()
@@ -319,51 +321,6 @@ class CarCache:
 
 
 # --- RESP ---------------------------------------------------------------------------------------
-
-
-# A password's reserved characters, unencoded, make a URL mean something else.
-_ENCODE_HINT = "; percent-encode @ : / in a password (%40 %3A %2F)"
-
-
-@dataclass(frozen=True)
-class RedisAddress:
-    host: str
-    port: int
-    path: str | None
-    tls: bool
-    username: str | None
-    password: str | None
-    db: int
-
-    @classmethod
-    def from_url(cls, url: str) -> RedisAddress:
-        """redis://[[user]:password@]host[:port][/db], rediss:// (TLS), unix:///path[?db=N].
-
-        A ValueError says what is wrong (``api.config`` validates REDIS_URL with this).
-        """
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must be a redis://, rediss:// or unix:// URL (redis://host:6379/0)")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError(f"has an invalid port{_ENCODE_HINT}") from None
-        query = parse_qs(parts.query)
-        db_text = parts.path.strip("/") if parts.scheme != "unix" else ""
-        db_text = db_text or query.get("db", ["0"])[0]
-        if not db_text.isdigit():
-            raise ValueError(
-                f"the database number must be a whole number (redis://host:6379/0){_ENCODE_HINT}"
-            )
-        return cls(
-            host=parts.hostname or "localhost",
-            port=port or 6379,
-            path=parts.path if parts.scheme == "unix" else None,
-            tls=parts.scheme == "rediss",
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password is not None else None,
-            db=int(db_text),
-        )
 
 
 _INCOMPLETE = object()

@@ -10,9 +10,11 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
+
+from api.redis_address import RedisAddress, parse_host
 
 
 class ConfigError(Exception):
@@ -84,10 +86,12 @@ def _postgres_url(value: str) -> str | None:
 def _redis_url(value: str) -> str | None:
     if not value:
         return None
-    from api.cache import RedisAddress  # the parser the cache connects with: one set of rules
-
-    RedisAddress.from_url(value)
+    RedisAddress.from_url(value)  # the parser the cache connects with: one set of rules
     return value
+
+
+def _optional_text(value: str) -> str | None:
+    return value or None
 
 
 # Everything between a URL's scheme and its last @ (user, password), hidden in error messages.
@@ -121,6 +125,7 @@ class Variable:
     default: str
     meaning: str
     parse: Callable[[str], Any]
+    secret: bool = False  # never shown in an error message
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -162,8 +167,37 @@ VARIABLES: tuple[Variable, ...] = (
         "",
         "Redis URL for the read-through cache: `redis://[[user]:password@]host:6379/0`, "
         "`rediss://` for TLS (verified against the system CAs, or those in `SSL_CERT_FILE`), "
-        "`unix:///path?db=0`; percent-encode `@ : /` in a password. Unset: no cache.",
+        "`unix:///path?db=0`; percent-encode `@ : /` in a password. Unset: the `REDIS_HOST` "
+        "variables, or no cache. Wins over them when both are set.",
         _redis_url,
+    ),
+    Variable(
+        "REDIS_HOST",
+        "",
+        "Redis host (an ElastiCache endpoint, as the data stack passes it) when `REDIS_URL` is "
+        "unset, with `REDIS_PORT`, `REDIS_TLS`, `REDIS_USERNAME`, `REDIS_PASSWORD`; database 0. "
+        "Unset (and no `REDIS_URL`): no cache.",
+        parse_host,
+    ),
+    Variable("REDIS_PORT", "6379", "Port of `REDIS_HOST`.", _int_between(1, 65535)),
+    Variable(
+        "REDIS_TLS",
+        "false",
+        "Speak TLS to `REDIS_HOST` (ElastiCache Serverless: `true`), verified like `rediss://`.",
+        _boolean,
+    ),
+    Variable(
+        "REDIS_USERNAME",
+        "",
+        "ACL user for `REDIS_HOST` (needs `REDIS_PASSWORD`). Unset: the default user.",
+        _optional_text,
+    ),
+    Variable(
+        "REDIS_PASSWORD",
+        "",
+        "Password for `REDIS_HOST` (the ACL user's, or the default user's). Unset: no AUTH.",
+        _optional_text,
+        secret=True,
     ),
     Variable(
         "CACHE_TTL_SECONDS",
@@ -234,6 +268,11 @@ class Settings:
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
     redis_url: str | None = None
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_tls: bool = False
+    redis_username: str | None = None
+    redis_password: str | None = field(default=None, repr=False)
     cache_ttl_seconds: int = 60
     cache_key_prefix: str = "api-cars:"
     redis_timeout_seconds: float = 0.25
@@ -260,9 +299,11 @@ class Settings:
             try:
                 values[variable.env.lower()] = variable.parse(raw)
             except ValueError as error:
-                problems.append(f"{variable.env}={_shown(raw)!r}: {error}")
+                shown = "***" if variable.secret else _shown(raw)
+                problems.append(f"{variable.env}={shown!r}: {error}")
         if not values.get("database_url") and values.get("database_read_url"):
             problems.append("DATABASE_READ_URL is set but DATABASE_URL is not: set both or neither")
+        problems += _redis_problems(values)
         if problems:
             raise ConfigError(problems)
         return cls(**values)
@@ -270,6 +311,35 @@ class Settings:
     @property
     def uses_postgres(self) -> bool:
         return self.database_url is not None
+
+    @property
+    def redis_address(self) -> RedisAddress | None:
+        """The cache's Redis: ``REDIS_URL``, else the ``REDIS_HOST`` parts; None: no cache."""
+        if self.redis_url:
+            return RedisAddress.from_url(self.redis_url)
+        if self.redis_host:
+            return RedisAddress.from_parts(
+                self.redis_host,
+                self.redis_port,
+                tls=self.redis_tls,
+                username=self.redis_username,
+                password=self.redis_password,
+            )
+        return None
+
+
+def _redis_problems(values: dict[str, Any]) -> list[str]:
+    """REDIS_* parts that would be ignored or refused: named now, not a silent lack of cache."""
+    if values.get("redis_url"):
+        return []  # REDIS_URL wins; the parts may be there for another deployment
+    given = [name for name in ("redis_username", "redis_password") if values.get(name)]
+    if given and not values.get("redis_host"):
+        names = " and ".join(name.upper() for name in given)
+        verb = "is" if len(given) == 1 else "are"
+        return [f"{names} {verb} set but neither REDIS_HOST nor REDIS_URL is: set REDIS_HOST"]
+    if values.get("redis_username") and not values.get("redis_password"):
+        return ["REDIS_USERNAME is set but REDIS_PASSWORD is not: an ACL user logs in with both"]
+    return []
 
 
 # The dataclass and the declarations must stay in step.

@@ -10,7 +10,8 @@ import pytest
 import redis
 from carkit import create, free_port, serve, sneak_color
 
-from api.cache import _INCOMPLETE, CarCache, RedisAddress, RedisReplyError, _take_reply
+from api.cache import _INCOMPLETE, CarCache, RedisReplyError, _take_reply
+from api.redis_address import RedisAddress
 
 
 def cache_key(settings, car_id: int) -> str:
