@@ -448,6 +448,8 @@ async def _check_deployment(conn: _Connection, address: RedisAddress) -> None:
     except RedisReplyError as error:
         if "cluster support disabled" in str(error):
             return
+        if not str(error).startswith(("NOPERM", "ERR unknown command")):
+            raise  # NOAUTH, LOADING...: Redis is unavailable for now, tried again later
         # Unknown is not the same as fine: a sharded cluster would scatter the cache's keys.
         raise RedisUnsupported(
             f"CLUSTER INFO was refused ({error}), so the cache cannot tell whether Redis is a "

@@ -165,3 +165,20 @@ async def test_cache_on_another_redis_database_index(settings, redis_client):
         assert db3.delete(f"{settings.cache_key_prefix}car:{car_id}") == 1
     finally:
         db3.close()
+
+
+async def test_a_user_who_may_not_ask_for_cluster_info_turns_the_cache_off(
+    settings, cluster_redis, caplog, monkeypatch
+):
+    # Whether the cluster has several shards is unknown then, and unknown is not fine.
+    with cluster_redis.client() as admin:
+        admin.acl_setuser("no-cluster", enabled=True, passwords=["+pw"], keys=["*"],
+                          commands=["+@all", "-cluster"])  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cluster_redis.certificates["ca.crt"]))
+    limited = replace(settings, redis_url=f"rediss://no-cluster:pw@127.0.0.1:{cluster_redis.port}")
+    async with serve(limited) as client:
+        await until_off(client.app.ctx.cache)
+        assert (await create(client)).status_code == 201
+    [warning] = cache_warnings(caplog)
+    assert "CLUSTER INFO was refused (NOPERM" in warning
+    assert "allow the command (ACL +cluster|info)" in warning
