@@ -94,6 +94,9 @@ class CarCache:
         self._prefix = f"{settings.cache_key_prefix}car:".encode()
         self._generation_key = f"{settings.cache_key_prefix}lists:generation".encode()
         self._page_prefix = f"{settings.cache_key_prefix}list:".encode()
+        # Packed once: they lead or end a pipeline on every list read and every update.
+        self._get_generation = _pack(b"GET", self._generation_key)
+        self._incr_generation = _pack(b"INCR", self._generation_key)
         self.caches_lists = not settings.database_read_url
         self._lists_stale = False  # a write Redis did not hear about: new generation on recovery
         self._timeout = settings.redis_timeout_seconds
@@ -106,6 +109,7 @@ class CarCache:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._bump_waiters: list[asyncio.Future] | None = None  # creations waiting for an INCR
         self._tasks: set[asyncio.Task] = set()
+        self._start_check: asyncio.Task | None = None
 
     @property
     def available(self) -> bool:
@@ -114,9 +118,7 @@ class CarCache:
     async def open(self) -> None:
         """Connect in the background: a missing Redis never delays start, but an unusable one
         (a cluster of several shards, refused credentials) is reported at start-up."""
-        task = asyncio.get_running_loop().create_task(self._connect_at_start())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._start_check = asyncio.get_running_loop().create_task(self._connect_at_start())
 
     async def _connect_at_start(self) -> None:
         try:
@@ -125,10 +127,10 @@ class CarCache:
             self._failed(error)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        if self._start_check is not None:
+            self._start_check.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await self._start_check
         while self._idle:
             self._idle.pop().close()
 
@@ -167,13 +169,13 @@ class CarCache:
         self._release(conn)
         return reply
 
-    async def _call_all(self, *commands: tuple[bytes, ...]) -> list:
-        """Several commands in one round trip: a pipeline, not a transaction, so each command
-        stands alone and may name a key in another slot than the others."""
+    async def _call_all(self, packed: bytes, count: int) -> list:
+        """``count`` commands, packed (``_pack``), in one round trip: a pipeline, not a transaction,
+        so each command stands alone and may name a key in another slot than the others."""
         conn = None
         try:
             conn = self._idle_connection() or await self._new_connection()
-            replies = await conn.pipeline(commands, timeout=self._timeout)
+            replies = await conn.pipeline(packed, count, timeout=self._timeout)
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -215,7 +217,7 @@ class CarCache:
         if self._down and not await self._recover():
             self._remember(car_id, written)
             return
-        store = (
+        store = _pack(
             b"EVAL", _STORE_IF_NEWER, b"1", self.key(car_id), b"%d" % version, entry,
             b"%d" % self._ttl,
         )  # fmt: skip
@@ -229,9 +231,9 @@ class CarCache:
                 # is answered (the caller awaits this): from then on every reader reads a newer
                 # generation than any page read before the commit is tagged with. If either
                 # command fails, both count as lost: remembered, and made up for on recovery.
-                await self._call_all(store, (b"INCR", self._generation_key))
+                await self._call_all(store + self._incr_generation, 2)
             else:
-                await self._call(*store)
+                await self._call_all(store, 1)
         except CACHE_ERRORS as error:
             self._failed(error)
             self._remember(car_id, written)
@@ -290,7 +292,7 @@ class CarCache:
             # just read was read from the database after every write that produced that
             # generation (or an older one) had committed.
             generation, entry = await self._call_all(
-                (b"GET", self._generation_key), (b"GET", self.page_key(query))
+                self._get_generation + _pack(b"GET", self.page_key(query)), 2
             )
         except CACHE_ERRORS as error:
             self._failed(error)
@@ -370,7 +372,8 @@ class CarCache:
             # pipelined so that many still take few round trips.
             for start in range(0, len(pending), DELETES_PER_ROUND_TRIP):
                 chunk = pending[start : start + DELETES_PER_ROUND_TRIP]
-                await self._call_all(*((b"DEL", self.key(car_id)) for car_id in chunk))
+                deletes = b"".join(_pack(b"DEL", self.key(car_id)) for car_id in chunk)
+                await self._call_all(deletes, len(chunk))
             self._pending.clear()
             if self._lists_stale:
                 await self._call(b"INCR", self._generation_key)
@@ -563,15 +566,15 @@ class _Connection(asyncio.Protocol):
         finally:
             timer.cancel()
 
-    async def pipeline(self, commands: tuple[tuple[bytes, ...], ...], timeout: float):  # noqa: ASYNC109
-        """Send every command at once; their replies in order (the first error raises)."""
+    async def pipeline(self, packed: bytes, count: int, timeout: float):  # noqa: ASYNC109
+        """Send ``count`` packed commands at once; their replies in order (an error raises)."""
         if self.closed:
             raise RedisUnavailable("connection closed")
         loop = self._loop
         self._replies = []
-        self._wanted = len(commands)
+        self._wanted = count
         self._waiter = waiter = loop.create_future()
-        self._transport.write(b"".join(_pack(*parts) for parts in commands))
+        self._transport.write(packed)
         timer = loop.call_later(timeout, _time_out, waiter)
         try:
             return await waiter
