@@ -3,13 +3,14 @@ and a missing Redis only means the database answers."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 
 import pytest
 from carkit import create, free_port, serve, sneak_color
 
-from api.cache import _INCOMPLETE, CarCache, RedisReplyError, _take_reply
+from api.cache import _INCOMPLETE, CarCache, RedisReplyError, _Connection, _pack, _take_reply
 from api.redis_address import RedisAddress
 
 # Each test that uses Redis runs on a plain Redis and on a one-node cluster (conftest.py).
@@ -177,3 +178,37 @@ async def test_writes_keep_the_cache_in_use(client, settings, redis_client, capl
     assert client.app.ctx.cache.available
     assert redis_client.get(cache_key(settings, car_id)).startswith(b"3\n")
     assert not [r for r in caplog.records if r.name == "api.cache" and r.levelno >= logging.WARNING]
+
+
+class _Wire:
+    """A transport that keeps what the connection writes."""
+
+    def __init__(self) -> None:
+        self.sent = b""
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+
+@pytest.mark.parametrize("cut", [None, 3, 9, 14])
+async def test_a_pipeline_gets_every_reply_in_order_however_they_arrive(cut):
+    conn = _Connection()
+    conn.connection_made(_Wire())
+    replies = b"$1\r\n7\r\n$-1\r\n:1\r\n"
+    packed = _pack(b"GET", b"g") + _pack(b"GET", b"p") + _pack(b"INCR", b"g")
+    pending = asyncio.ensure_future(conn.pipeline(packed, 3, timeout=5))
+    await asyncio.sleep(0)  # the pipeline is sent and waits
+    assert conn._transport.sent == packed
+    for chunk in [replies] if cut is None else [replies[:cut], replies[cut:]]:
+        conn.data_received(chunk)
+    assert await pending == [b"7", None, 1]
+
+
+async def test_an_error_in_a_pipeline_raises():
+    conn = _Connection()
+    conn.connection_made(_Wire())
+    pending = asyncio.ensure_future(conn.pipeline(b"", 2, timeout=5))
+    await asyncio.sleep(0)
+    conn.data_received(b"+OK\r\n-CROSSSLOT Keys in request don't hash to the same slot\r\n")
+    with pytest.raises(RedisReplyError, match="CROSSSLOT"):
+        await pending
