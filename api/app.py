@@ -91,7 +91,7 @@ def _add_listeners(app: Sanic, settings: Settings, migrate: bool) -> None:
                 log.info("migrations applied", extra={"migrations": applied})
         app.ctx.db = create_database(settings)
         await app.ctx.db.open()
-        if settings.redis_url:
+        if settings.redis_address is not None:
             app.ctx.cache = CarCache(settings)
             await app.ctx.cache.open()
 

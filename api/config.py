@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from api.redis_address import RedisAddress, parse_host
+
 
 class ConfigError(Exception):
     """One or more environment variables are invalid; ``problems`` has one line per bad value."""
@@ -119,10 +121,12 @@ def _host(value: str) -> str:
 def _redis_url(value: str) -> str | None:
     if not value:
         return None
-    from api.cache import RedisAddress  # the parser the cache connects with: one set of rules
-
-    RedisAddress.from_url(value)
+    RedisAddress.from_url(value)  # the parser the cache connects with: one set of rules
     return value
+
+
+def _optional_text(value: str) -> str | None:
+    return value or None
 
 
 # Everything between a URL's scheme and its last @ (user, password), hidden in error messages.
@@ -257,8 +261,37 @@ VARIABLES: tuple[Variable, ...] = (
         "",
         "Redis URL for the read-through cache: `redis://[[user]:password@]host:6379/0`, "
         "`rediss://` for TLS (verified against the system CAs, or those in `SSL_CERT_FILE`), "
-        "`unix:///path?db=0`; percent-encode `@ : /` in a password. Unset: no cache.",
+        "`unix:///path?db=0`; percent-encode `@ : /` in a password. Unset: the `REDIS_HOST` "
+        "variables, or no cache. Wins over them when both are set.",
         _redis_url,
+    ),
+    Variable(
+        "REDIS_HOST",
+        "",
+        "Redis host (an ElastiCache endpoint, as the data stack passes it) when `REDIS_URL` is "
+        "unset, with `REDIS_PORT`, `REDIS_TLS`, `REDIS_USERNAME`, `REDIS_PASSWORD`; database 0. "
+        "Unset (and no `REDIS_URL`): no cache.",
+        parse_host,
+    ),
+    Variable("REDIS_PORT", "6379", "Port of `REDIS_HOST`.", _int_between(1, 65535)),
+    Variable(
+        "REDIS_TLS",
+        "false",
+        "Speak TLS to `REDIS_HOST` (ElastiCache Serverless: `true`), verified like `rediss://`.",
+        _boolean,
+    ),
+    Variable(
+        "REDIS_USERNAME",
+        "",
+        "ACL user for `REDIS_HOST` (needs `REDIS_PASSWORD`). Unset: the default user.",
+        _optional_text,
+    ),
+    Variable(
+        "REDIS_PASSWORD",
+        "",
+        "Password for `REDIS_HOST` (the ACL user's, or the default user's). Unset: no AUTH.",
+        _optional_text,
+        secret=True,
     ),
     Variable(
         "CACHE_TTL_SECONDS",
@@ -354,6 +387,11 @@ class Settings:
     database_connect_timeout_seconds: float = 20.0
     database_idle_timeout_seconds: float = 60.0
     redis_url: str | None = None
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_tls: bool = False
+    redis_username: str | None = None
+    redis_password: str | None = field(default=None, repr=False)
     cache_ttl_seconds: int = 60
     cache_key_prefix: str = "api-cars:"
     redis_timeout_seconds: float = 0.25
@@ -385,6 +423,7 @@ class Settings:
         if not values.get("database_url") and values.get("database_read_url"):
             problems.append("DATABASE_READ_URL is set but DATABASE_URL is not: set both or neither")
         problems += _database_problems(values, environ)
+        problems += _redis_problems(values)
         if problems:
             raise ConfigError(problems)
         return cls(**values)
@@ -418,6 +457,21 @@ class Settings:
         """GET requests read from a replica, which may lag behind the primary."""
         return self.database_read_url is not None or self.read_host is not None
 
+    @property
+    def redis_address(self) -> RedisAddress | None:
+        """The cache's Redis: ``REDIS_URL``, else the ``REDIS_HOST`` parts; None: no cache."""
+        if self.redis_url:
+            return RedisAddress.from_url(self.redis_url)
+        if self.redis_host:
+            return RedisAddress.from_parts(
+                self.redis_host,
+                self.redis_port,
+                tls=self.redis_tls,
+                username=self.redis_username,
+                password=self.redis_password,
+            )
+        return None
+
 
 # Any of these set (and DATABASE_URL unset) means PostgreSQL through libpq's variables. Not
 # PGSSLROOTCERT: a CA file alone says nothing about where the database is.
@@ -449,6 +503,20 @@ def _database_problems(values: dict[str, Any], environ: Mapping[str, str]) -> li
                 "against: set PGSSLROOTCERT (the image ships /opt/rds-ca/global-bundle.pem)"
             )
     return problems
+
+
+def _redis_problems(values: dict[str, Any]) -> list[str]:
+    """REDIS_* parts that would be ignored or refused: named now, not a silent lack of cache."""
+    if values.get("redis_url"):
+        return []  # REDIS_URL wins; the parts may be there for another deployment
+    given = [name for name in ("redis_username", "redis_password") if values.get(name)]
+    if given and not values.get("redis_host"):
+        names = " and ".join(name.upper() for name in given)
+        verb = "is" if len(given) == 1 else "are"
+        return [f"{names} {verb} set but neither REDIS_HOST nor REDIS_URL is: set REDIS_HOST"]
+    if values.get("redis_username") and not values.get("redis_password"):
+        return ["REDIS_USERNAME is set but REDIS_PASSWORD is not: an ACL user logs in with both"]
+    return []
 
 
 # The dataclass and the declarations must stay in step.

@@ -234,7 +234,7 @@ async def load(settings: Settings, cars: Iterable[dict]) -> tuple[int, int]:
                 created += 1
     finally:
         await db.close()
-    if created and settings.redis_url:
+    if created and settings.redis_address is not None:
         # Cached list pages would not show the new cars until they expire.
         cache = CarCache(settings)
         try:

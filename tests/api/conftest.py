@@ -4,6 +4,12 @@ Each test session creates its own PostgreSQL database (api_cars_test_<random>, d
 and its own Redis key prefix (deleted at the end). Behavioural tests take the ``backend`` fixture
 and run once per database; they isolate their rows by unique makes and VINs, so they share the
 session's PostgreSQL database safely.
+
+A test module that sets ``REDIS_DEPLOYMENTS`` runs its tests once per Redis deployment named there
+(``redis_deployment``): "plain", the shared Redis, through ``REDIS_URL``; "cluster-tls-acl", a
+``redis-server --cluster-enabled yes`` of our own owning every slot on one node, as ElastiCache
+Serverless presents itself (it refuses cross-slot commands), speaking TLS only with a certificate
+from a throwaway CA, logged into as an ACL user, configured through ``REDIS_HOST`` and friends.
 """
 
 from __future__ import annotations
@@ -23,6 +29,13 @@ from sanic import Sanic
 
 from api.cache import CarCache
 from api.config import Settings
+from tests.redis_servers import (
+    ACL_PASSWORD,
+    ACL_USER,
+    ClusterNode,
+    make_certificates,
+    start_single_node_cluster,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from carkit import free_port, serve
@@ -81,11 +94,50 @@ def redis_prefix(run_id: str) -> Iterator[str]:
     client.close()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    deployments = getattr(metafunc.module, "REDIS_DEPLOYMENTS", None)
+    if deployments and "redis_deployment" in metafunc.fixturenames:
+        metafunc.parametrize("redis_deployment", deployments, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def cluster_redis(tmp_path_factory) -> Iterator[ClusterNode]:
+    directory = tmp_path_factory.mktemp("redis-cluster")
+    node = start_single_node_cluster(directory / "node", make_certificates(directory))
+    yield node
+    node.kill()
+
+
 @pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
+def redis_deployment(request) -> str:
+    """The Redis the cache uses: "plain" unless the module's REDIS_DEPLOYMENTS says otherwise."""
+    return getattr(request, "param", "plain")
+
+
+@pytest.fixture
+def redis_client(redis_deployment: str, request) -> Iterator[redis.Redis]:
+    """redis-py on the test's Redis deployment, to look at the keys behind the API's back."""
+    if redis_deployment == "plain":
+        client = redis.Redis.from_url(REDIS_URL)
+    else:
+        client = request.getfixturevalue("cluster_redis").client()
     yield client
     client.close()
+
+
+def redis_settings(redis_deployment: str, request, monkeypatch) -> dict:
+    if redis_deployment == "plain":
+        return {"redis_url": REDIS_URL}
+    node: ClusterNode = request.getfixturevalue("cluster_redis")
+    # How any OpenSSL client is told to trust a CA (the API uses the system's otherwise).
+    monkeypatch.setenv("SSL_CERT_FILE", str(node.certificates["ca.crt"]))
+    return {
+        "redis_host": "127.0.0.1",
+        "redis_port": node.port,
+        "redis_tls": True,
+        "redis_username": ACL_USER,
+        "redis_password": ACL_PASSWORD,
+    }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -94,13 +146,15 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def settings(backend: str, tmp_path: Path, request, redis_prefix: str) -> Settings:
+def settings(
+    backend: str, tmp_path: Path, request, redis_prefix: str, redis_deployment: str, monkeypatch
+) -> Settings:
     """Production-like settings for ``backend``: the cache on, defaults elsewhere.
 
     Each test has its own key prefix: SQLite tests all number their cars from 1.
     """
     base = Settings(
-        redis_url=REDIS_URL,
+        **redis_settings(redis_deployment, request, monkeypatch),
         cache_key_prefix=f"{redis_prefix}{secrets.token_hex(3)}:",
         app_version="v9.9.9-test",
         git_sha="0123abc",

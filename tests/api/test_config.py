@@ -265,3 +265,82 @@ def test_connection_timeouts_are_bounded(name, value, message):
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({name: value})
     assert raised.value.problems == [f"{name}={value!r}: {message}"]
+
+
+def test_redis_host_variables_make_the_address_without_a_url():
+    settings = Settings.from_env(
+        {
+            "REDIS_HOST": "cache.serverless.euw1.cache.amazonaws.com",
+            "REDIS_PORT": "6380",
+            "REDIS_TLS": "true",
+            "REDIS_USERNAME": "api-cars",
+            "REDIS_PASSWORD": "p@ss:w/rd",
+        }
+    )
+    address = settings.redis_address
+    assert (address.host, address.port, address.tls, address.username, address.password) == (
+        "cache.serverless.euw1.cache.amazonaws.com", 6380, True, "api-cars", "p@ss:w/rd"
+    )  # fmt: skip
+    assert address.db == 0
+    assert "p@ss" not in repr(settings) and "p@ss" not in repr(address)
+
+
+def test_redis_url_wins_over_the_host_variables():
+    settings = Settings.from_env(
+        {"REDIS_URL": "redis://url-host:6379/0", "REDIS_HOST": "host-var", "REDIS_PASSWORD": "x"}
+    )
+    assert settings.redis_address.host == "url-host"
+    assert settings.redis_address.password is None
+
+
+def test_no_redis_url_and_no_host_means_no_cache():
+    assert Settings.from_env({"REDIS_PORT": "6380", "REDIS_TLS": "true"}).redis_address is None
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"REDIS_HOST": "redis://cache:6379"}, "REDIS_HOST='redis://cache:6379': must be a host"),
+        ({"REDIS_HOST": "cache:6379"}, "REDIS_HOST='cache:6379': must be a host name or address;"),
+        ({"REDIS_TLS": "sometimes"}, "REDIS_TLS='sometimes': must be true or false"),
+        ({"REDIS_PORT": "0"}, "REDIS_PORT='0': must be a whole number from 1 to 65535"),
+        (
+            {"REDIS_PASSWORD": "hunter2"},
+            "REDIS_PASSWORD is set but neither REDIS_HOST nor REDIS_URL is: set REDIS_HOST",
+        ),
+        (
+            {"REDIS_HOST": "cache", "REDIS_USERNAME": "api-cars"},
+            "REDIS_USERNAME is set but REDIS_PASSWORD is not",
+        ),
+    ],
+)
+def test_a_bad_redis_host_variable_is_named(env, problem):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].startswith(problem)
+    assert "hunter2" not in raised.value.problems[0]
+
+
+def test_an_ipv6_redis_host_is_an_address_not_a_port():
+    assert Settings.from_env({"REDIS_HOST": "[::1]"}).redis_address.host == "::1"
+
+
+def test_a_secret_variable_is_never_shown_in_an_error(monkeypatch):
+    # No REDIS_PASSWORD is refused today; a rule added later must still not echo one.
+    import api.config
+
+    secret = next(v for v in api.config.VARIABLES if v.env == "REDIS_PASSWORD")
+    assert secret.secret
+
+    def refuse(value: str) -> str:
+        raise ValueError("refused")
+
+    variables = tuple(
+        api.config.Variable(v.env, v.default, v.meaning, refuse, v.secret) if v is secret else v
+        for v in api.config.VARIABLES
+    )
+    monkeypatch.setattr(api.config, "VARIABLES", variables)
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"REDIS_PASSWORD": "hunter2", "REDIS_HOST": "cache"})
+    assert raised.value.problems == ["REDIS_PASSWORD='***': refused"]

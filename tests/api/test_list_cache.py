@@ -11,6 +11,9 @@ from carkit import create, free_port, serve, sneak_color, unique_make
 
 from api.cache import CarCache
 
+# Each test that uses Redis runs on a plain Redis and on a one-node cluster (conftest.py).
+REDIS_DEPLOYMENTS = ["plain", "cluster-tls-acl"]
+
 
 async def colors(client, make: str) -> list[str]:
     response = await client.get("/v1/cars", params={"make": make, "limit": 50})
@@ -71,12 +74,21 @@ async def test_with_a_read_replica_pages_are_not_cached(settings, pg_url):
         assert await colors(client, make) == ["purple"]
 
 
-async def test_a_page_read_before_a_write_is_not_stored_after_it(car_cache):
+async def test_a_page_read_before_a_write_is_never_served_after_it(car_cache):
     generation, page = await car_cache.get_page(b"q")
     assert page is None
     await car_cache.lists_changed()  # a write committed while this reader queried the database
-    assert await car_cache.store_page(generation, b"q", b'{"stale":true}') is False
+    await car_cache.store_page(generation, b"q", b'{"stale":true}')
     assert (await car_cache.get_page(b"q"))[1] is None
+
+
+async def test_a_slow_reader_never_replaces_a_newer_generations_page(car_cache):
+    old, _ = await car_cache.get_page(b"q")
+    await car_cache.lists_changed()
+    new, _ = await car_cache.get_page(b"q")
+    assert await car_cache.store_page(new, b"q", b'{"new":true}') is True
+    assert await car_cache.store_page(old, b"q", b'{"old":true}') is False
+    assert await car_cache.get_page(b"q") == (new, b'{"new":true}')
 
 
 async def test_a_page_stored_in_its_generation_is_served(car_cache):

@@ -350,7 +350,8 @@ class ApiProcess:
 def _clean_environ() -> dict[str, str]:
     """This environment without any API setting a developer may have exported."""
     api_settings = {
-        "DATABASE_URL", "DATABASE_READ_URL", "SQLITE_PATH", "REDIS_URL", "CACHE_TTL_SECONDS",
+        "DATABASE_URL", "DATABASE_READ_URL", "SQLITE_PATH", "REDIS_URL", "REDIS_HOST",
+        "REDIS_PORT", "REDIS_TLS", "REDIS_USERNAME", "REDIS_PASSWORD", "CACHE_TTL_SECONDS",
         "WORKERS", "HOST", "PORT", "LOG_LEVEL", "SHUTDOWN_GRACE_SECONDS", "MIGRATE_ON_START",
     }  # fmt: skip
     # libpq's variables too: any of them would point the API at a PostgreSQL of the developer's.

@@ -20,27 +20,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.redis_servers import make_certificates
+
 PASSWORD = "s3cret:with@odd/chars"
 QUOTED = urllib.parse.quote(PASSWORD, safe="")  # as a URL must carry it
 ACL_USER, ACL_PASSWORD = "api-cars", "acl-pw"
-
-
-def _openssl(*argv: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *argv], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_certificates(directory: Path) -> dict[str, Path]:
-    """A CA, and a certificate it signs for 127.0.0.1 (IP SAN) and localhost."""
-    (directory / "san.cnf").write_text("subjectAltName = IP:127.0.0.1, DNS:localhost\n")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=api-cars test CA", "-keyout", "ca.key", "-out", "ca.crt",
-             cwd=directory)  # fmt: skip
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-             "-keyout", "server.key", "-out", "server.csr", cwd=directory)  # fmt: skip
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "server.crt",
-             cwd=directory)  # fmt: skip
-    return {name: directory / name for name in ("ca.crt", "server.crt", "server.key")}
 
 
 @dataclass

@@ -1,19 +1,78 @@
-"""Redis down or slow: requests are served from the database, and the cache comes back by itself."""
+"""Redis down or slow: requests are served from the database, and the cache comes back by itself.
+
+Every test runs twice: on a plain redis-server, and on a one-node Redis Cluster (every slot, TLS,
+an ACL user, configured through REDIS_HOST and friends), as ElastiCache Serverless presents itself.
+"""
 
 import json
 import time
+from dataclasses import dataclass
 
 import pytest
+
+from tests.redis_servers import (
+    ACL_PASSWORD,
+    ACL_USER,
+    ClusterNode,
+    make_certificates,
+    restart,
+    start_single_node_cluster,
+)
 
 # Short, so that the cache is tried again within a test.
 RETRY_SECONDS = "0.3"
 CACHE_KEY = "api-cars:car:{}"
 
 
+@dataclass
+class ClusterServer:
+    """The one-node cluster, killed and started like conftest's ThrowawayRedis."""
+
+    node: ClusterNode
+
+    @property
+    def port(self) -> int:
+        return self.node.port
+
+    def kill(self) -> None:
+        self.node.kill()
+
+    def start(self) -> None:
+        restart(self.node)
+
+    def client(self):
+        return self.node.client()
+
+
+@pytest.fixture(scope="module", params=["plain", "cluster-tls-acl"])
+def redis_server(request, redis_server, tmp_path_factory):
+    """conftest's plain redis-server, or a one-node cluster in its place."""
+    if request.param == "plain":
+        yield redis_server
+        return
+    directory = tmp_path_factory.mktemp("redis-cluster")
+    node = start_single_node_cluster(directory / "node", make_certificates(directory))
+    yield ClusterServer(node)
+    node.kill()
+
+
+def redis_env(server, port: int) -> dict[str, str]:
+    """The API's Redis settings for ``server``, reached on ``port`` (its own, or a proxy's)."""
+    if isinstance(server, ClusterServer):
+        return {
+            "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(port), "REDIS_TLS": "true",
+            "REDIS_USERNAME": ACL_USER, "REDIS_PASSWORD": ACL_PASSWORD,
+            "SSL_CERT_FILE": str(server.node.certificates["ca.crt"]),
+        }  # fmt: skip
+    return {"REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+
+
 @pytest.fixture(scope="module")
 def api(start_api, new_database, redis_server):
     return start_api(
-        DATABASE_URL=new_database(), REDIS_URL=redis_server.url, REDIS_RETRY_SECONDS=RETRY_SECONDS
+        DATABASE_URL=new_database(),
+        REDIS_RETRY_SECONDS=RETRY_SECONDS,
+        **redis_env(redis_server, redis_server.port),
     )
 
 
@@ -23,12 +82,12 @@ def redis_proxy(redis_server, tcp_proxy):
 
 
 @pytest.fixture(scope="module")
-def proxied_api(start_api, new_database, redis_proxy):
+def proxied_api(start_api, new_database, redis_server, redis_proxy):
     """The API reaching Redis through a proxy that can stall it."""
     return start_api(
         DATABASE_URL=new_database(),
-        REDIS_URL=f"redis://127.0.0.1:{redis_proxy.port}/0",
         REDIS_RETRY_SECONDS=RETRY_SECONDS,
+        **redis_env(redis_server, redis_proxy.port),
     )
 
 

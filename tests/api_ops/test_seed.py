@@ -69,7 +69,7 @@ def test_every_car_passes_the_api_validation():
 @pytest.fixture(params=["sqlite", "postgresql"])
 def seed_env(request, tmp_path, monkeypatch):
     """Environment of a fresh, empty database of each kind."""
-    for name in ("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"):
+    for name in ("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "REDIS_HOST"):
         monkeypatch.delenv(name, raising=False)
     if request.param == "sqlite":
         monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "seed.sqlite3"))
