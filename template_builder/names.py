@@ -108,7 +108,7 @@ OUTPUT_LOAD_BALANCER_DNS = "LoadBalancerDnsName"
 OUTPUT_LOG_GROUP = "LogGroupName"
 
 # Registry stack (templates/registry.yaml)
-KEEP_RELEASES = "KeepReleases"
+KEEP_PRE_RELEASES = "KeepPreReleases"
 REPOSITORY = "Repository"
 OUTPUT_REPOSITORY_NAME = "RepositoryName"
 OUTPUT_REPOSITORY_URI = "RepositoryUri"
