@@ -23,11 +23,13 @@ from cars_stack.stack import (
 from cars_stack.template import Template
 from template_builder.names import (
     DATA_STACK_HAS_CACHE,
+    DATA_STACK_HAS_READERS,
     DATA_STACK_NAME,
     DATA_STACK_SUFFIX,
     DELETION_PROTECTION,
     ENABLE_CACHE,
     IMAGE_TAG,
+    READER_COUNT,
     REPOSITORY_NAME,
 )
 
@@ -194,7 +196,8 @@ def _refuse_unwirable(template: Template, data_name: str) -> None:
 def _wire_to_data_stack(
     ctx: Context, template: Template, given: dict[str, str], data_name: str
 ) -> None:
-    """DataStackName and DataStackHasCache from the data stack, unless given on the command line.
+    """DataStackName, DataStackHasCache and DataStackHasReaders from the data stack, unless given
+    on the command line.
 
     Conditions cannot read an imported value, so whether the data stack has a cache reaches the
     service as a parameter copied from the data stack's own EnableCache.
@@ -215,6 +218,10 @@ def _wire_to_data_stack(
         if ENABLE_CACHE not in data_stack.parameters:
             raise Refused(f"stack {name} has no {ENABLE_CACHE} parameter: is it a data stack?")
         given[DATA_STACK_HAS_CACHE] = data_stack.parameters[ENABLE_CACHE]
+    if DATA_STACK_HAS_READERS in template.parameters and DATA_STACK_HAS_READERS not in given:
+        # Reads go to the reader endpoint only when there are readers (data_link.py).
+        readers = data_stack.parameters.get(READER_COUNT, "0")
+        given[DATA_STACK_HAS_READERS] = "true" if readers not in ("", "0") else "false"
 
 
 # A data stack the service can import from: created, and not in the middle of a change.

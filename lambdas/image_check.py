@@ -4,7 +4,14 @@ Properties ``RepositoryName`` and ``ImageTag``; attributes ``ImageDigest`` and `
 (``<repositoryUri>:<tag>``, where ECR's own repositoryUri carries the partition's domain).
 The PhysicalResourceId is ``<repositoryUri>@<digest>``: the image's content, so an Update that
 finds the same image (even under another tag) keeps it, and a moved tag replaces it.
+
+While CloudFormation rolls the stack back, the check never blocks it: the previous tag's image may
+have expired since it was deployed, and a FAILED answer then would leave the stack in
+UPDATE_ROLLBACK_FAILED. The check asks for the stack's status only when it fails, and stays strict
+when it cannot tell.
 """
+
+import logging
 
 from lambdas.protocol import Failed, answer, prop
 
@@ -13,6 +20,32 @@ try:
     import boto3
 except Exception as error:  # reported on the first event, as crhelper does
     IMPORT_ERROR = error
+
+
+def rolling_back(event, /):
+    """True while the stack that sent ``event`` is in UPDATE_ROLLBACK_IN_PROGRESS."""
+    if event.get("RequestType") != "Update":
+        return False
+    try:
+        cloudformation = boto3.client("cloudformation")
+        (stack,) = cloudformation.describe_stacks(StackName=event["StackId"])["Stacks"]
+    except Exception:
+        logging.exception("cannot tell whether the stack is rolling back")
+        return False
+    return stack["StackStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS"
+
+
+def check_unless_rolling_back(event, /):
+    def check_or_pass(properties, /):
+        try:
+            return check(properties)
+        except Exception as error:
+            if not rolling_back(event):
+                raise
+            logging.warning("rolling back, so not blocking on: %s", error)
+            return event["PhysicalResourceId"], {"ImageDigest": "", "ImageUri": ""}
+
+    return check_or_pass
 
 
 def check(properties, /):
@@ -37,4 +70,4 @@ def check(properties, /):
 
 
 def handler(event, context):
-    answer(event, context, check, IMPORT_ERROR)
+    answer(event, context, check_unless_rolling_back(event), IMPORT_ERROR)

@@ -9,7 +9,7 @@ listing it in DependsOn as well is what cfn-lint flags as obsolete (W3005).
 from dataclasses import dataclass
 from typing import ClassVar
 
-from awacs import ec2, ecr, logs
+from awacs import cloudformation, ec2, ecr, logs
 from troposphere import Parameter, Ref, Split, Sub, Template, awslambda, iam
 from troposphere import logs as cwlogs
 from troposphere.cloudformation import CustomResource
@@ -166,7 +166,9 @@ def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck
             policies.allow(
                 [ecr.DescribeRepositories, ecr.DescribeImages],
                 policies.ecr_repository_arn(Ref(params.repository_name)),
-            )
+            ),
+            # Only its own stack: whether it is rolling back, so a rollback never blocks on it.
+            policies.allow([cloudformation.DescribeStacks], Ref("AWS::StackId")),
         ],
     )
     return template.add_resource(

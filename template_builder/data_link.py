@@ -4,7 +4,10 @@ With `DataStackName` set (default `api-cars-data`), the service imports the data
 (names.DATA_EXPORT): the database and cache endpoints reach the API as libpq/Redis variables, the
 credentials as ECS secrets with JSON keys, the tasks wear the data-client security group, and the
 VPC lookup looks up the data stack's VPC. Conditions cannot read an imported value, so whether the
-data stack has a cache comes in as `DataStackHasCache` (cars-stack copies it from the data stack).
+data stack has a cache comes in as `DataStackHasCache` and whether it has readers as
+`DataStackHasReaders` (cars-stack copies both from the data stack's EnableCache and ReaderCount).
+Reads go to the reader endpoint only with readers: without them it leads to the writer anyway, and
+the API would open a second pool and stop caching list pages for a "replica" that is the writer.
 
 Without a data stack and without `DatabaseUrlSecretArn` there is no database: the template's Rules
 refuse that unless `EmbeddedDemoDatabase=true`, which they pin to one task without auto scaling.
@@ -29,6 +32,7 @@ SECRET_PASSWORD_KEY = "password"  # noqa: S105
 class DataLink:
     data_stack_name: Parameter
     data_stack_has_cache: Parameter
+    data_stack_has_readers: Parameter
     embedded_demo_database: Parameter
 
     def imported(self, output: str) -> ImportValue:
@@ -50,10 +54,10 @@ class DataLink:
             "PGHOST": self.imported(names.OUTPUT_WRITER_ENDPOINT),
             "PGPORT": self.imported(names.OUTPUT_DATABASE_PORT),
             "PGDATABASE": self.imported(names.OUTPUT_DATABASE_NAME),
-            "DATABASE_READ_HOST": self.imported(names.OUTPUT_READER_ENDPOINT),
             "PGSSLMODE": "verify-full",
             "PGSSLROOTCERT": RDS_CA_BUNDLE,
         }
+        readers = {"DATABASE_READ_HOST": self.imported(names.OUTPUT_READER_ENDPOINT)}
         cache = {
             "REDIS_HOST": self.imported(names.OUTPUT_CACHE_ENDPOINT),
             "REDIS_PORT": self.imported(names.OUTPUT_CACHE_PORT),
@@ -63,6 +67,7 @@ class DataLink:
             optional_value(condition, ecs.Environment(Name=name, Value=value))
             for condition, variables in (
                 (names.HAS_DATA_STACK, database),
+                (names.HAS_DATA_STACK_READERS, readers),
                 (names.HAS_DATA_STACK_CACHE, cache),
             )
             for name, value in variables.items()
@@ -149,6 +154,18 @@ def add_data_link(template: Template, params: ServiceParameters) -> DataLink:
             Description="The data stack's EnableCache (cars-stack copies it).",
         ),
     )
+    data_stack_has_readers = add_grouped(
+        template,
+        group,
+        "Data stack has readers",
+        Parameter(
+            names.DATA_STACK_HAS_READERS,
+            Type="String",
+            Default="false",
+            AllowedValues=["true", "false"],
+            Description="The data stack's ReaderCount is above 0 (cars-stack copies it).",
+        ),
+    )
     embedded_demo_database = add_grouped(
         template,
         group,
@@ -165,6 +182,10 @@ def add_data_link(template: Template, params: ServiceParameters) -> DataLink:
     template.add_condition(
         names.HAS_DATA_STACK_CACHE,
         And({"Condition": names.HAS_DATA_STACK}, Equals(Ref(data_stack_has_cache), "true")),
+    )
+    template.add_condition(
+        names.HAS_DATA_STACK_READERS,
+        And({"Condition": names.HAS_DATA_STACK}, Equals(Ref(data_stack_has_readers), "true")),
     )
     no_database = And(
         Equals(Ref(data_stack_name), ""), Equals(Ref(params.database_url_secret_arn), "")
@@ -206,5 +227,6 @@ def add_data_link(template: Template, params: ServiceParameters) -> DataLink:
     return DataLink(
         data_stack_name=data_stack_name,
         data_stack_has_cache=data_stack_has_cache,
+        data_stack_has_readers=data_stack_has_readers,
         embedded_demo_database=embedded_demo_database,
     )

@@ -42,6 +42,7 @@ VPC_NAME = "VpcName"
 # Service-stack parameters that wire it to the data stack (docs/architecture.md, "Stack layout")
 DATA_STACK_NAME = "DataStackName"
 DATA_STACK_HAS_CACHE = "DataStackHasCache"
+DATA_STACK_HAS_READERS = "DataStackHasReaders"
 EMBEDDED_DEMO_DATABASE = "EmbeddedDemoDatabase"
 
 # Conditions (deploy-time decisions), read as booleans
@@ -56,6 +57,7 @@ HAS_VPC_NAME = "HasVpcName"
 # ... and those the data-stack parameters drive
 HAS_DATA_STACK = "HasDataStack"
 HAS_DATA_STACK_CACHE = "HasDataStackCache"
+HAS_DATA_STACK_READERS = "HasDataStackReaders"
 
 # Fixed names inside the stack
 CONTAINER_NAME = "api-cars-container"
@@ -115,7 +117,7 @@ DATABASE_REQUIRED_RULE = "DatabaseRequired"
 EMBEDDED_DEMO_RULE = "EmbeddedDemoIsOneTask"
 
 # Registry stack (templates/registry.yaml)
-KEEP_RELEASES = "KeepReleases"
+KEEP_PRE_RELEASES = "KeepPreReleases"
 REPOSITORY = "Repository"
 OUTPUT_REPOSITORY_NAME = "RepositoryName"
 OUTPUT_REPOSITORY_URI = "RepositoryUri"

@@ -185,21 +185,21 @@ def compiled_inline_source(name):
     return compile(inline_source(name), "index.py", "exec")
 
 
-def compact_module(name):
+def inlined_module(name):
     """The inlined source for Code.ZipFile, executed as Lambda would: a fresh module named index."""
     module = types.ModuleType("index")
     exec(compiled_inline_source(name), module.__dict__)
     return module
 
 
-@pytest.fixture(params=["readable", "compact"])
+@pytest.fixture(params=["source", "inlined"])
 def load_handler(request):
     """Run a test against lambdas/<name>.py and against what the template really deploys."""
 
     def load(name):
         """A freshly executed module's handler, so import-time behaviour is part of the test."""
-        if request.param == "compact":
-            return compact_module(name).handler
+        if request.param == "inlined":
+            return inlined_module(name).handler
         path = Path(protocol.__file__).with_name(f"{name}.py")
         spec = importlib.util.spec_from_file_location(f"lambdas.fresh_{name}", path)
         module = importlib.util.module_from_spec(spec)

@@ -201,3 +201,109 @@ def test_china_region_uri_carries_the_partition_domain(
         f"{uri}@{digest}",
         {"ImageDigest": digest, "ImageUri": f"{uri}:v1.2.3"},
     )
+
+
+# --- a rollback never blocks on its own check (DescribeStacks shaped as in the API reference) ---
+
+STACK_ID = (
+    "arn:aws:cloudformation:eu-west-1:123456789012:stack/api-cars/"
+    "5b0c3a10-0000-11ef-9d4b-0a1b2c3d4e5f"
+)
+LIVE_ID = f"{REPOSITORY_URI}@sha256:{'ab' * 32}"
+
+
+@pytest.fixture
+def stack_status(aws):
+    """The CloudFormation client the handler gets, answering DescribeStacks from a Stubber."""
+    cloudformation = boto3.client("cloudformation")
+    with Stubber(cloudformation) as stubber:
+
+        def answer(status):
+            stubber.add_response(
+                "describe_stacks",
+                {
+                    "Stacks": [
+                        {
+                            "StackId": STACK_ID,
+                            "StackName": "api-cars",
+                            "CreationTime": datetime.datetime(
+                                2026, 11, 2, 9, 30, tzinfo=datetime.UTC
+                            ),
+                            "LastUpdatedTime": datetime.datetime(
+                                2026, 12, 1, 9, 30, tzinfo=datetime.UTC
+                            ),
+                            "StackStatus": status,
+                            "DisableRollback": False,
+                            "Tags": [],
+                        }
+                    ]
+                },
+                {"StackName": STACK_ID},
+            )
+
+        answer.stubber = stubber
+        yield answer
+        stubber.assert_no_pending_responses()
+
+
+def rollback_event(make_event, tag):
+    return make_event(
+        "Update",
+        image_properties(tag),
+        PhysicalResourceId=LIVE_ID,
+        OldResourceProperties=image_properties("v2.0.0"),
+    )
+
+
+def test_rollback_to_an_expired_image_succeeds_keeping_the_physical_id(
+    registry, stack_status, endpoint, make_event, expected_body, context, load_handler
+):
+    registry.push("v2.0.0")
+    stack_status("UPDATE_ROLLBACK_IN_PROGRESS")
+
+    load_handler("image_check")(rollback_event(make_event, "v1.0.0"), context)
+
+    assert endpoint.only_body() == expected_body(
+        "SUCCESS", "", LIVE_ID, {"ImageDigest": "", "ImageUri": ""}
+    )
+
+
+def test_update_to_a_missing_image_outside_a_rollback_still_fails(
+    registry, stack_status, endpoint, make_event, expected_body, context
+):
+    stack_status("UPDATE_IN_PROGRESS")
+
+    image_check.handler(rollback_event(make_event, "v1.0.0"), context)
+
+    assert endpoint.only_body() == expected_body(
+        "FAILED", f"image api-cars:v1.0.0 is not in repository {REPOSITORY_URI}", LIVE_ID
+    )
+
+
+def test_a_stack_status_that_cannot_be_read_keeps_the_check_strict(
+    registry, stack_status, endpoint, make_event, expected_body, context
+):
+    stack_status.stubber.add_client_error(
+        "describe_stacks",
+        service_error_code="AccessDenied",
+        service_message="User is not authorized to perform: cloudformation:DescribeStacks",
+        http_status_code=403,
+    )
+
+    image_check.handler(rollback_event(make_event, "v1.0.0"), context)
+
+    assert endpoint.only_body() == expected_body(
+        "FAILED", f"image api-cars:v1.0.0 is not in repository {REPOSITORY_URI}", LIVE_ID
+    )
+
+
+def test_a_create_never_asks_for_the_stack_status(
+    registry, stack_status, endpoint, make_event, expected_body, context, caplog
+):
+    # No DescribeStacks answer is queued: a call would fail in the Stubber and be logged.
+    image_check.handler(make_event(properties=image_properties("v1.0.0")), context)
+
+    assert endpoint.only_body() == expected_body(
+        "FAILED", f"image api-cars:v1.0.0 is not in repository {REPOSITORY_URI}", FAILED_ID
+    )
+    assert "cannot tell whether the stack is rolling back" not in caplog.text

@@ -19,7 +19,7 @@ HANDLERS = ["vpc_lookup", "image_check"]
 def test_inlined_handler_fits_the_zipfile_limit_and_compiles(name):
     source = inline_source(name)
 
-    assert len(source.encode()) < 4096
+    assert len(source.encode()) < lambda_code.ZIPFILE_LIMIT
     compile(source, "index.py", "exec")
 
 

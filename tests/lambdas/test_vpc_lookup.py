@@ -163,16 +163,253 @@ def test_vpc_with_only_public_subnets_gives_tasks_public_ips(
     )
 
 
-def test_private_subnets_in_one_zone_only_leave_tasks_in_public_subnets(
+def test_private_subnets_in_one_zone_fail_rather_than_put_tasks_in_public_subnets(
     network, endpoint, make_event, expected_body, context
 ):
-    vpc_id, public, _ = network.public_and_private("cars", private_zones=ZONES[:1])
+    vpc_id, _, _ = network.public_and_private("cars", private_zones=ZONES[:1])
 
     vpc_lookup.handler(make_event(properties={"VpcTags": {"Name": "cars"}}), context)
 
     assert endpoint.only_body() == expected_body(
-        "SUCCESS", "", vpc_id, lookup_data(vpc_id, public, public, "ENABLED")
+        "FAILED",
+        f"VPC {vpc_id} has private subnets with egress in zones ['eu-west-1a'], of which "
+        "['eu-west-1a'] also have a public subnet; the tasks need two (or name the subnets: "
+        "TaskSubnetIds)",
+        "failed-6f1d7a52-8a3e-4c1b-9d2e-1234567890ab",
     )
+
+
+def _transit_gateway(network, vpc_id, subnets):
+    tgw = network.ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+    network.ec2.create_transit_gateway_vpc_attachment(
+        TransitGatewayId=tgw, VpcId=vpc_id, SubnetIds=subnets[:1]
+    )
+    return {"TransitGatewayId": tgw}
+
+
+def _nat_instance_interface(network, vpc_id, subnets):
+    eni = network.ec2.create_network_interface(SubnetId=subnets[0])["NetworkInterface"]
+    return {"NetworkInterfaceId": eni["NetworkInterfaceId"]}
+
+
+def _nat_instance(network, vpc_id, subnets):
+    (instance,) = network.ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnets[0]
+    )["Instances"]
+    return {"InstanceId": instance["InstanceId"]}
+
+
+def _peering(network, vpc_id, subnets):
+    peer = network.vpc(cidr="10.1.0.0/16")
+    connection = network.ec2.create_vpc_peering_connection(VpcId=vpc_id, PeerVpcId=peer)
+    return {"VpcPeeringConnectionId": connection["VpcPeeringConnection"]["VpcPeeringConnectionId"]}
+
+
+def _virtual_private_gateway(network, vpc_id, subnets):
+    vgw = network.ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
+    network.ec2.attach_vpn_gateway(VpcId=vpc_id, VpnGatewayId=vgw)
+    return {"GatewayId": vgw}
+
+
+def _firewall_endpoint(network, vpc_id, subnets):
+    endpoint = network.ec2.create_vpc_endpoint(
+        VpcId=vpc_id,
+        ServiceName="com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0",
+        VpcEndpointType="GatewayLoadBalancer",
+        SubnetIds=subnets[:1],
+    )
+    return {"VpcEndpointId": endpoint["VpcEndpoint"]["VpcEndpointId"]}
+
+
+def _nat_gateway(network, vpc_id, subnets):
+    return {"NatGatewayId": network.nat_gateway(subnets[0])}
+
+
+EGRESS_KINDS = {
+    "nat gateway": _nat_gateway,
+    "transit gateway": _transit_gateway,
+    "nat instance (network interface)": _nat_instance_interface,
+    "nat instance": _nat_instance,
+    "peering connection": _peering,
+    "virtual private gateway": _virtual_private_gateway,
+    "gateway load balancer endpoint": _firewall_endpoint,
+}
+
+
+@pytest.mark.parametrize("target", EGRESS_KINDS.values(), ids=EGRESS_KINDS)
+def test_private_subnets_count_with_any_egress_target(
+    target, network, endpoint, make_event, expected_body, context
+):
+    vpc_id = network.vpc(name="cars")
+    public_table = network.route_table(vpc_id, GatewayId=network.internet_gateway(vpc_id))
+    public = [
+        network.subnet(vpc_id, f"10.0.{i}.0/24", zone, public_table) for i, zone in enumerate(ZONES)
+    ]
+    private_table = network.route_table(vpc_id, **target(network, vpc_id, public))
+    private = [
+        network.subnet(vpc_id, f"10.0.{100 + i}.0/24", zone, private_table)
+        for i, zone in enumerate(ZONES)
+    ]
+
+    vpc_lookup.handler(make_event(properties={"VpcTags": {"Name": "cars"}}), context)
+
+    assert endpoint.only_body() == expected_body(
+        "SUCCESS", "", vpc_id, lookup_data(vpc_id, public, private, "DISABLED")
+    )
+
+
+def test_named_subnets_are_validated_and_used(
+    network, endpoint, make_event, expected_body, context
+):
+    vpc_id, public, private = network.public_and_private("cars")
+    properties = {
+        "PublicSubnetIds": f"{public[2]},{public[1]}",
+        "TaskSubnetIds": ",".join(private[1:]),
+    }
+
+    vpc_lookup.handler(make_event(properties=properties), context)
+
+    assert endpoint.only_body() == expected_body(
+        "SUCCESS",
+        "",
+        vpc_id,
+        lookup_data(vpc_id, public[1:], private[1:], "DISABLED", zones=ZONES[1:]),
+    )
+
+
+def test_named_public_task_subnets_get_public_ips(
+    network, endpoint, make_event, expected_body, context
+):
+    vpc_id, public, _ = network.public_and_private("cars")
+
+    vpc_lookup.handler(make_event(properties={"TaskSubnetIds": ",".join(public[:2])}), context)
+
+    assert endpoint.only_body() == expected_body(
+        "SUCCESS", "", vpc_id, lookup_data(vpc_id, public[:2], public[:2], "ENABLED", ZONES[:2])
+    )
+
+
+def named_subnet_failure(network, endpoint, make_event, context, properties):
+    vpc_lookup.handler(make_event(properties=properties), context)
+    body = endpoint.only_body()
+    assert body["Status"] == "FAILED"
+    return body["Reason"]
+
+
+def test_named_subnets_of_another_vpc_are_refused(network, endpoint, make_event, context):
+    vpc_id, _, private = network.public_and_private("cars")
+    _, _, other = network.public_and_private("trucks")
+    properties = {"VpcId": vpc_id, "TaskSubnetIds": f"{private[0]},{other[1]}"}
+
+    (described,) = network.ec2.describe_subnets(SubnetIds=[other[1]])["Subnets"]
+
+    reason = named_subnet_failure(network, endpoint, make_event, context, properties)
+
+    assert reason == f"TaskSubnetIds: {other[1]} is in {described['VpcId']}, not in {vpc_id}"
+
+
+def test_named_task_subnets_in_one_zone_are_refused(network, endpoint, make_event, context):
+    vpc_id, _, _ = network.public_and_private("cars")
+    second = network.subnet(vpc_id, "10.0.150.0/24", ZONES[0])
+    first = network.ec2.describe_subnets(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "cidr-block", "Values": ["10.0.100.0/24"]},
+        ]
+    )["Subnets"][0]["SubnetId"]
+
+    reason = named_subnet_failure(
+        network, endpoint, make_event, context, {"TaskSubnetIds": f"{first},{second}"}
+    )
+
+    assert reason == f"TaskSubnetIds: {first} and {second} are both in eu-west-1a"
+
+
+def test_named_public_subnets_must_route_to_an_internet_gateway(
+    network, endpoint, make_event, context
+):
+    _, public, private = network.public_and_private("cars")
+    properties = {"PublicSubnetIds": f"{public[0]},{private[1]}"}
+
+    reason = named_subnet_failure(network, endpoint, make_event, context, properties)
+
+    assert reason == f"PublicSubnetIds: {private[1]} have no route to an internet gateway"
+
+
+def test_named_task_subnets_may_not_mix_public_and_private(network, endpoint, make_event, context):
+    _, public, private = network.public_and_private("cars")
+    properties = {"TaskSubnetIds": f"{public[0]},{private[1]}"}
+
+    reason = named_subnet_failure(network, endpoint, make_event, context, properties)
+
+    assert reason == "TaskSubnetIds: mixes public and private subnets; name one kind"
+
+
+def test_named_task_subnets_need_a_route_out(network, endpoint, make_event, context):
+    vpc_id, _, _ = network.public_and_private("cars")
+    isolated_table = network.route_table(vpc_id)
+    isolated = [
+        network.subnet(vpc_id, f"10.0.{200 + i}.0/24", zone, isolated_table)
+        for i, zone in enumerate(ZONES[:2])
+    ]
+
+    reason = named_subnet_failure(
+        network, endpoint, make_event, context, {"TaskSubnetIds": ",".join(isolated)}
+    )
+
+    assert reason == f"TaskSubnetIds: {', '.join(sorted(isolated))} have no route out of the VPC"
+
+
+def test_named_task_subnets_need_a_public_subnet_in_their_zones(
+    network, endpoint, make_event, context
+):
+    _, _, private = network.public_and_private("cars", public_zones=ZONES[:2])
+
+    reason = named_subnet_failure(
+        network, endpoint, make_event, context, {"TaskSubnetIds": ",".join(private[1:])}
+    )
+
+    assert reason == "TaskSubnetIds: zones ['eu-west-1c'] have no public subnet for the ALB"
+
+
+def zone_ids(network, subnets):
+    described = network.ec2.describe_subnets(SubnetIds=subnets)["Subnets"]
+    return {s["SubnetId"]: s["AvailabilityZoneId"] for s in described}
+
+
+def test_zones_where_fargate_does_not_run_are_left_out(
+    network, endpoint, make_event, expected_body, context, monkeypatch
+):
+    vpc_id, public, private = network.public_and_private("cars")
+    ids = zone_ids(network, private)
+    # As in us-west-1 or ap-northeast-1: Fargate runs in some zone IDs of the Region only.
+    monkeypatch.setitem(
+        vpc_lookup.FARGATE_ZONE_IDS, "eu-west-1", {ids[private[0]], ids[private[2]]}
+    )
+
+    vpc_lookup.handler(make_event(properties={"VpcTags": {"Name": "cars"}}), context)
+
+    kept = [public[0], public[2]]
+    assert endpoint.only_body() == expected_body(
+        "SUCCESS",
+        "",
+        vpc_id,
+        lookup_data(vpc_id, kept, [private[0], private[2]], "DISABLED", zones=(ZONES[0], ZONES[2])),
+    )
+
+
+def test_named_task_subnets_where_fargate_does_not_run_are_refused(
+    network, endpoint, make_event, context, monkeypatch
+):
+    _, _, private = network.public_and_private("cars")
+    ids = zone_ids(network, private)
+    monkeypatch.setitem(vpc_lookup.FARGATE_ZONE_IDS, "eu-west-1", {ids[private[0]]})
+
+    reason = named_subnet_failure(
+        network, endpoint, make_event, context, {"TaskSubnetIds": ",".join(private[:2])}
+    )
+
+    assert reason == f"TaskSubnetIds: Fargate does not run in the zones of {private[1]}"
 
 
 def test_private_subnet_in_a_zone_without_public_subnet_is_left_out(
@@ -224,7 +461,7 @@ def test_largest_subnet_of_a_zone_is_chosen_then_the_lowest_id(
 def test_single_zone_vpc_fails_naming_the_zone(
     network, endpoint, make_event, expected_body, context, load_handler
 ):
-    vpc_id, _, _ = network.public_and_private("cars", public_zones=ZONES[:1])
+    vpc_id, _, _ = network.public_and_private("cars", public_zones=ZONES[:1], private_zones=())
 
     load_handler("vpc_lookup")(make_event(properties={"VpcTags": {"Name": "cars"}}), context)
 

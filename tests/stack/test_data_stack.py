@@ -27,6 +27,7 @@ from template_builder.names import (
     CACHE,
     CACHE_SECRET,
     DATA_STACK_HAS_CACHE,
+    DATA_STACK_HAS_READERS,
     DATA_STACK_NAME,
     DATABASE_CLUSTER,
     DATABASE_SECRET,
@@ -110,6 +111,11 @@ def _service_template() -> dict[str, Any]:
             DATA_STACK_HAS_CACHE: {
                 "Type": "String",
                 "Default": "true",
+                "AllowedValues": ["true", "false"],
+            },
+            DATA_STACK_HAS_READERS: {
+                "Type": "String",
+                "Default": "false",
                 "AllowedValues": ["true", "false"],
             },
         },
@@ -659,11 +665,17 @@ def test_the_first_create_has_no_deletion_protection_and_a_second_change_set_tur
 
 
 # --- data first, then the service wired to it ----------------------------------------------------
+@pytest.mark.parametrize(("reader_count", "has_readers"), [("0", "false"), ("2", "true")])
 def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
-    cli, aws_stub: Aws, data_template: Path, service_template: Path
+    cli, aws_stub: Aws, data_template: Path, service_template: Path, reader_count, has_readers
 ) -> None:
-    without_cache = {**DATA_PARAMETERS, ENABLE_CACHE: "false"}
-    service_parameters = {IMAGE_TAG: "v1.2.0", DATA_STACK_NAME: DATA, DATA_STACK_HAS_CACHE: "true"}
+    without_cache = {**DATA_PARAMETERS, ENABLE_CACHE: "false", READER_COUNT: reader_count}
+    service_parameters = {
+        IMAGE_TAG: "v1.2.0",
+        DATA_STACK_NAME: DATA,
+        DATA_STACK_HAS_CACHE: "true",
+        DATA_STACK_HAS_READERS: "false",
+    }
     # The data stack first: its own change set (nothing to change here), its protections checked.
     aws_stub.cfn.add_response(
         "describe_stacks", described(DATA, "UPDATE_COMPLETE", without_cache), {"StackName": DATA}
@@ -688,9 +700,14 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
             {"ParameterKey": IMAGE_TAG, "UsePreviousValue": True},
             {"ParameterKey": DATA_STACK_NAME, "ParameterValue": DATA},
             {"ParameterKey": DATA_STACK_HAS_CACHE, "ParameterValue": "false"},
+            {"ParameterKey": DATA_STACK_HAS_READERS, "ParameterValue": has_readers},
         ],
         changes=[change("Topic", "AWS::SNS::Topic", properties={"DisplayName": "Never"})],
-        values={**service_parameters, DATA_STACK_HAS_CACHE: "false"},
+        values={
+            **service_parameters,
+            DATA_STACK_HAS_CACHE: "false",
+            DATA_STACK_HAS_READERS: has_readers,
+        },
         template=service_template,
     )
     result = cli(
@@ -709,6 +726,8 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
     assert document["stack_name"] == SERVICE
     assert document["change_set_name"] == cs_id.split("/")[1]  # left for review, not deleted
     assert document["change_set"]["parameters"][DATA_STACK_HAS_CACHE] == "false"
+    # Reads go to the reader endpoint only when the data stack has readers.
+    assert document["change_set"]["parameters"][DATA_STACK_HAS_READERS] == has_readers
     assert document["data"] == {
         "stack_name": DATA,
         "action": "deploy",

@@ -23,6 +23,7 @@ from template_builder.service_stack import build_template
 
 ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
+STACK_UUID = "5b0c3a10-0000-11ef-9d4b-0a1b2c3d4e5f"
 VPC_LOOKUP_ANSWER = {
     "VpcId": "vpc-0123456789abcdef0",
     "VpcCidr": "10.20.0.0/16",
@@ -173,6 +174,11 @@ def resolve(
     )
     radar.StackName = stack_name
     radar.AccountId = ACCOUNT_ID
+    # Fixed, as a real stack's id is for its whole life; cloud-radar reads it from the class and
+    # draws a new one on every render when it is empty.
+    Template.StackId = (
+        f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{stack_name}/{STACK_UUID}"
+    )
     radar.create_stack({k: str(v) for k, v in parameters.items()}, region=REGION)
     return _without_novalue(radar.template)
 
@@ -226,6 +232,7 @@ class Render:
 
     account_id = ACCOUNT_ID
     region = REGION
+    stack_uuid = STACK_UUID
     vpc = VPC_LOOKUP_ANSWER
     database_secret = DATABASE_SECRET
     redis_parameter = REDIS_PARAMETER

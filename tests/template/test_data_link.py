@@ -10,7 +10,6 @@ DATABASE_ENVIRONMENT = {
     "PGHOST",
     "PGPORT",
     "PGDATABASE",
-    "DATABASE_READ_HOST",
     "PGSSLMODE",
     "PGSSLROOTCERT",
 }
@@ -44,6 +43,7 @@ def test_by_default_the_service_uses_the_data_stack_api_cars_data(render):
     parameters = render.service()["Parameters"]
     assert parameters[names.DATA_STACK_NAME]["Default"] == "api-cars-data"
     assert parameters[names.DATA_STACK_HAS_CACHE]["Default"] == "true"
+    assert parameters[names.DATA_STACK_HAS_READERS]["Default"] == "false"
     assert parameters[names.EMBEDDED_DEMO_DATABASE]["Default"] == "false"
 
 
@@ -55,7 +55,6 @@ def test_with_a_data_stack_the_api_gets_its_endpoints_and_tls_settings(render, d
         "PGHOST": out[names.OUTPUT_WRITER_ENDPOINT],
         "PGPORT": out[names.OUTPUT_DATABASE_PORT],
         "PGDATABASE": out[names.OUTPUT_DATABASE_NAME],
-        "DATABASE_READ_HOST": out[names.OUTPUT_READER_ENDPOINT],
         "PGSSLMODE": "verify-full",
         "PGSSLROOTCERT": RDS_CA_BUNDLE,
         "REDIS_HOST": out[names.OUTPUT_CACHE_ENDPOINT],
@@ -97,6 +96,19 @@ def test_the_data_stacks_name_picks_the_exports(render):
     assert render.data_outputs[names.OUTPUT_WRITER_ENDPOINT] == environment(resolved)["PGHOST"]
     import_of = render.service()["Resources"][names.VPC_LOOKUP]["Properties"]["VpcId"]
     assert import_of["Fn::If"][1] == {"Fn::ImportValue": {"Fn::Sub": "${DataStackName}-VpcId"}}
+
+
+def test_reads_go_to_the_reader_endpoint_only_when_the_data_stack_has_readers(render):
+    """Without readers Aurora's reader endpoint leads to the writer: no second pool, and the API
+    keeps caching list pages (it does not with a replica)."""
+    assert "DATABASE_READ_HOST" not in environment(render.resolve())
+    with_readers = environment(render.resolve(DataStackHasReaders="true"))
+    assert with_readers["DATABASE_READ_HOST"] == render.data_outputs[names.OUTPUT_READER_ENDPOINT]
+    without_data_stack = render.resolve(
+        DataStackName="", EmbeddedDemoDatabase="true", DesiredCount="1", AutoScaling="false",
+        DataStackHasReaders="true",
+    )  # fmt: skip
+    assert "DATABASE_READ_HOST" not in environment(without_data_stack)
 
 
 def test_a_data_stack_without_cache_gives_no_cache_settings(render):

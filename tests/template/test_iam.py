@@ -229,6 +229,19 @@ def test_the_image_check_may_only_read_the_one_repository(render, default_stack)
     ]
 
 
+def test_the_image_check_may_describe_its_own_stack_only(render, default_stack):
+    """To know that the stack rolls back, so that its answer never blocks the rollback."""
+    role = default_stack["Resources"][names.IMAGE_CHECK_ROLE]
+    stack = [s for s in statements(role) if s["Action"][0].startswith("cloudformation:")]
+    own_id = (
+        f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
+        f"{names.DEFAULT_STACK_NAME}/{render.stack_uuid}"
+    )
+    assert [(s["Action"], s["Resource"]) for s in stack] == [
+        (["cloudformation:DescribeStacks"], [own_id])
+    ]
+
+
 def _trust(role: dict) -> dict:
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     return statement
