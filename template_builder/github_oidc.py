@@ -544,7 +544,8 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
                 )
             ),
         ),
-        # First use of ECS and of ECS auto scaling in an account creates their linked roles.
+        # A fresh account's first ECS service, ECS auto scaling target and load balancer create
+        # their service-linked roles, on the caller's (this role's) permission.
         policies.allow(
             [iam.CreateServiceLinkedRole],
             _arn("iam", "role/aws-service-role/*", region=False),
@@ -554,6 +555,7 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
                         "iam:AWSServiceName": [
                             "ecs.amazonaws.com",
                             "ecs.application-autoscaling.amazonaws.com",
+                            "elasticloadbalancing.amazonaws.com",
                         ]
                     }
                 )

@@ -437,3 +437,27 @@ def test_the_deploy_role_reads_exactly_what_explains_a_failed_rollout(render, oi
         ("ecs:DescribeTaskDefinition",): (["*"], None),
         ("logs:GetLogEvents",): ([f"{logs}:log-group:/ecs/api-cars:log-stream:*"], None),
     }
+
+
+def test_the_cloudformation_role_may_create_exactly_the_linked_roles_a_fresh_account_needs(oidc):
+    """ECS, its auto scaling and Elastic Load Balancing (the service stack), RDS and ElastiCache
+    (the data stack) create a service-linked role on their first use in an account."""
+    linked = [
+        s
+        for s in statements(oidc[names.CLOUDFORMATION_ROLE])
+        if "iam:CreateServiceLinkedRole" in as_list(s["Action"])
+    ]
+    services = {
+        service
+        for s in linked
+        for test in s["Condition"].values()
+        for service in as_list(test["iam:AWSServiceName"])
+    }
+    assert services == {
+        "ecs.amazonaws.com",
+        "ecs.application-autoscaling.amazonaws.com",
+        "elasticloadbalancing.amazonaws.com",
+        "rds.amazonaws.com",
+        "elasticache.amazonaws.com",
+    }
+    assert all(as_list(s["Action"]) == ["iam:CreateServiceLinkedRole"] for s in linked)
