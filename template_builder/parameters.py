@@ -26,9 +26,16 @@ LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 IMAGE_TAG_PATTERN = r"^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$"
 REPOSITORY_NAME_PATTERN = r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 # A pattern for secret ARNs, not a secret.
+# A secret's full ARN ends in "-" and the six characters Secrets Manager adds to its name: IAM
+# grants the ARN as given, and one without them (the name alone) matches no secret, so the task
+# would fail to start (ResourceInitializationError). Refused here instead.
 SECRET_ARN_PATTERN = (
     r"^$|^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+"  # noqa: S105
-    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)$"
+    r"-[A-Za-z0-9]{6}|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)$"
+)
+SECRET_ARN_RULE = (
+    "must be empty, a Secrets Manager secret's full ARN (ending in its 6-character suffix, "  # noqa: S105
+    "e.g. ...:secret:db-url-AbCdEf) or an SSM parameter ARN"
 )
 CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
 
@@ -296,7 +303,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Description="Full ARN of the Secrets Manager secret or SSM SecureString holding "
             "DATABASE_URL. Empty: the API uses its embedded SQLite file.",
             AllowedPattern=SECRET_ARN_PATTERN,
-            ConstraintDescription="must be empty or a Secrets Manager secret / SSM parameter ARN",
+            ConstraintDescription=SECRET_ARN_RULE,
         ),
     )
     redis_url_secret_arn = add_grouped(
@@ -310,7 +317,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Description="Full ARN of the Secrets Manager secret or SSM SecureString holding "
             "REDIS_URL. Empty: the API runs without a cache.",
             AllowedPattern=SECRET_ARN_PATTERN,
-            ConstraintDescription="must be empty or a Secrets Manager secret / SSM parameter ARN",
+            ConstraintDescription=SECRET_ARN_RULE,
         ),
     )
 

@@ -204,11 +204,24 @@ def test_the_execution_role_reads_exactly_the_given_secrets(render):
 
 @pytest.mark.parametrize(
     "arn",
-    ["not-an-arn", "arn:aws:s3:::bucket/key", "arn:aws:secretsmanager:eu-west-1:123:secret:x"],
+    [
+        "not-an-arn",
+        "arn:aws:s3:::bucket/key",
+        "arn:aws:secretsmanager:eu-west-1:123:secret:x",
+        # The name alone, without the suffix Secrets Manager adds: IAM would grant a string that
+        # matches no secret, and the task would never start.
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-cars/database",
+    ],
 )
 def test_a_secret_parameter_that_is_not_a_secret_arn_is_refused(render, arn):
     with pytest.raises(ValueError, match=names.DATABASE_URL_SECRET_ARN):
         render.resolve(DatabaseUrlSecretArn=arn)
+
+
+def test_a_full_secret_arn_with_its_suffix_is_accepted(render):
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-cars/database-AbCdEf"
+    secrets = _container(render.resolve(DatabaseUrlSecretArn=arn)["Resources"])["Secrets"]
+    assert {"Name": "DATABASE_URL", "ValueFrom": arn} in secrets
 
 
 def test_the_vpc_lookup_gets_only_the_filters_given(render):
