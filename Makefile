@@ -73,6 +73,8 @@ dev: $(API_STAMP) $(DOCS_ASSETS) ## Run the API with reload on http://127.0.0.1:
 	  API_PORT=$(PORT) docker compose up --build; \
 	else \
 	  if [ -n "$$DATABASE_URL" ]; then echo "make dev: no Docker engine: API from $(VENV) on DATABASE_URL"; \
+	  elif [ -n "$$PGHOST$$PGPORT$$PGDATABASE$$PGUSER$$PGPASSWORD$$PGSSLMODE" ]; then \
+	    echo "make dev: no Docker engine: API from $(VENV) on PostgreSQL from the PG* variables"; \
 	  else echo "make dev: no Docker engine: API from $(VENV) on the embedded SQLite database"; fi; \
 	  $(BIN)/sanic api.app:create_app --factory --host $(HOST) --port $(PORT) --dev; \
 	fi
@@ -80,7 +82,7 @@ dev: $(API_STAMP) $(DOCS_ASSETS) ## Run the API with reload on http://127.0.0.1:
 run: $(API_STAMP) $(DOCS_ASSETS) ## Run the API like production (no reload, workers from WORKERS)
 	$(BIN)/python -m api
 
-migrate: $(API_STAMP) ## Apply database migrations to DATABASE_URL (or the embedded SQLite file)
+migrate: $(API_STAMP) ## Apply database migrations to DATABASE_URL or the PG* variables' database (else the SQLite file)
 	$(BIN)/python -m api.migrations
 
 seed: $(API_STAMP) ## Load a few hundred realistic sample cars
