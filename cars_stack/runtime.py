@@ -6,6 +6,7 @@ tests poll with no delay and answer prompts without a terminal.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -92,26 +93,26 @@ class Context:
         self._profile = profile
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = dict(runtime.clients)
+        # One slot, shared with the contexts for_stack makes: the last answer of any client of
+        # this run, whichever context made the call, is what an error message reports.
+        self._last_answer: list[Answer | None] = [None]
         for given in self._clients.values():
             self._record_answers(given)
-        self.last_answer: Answer | None = None
         # Set on a context for one stack of a command that changes several: their results are
         # gathered into the command's one JSON document instead of each printing its own.
         self.results: list[dict[str, Any]] | None = None
 
     def for_stack(self, stack_name: str) -> Context:
         """The same run (session, clients, options, terminal) aimed at another stack."""
-        other = Context(
-            self.runtime,
-            stack_name=stack_name,
-            output=self.output,
-            yes=self.yes,
-            cfn_role_arn=self.cfn_role_arn,
-        )
-        other._region, other._profile = self._region, self._profile
-        other._session, other._clients = self._session, self._clients
+        _ = self.session  # made once here, so both contexts share it (and its credentials)
+        other = copy.copy(self)  # shares the clients, their recorded answer and the session
+        other.stack_name = stack_name
         other.results = []
         return other
+
+    @property
+    def last_answer(self) -> Answer | None:
+        return self._last_answer[0]
 
     # --- AWS -------------------------------------------------------------------------------
     @property
@@ -136,7 +137,7 @@ class Context:
 
         def record(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
             body = response_dict.get("body") or b""
-            self.last_answer = Answer(
+            self._last_answer[0] = Answer(
                 endpoint=endpoint,
                 operation=operation_model.name,
                 status=response_dict.get("status_code", 0),

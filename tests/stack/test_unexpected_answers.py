@@ -53,6 +53,32 @@ def test_a_proxys_error_page_is_named_with_its_status_and_body(cli, not_aws) -> 
     )
 
 
+def test_an_answer_to_the_data_stacks_deploy_is_named_too(cli, not_aws) -> None:
+    """Deploy asks about the data stack through a context of its own (Context.for_stack): what
+    came back to that context is what the one line names."""
+    url, answer = not_aws
+    answer.append((502, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>"))
+    result = cli("deploy", "--only", "data", "--yes")
+    assert result.code == 2
+    assert result.err == (
+        f"cars-stack deploy: {url} answered DescribeStacks with HTTP 502 (text/html): "
+        "<html><body><h1>502 Bad Gateway</h1></body></html>, which is not an AWS answer "
+        "(check AWS_ENDPOINT_URL and any proxy)\n"
+    )
+
+
+def test_an_answer_botocore_reads_without_any_error_code_is_named(cli, not_aws) -> None:
+    url, answer = not_aws
+    answer.append((502, "text/html", b"<h1>502 Bad Gateway</h1>"))
+    result = cli("status")
+    assert result.code == 2
+    assert result.err == (
+        f"cars-stack status: {url} answered DescribeStacks with HTTP 502 (text/html): "
+        "<h1>502 Bad Gateway</h1>, which is not an AWS answer (check AWS_ENDPOINT_URL and any "
+        "proxy)\n"
+    )
+
+
 def test_a_json_answer_to_a_query_api_is_named_with_its_status_and_body(cli, not_aws) -> None:
     url, answer = not_aws
     answer.append((404, "application/json", b'{"detail": "Not Found"}'))
