@@ -451,8 +451,8 @@ def _aws_error_line(error: Exception, stack_name: str, answer: Answer | None = N
         err = error.response.get("Error", {})
         code, message = err.get("Code", "?"), err.get("Message", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code.isdigit() and answer is not None:
-            # botocore names an answer without an AWS error code by its HTTP status.
+        if (code.isdigit() or not err.get("Code")) and answer is not None:
+            # botocore names an answer without an AWS error code by its HTTP status, or by none.
             return _not_aws(answer, error.operation_name)
         if is_missing_stack(error):
             return f"no stack named {stack_name}: {message}"
