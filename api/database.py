@@ -547,10 +547,18 @@ class PostgresDatabase:
         return await self._watched(pool.run(method, sql, [params[key] for key in order]))
 
     async def _watched(self, call: Awaitable[Any]) -> Any:
-        """``_translated``, logging outages as they start and end (not once per request)."""
+        """Await a driver call, answering with this module's exceptions where the API has meaning
+        for them (409, 503), and log outages as they start and end (not once per request). One
+        coroutine around the driver's: this is on every PostgreSQL request's path."""
         try:
-            result = await _translated(call)
-        except DatabaseUnavailable as error:
+            result = await call
+        except asyncpg.UniqueViolationError as error:
+            raise UniqueViolation(_pg_unique_column(error)) from error
+        except _PG_UNAVAILABLE as error:
+            unavailable = DatabaseUnavailable(f"{type(error).__name__}: {error}")
+            self.outage.failed(unavailable)
+            raise unavailable from error
+        except DatabaseUnavailable as error:  # the pool's own (no connection in time)
             self.outage.failed(error)
             raise
         if self.outage.down:
@@ -584,17 +592,6 @@ class PostgresDatabase:
                 await self._run(pool, "fetchval", "ping", {})
             except DatabaseUnavailable as error:
                 raise DatabaseUnavailable(f"{label}: {error}") from error
-
-
-async def _translated(call: Awaitable[Any]) -> Any:
-    """Await a driver call, answering with this module's exceptions where the API has meaning
-    for them (409, 503)."""
-    try:
-        return await call
-    except asyncpg.UniqueViolationError as error:
-        raise UniqueViolation(_pg_unique_column(error)) from error
-    except _PG_UNAVAILABLE as error:
-        raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
 
 
 def _pg_unique_column(error: asyncpg.UniqueViolationError) -> str | None:
