@@ -35,6 +35,7 @@ from template_builder.names import (
     IMAGE_TAG,
     SERVICE_TEMPLATE_FILE,
 )
+from tests.stack.demo import DEMO_SERVICE
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -379,10 +380,7 @@ def deployed(moto_template: Path) -> Path:
     push_image("v1.0.0")
     result = run_cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(moto_template),
         "--image-tag",

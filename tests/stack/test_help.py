@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cars_stack.cli import EXIT_CODE_MEANINGS, _parser, main
+from tests.stack.demo import DEMO_SERVICE
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 pytestmark = pytest.mark.filterwarnings(
@@ -101,10 +102,7 @@ def test_a_confirmation_shows_that_enter_means_no(cli, moto_template, push_image
     push_image("v1.0.0")
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(moto_template),
         "--image-tag",

@@ -11,9 +11,7 @@ import pytest
 from cars_stack.cli import main
 from cars_stack.runtime import Runtime
 from template_builder.names import IMAGE_TAG, SERVICE_NAME
-
-# The service alone, as the embedded demo: moto has no data stack to wire it to.
-NO_DATA_STACK = ("--param", "DataStackName=")
+from tests.stack.demo import DEMO_SERVICE
 
 # moto warns for each resource type its CloudFormation does not model (alarms, auto scaling); the
 # tests do not rely on those resources.
@@ -37,10 +35,7 @@ def test_deploy_creates_a_new_stack_through_a_create_change_set(
     push_image("v1.0.0")
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(moto_template),
         "--image-tag",
@@ -62,10 +57,7 @@ def test_deploy_lists_every_resource_of_the_template_in_its_review(
     push_image("v1.0.0")
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(moto_template),
         "--image-tag",
@@ -83,10 +75,7 @@ def test_deploy_asks_before_executing_and_a_no_leaves_nothing_behind(
     push_image("v1.0.0")
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(moto_template),
         "--image-tag",
@@ -110,10 +99,7 @@ def test_deploy_without_a_terminal_or_yes_refuses_to_guess(moto_template: Path, 
     code = main(
         [
             "deploy",
-            "--only",
-            "service",
-            "--param",
-            "DataStackName=",  # no data stack: the embedded demo
+            *DEMO_SERVICE,
             "--template-file",
             str(moto_template),
             "--image-tag",
@@ -126,9 +112,7 @@ def test_deploy_without_a_terminal_or_yes_refuses_to_guess(moto_template: Path, 
 
 
 def test_deploy_of_an_unchanged_stack_says_so_and_exits_zero(deployed: Path, cli, aws) -> None:
-    result = cli(
-        "deploy", "--only", "service", *NO_DATA_STACK, "--template-file", str(deployed), "--yes"
-    )
+    result = cli("deploy", *DEMO_SERVICE, "--template-file", str(deployed), "--yes")
     assert result.code == 0, result.err
     assert "No changes" in result.out
     assert _change_sets(aws) == [] or all(
@@ -142,10 +126,7 @@ def test_deploy_refuses_an_image_tag_missing_from_ecr_before_creating_anything(
     push_image("v1.0.0")
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(moto_template),
         "--image-tag",
@@ -160,9 +141,7 @@ def test_deploy_refuses_an_image_tag_missing_from_ecr_before_creating_anything(
 def test_deploy_of_a_new_stack_needs_an_image_tag(moto_template: Path, cli) -> None:
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        *NO_DATA_STACK,
+        *DEMO_SERVICE,
         "--template-file",
         str(moto_template),
         "--yes",
@@ -174,10 +153,7 @@ def test_deploy_of_a_new_stack_needs_an_image_tag(moto_template: Path, cli) -> N
 def test_deploy_refuses_a_parameter_the_template_does_not_have(moto_template: Path, cli) -> None:
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(moto_template),
         "--param",
@@ -194,10 +170,7 @@ def test_deploy_refuses_a_stack_that_is_busy(
     push_image("v1.0.0")
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--stack-name",
         busy_stack,
         "--template-file",
@@ -404,10 +377,7 @@ def test_destroy_names_the_resources_the_template_retains(
     assert (
         cli(
             "deploy",
-            "--only",
-            "service",
-            "--param",
-            "DataStackName=",  # no data stack: the embedded demo
+            *DEMO_SERVICE,
             "--template-file",
             str(moto_template),
             "--image-tag",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from template_builder.names import DEFAULT_DATA_STACK_NAME, REGISTRY_TEMPLATE_FILE
+from tests.stack.demo import DEMO_SERVICE
 from tests.stack.test_stubbed_rollouts import stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -131,10 +132,7 @@ def test_deploy_of_the_service_template_over_the_registry_stack_is_refused(
     stack = _registry_stack(aws)
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--stack-name",
         stack,
         "--template-file",

@@ -17,6 +17,7 @@ import pytest
 from botocore.stub import ANY
 
 from template_builder.names import DATA_STACK_NAME, IMAGE_TAG, REPOSITORY_NAME
+from tests.stack.demo import DEMO_SERVICE
 
 STACK = "api-cars"
 ARN_PREFIX = "arn:aws:cloudformation:eu-west-1:123456789012"
@@ -690,10 +691,7 @@ def test_deploy_explains_rollback_complete_and_offers_replace_failed(
     )
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(real_template_path),
         "--image-tag",
@@ -824,10 +822,7 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
     stubbed.cfn_stub.add_response("describe_change_set", created)
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(real_template_path),
         "--image-tag",
@@ -940,10 +935,7 @@ def test_a_refused_execution_of_a_new_stack_deletes_its_change_set_and_empty_sta
     stubbed.cfn_stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
     result = cli(
         "deploy",
-        "--only",
-        "service",
-        "--param",
-        "DataStackName=",  # no data stack: the embedded demo
+        *DEMO_SERVICE,
         "--template-file",
         str(real_template_path),
         "--image-tag",
