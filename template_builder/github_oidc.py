@@ -29,7 +29,7 @@ from awacs import (
     secretsmanager,
 )
 from awacs import awslambda as lambda_
-from awacs.aws import Condition, StringEquals, StringLike
+from awacs.aws import Condition, StringEquals
 from troposphere import Equals, If, Output, Parameter, Ref, Sub, Template
 from troposphere import iam as cfn_iam
 
@@ -364,15 +364,7 @@ def _data_stack_resources() -> list:
             ],
         ),
         # First use of RDS and of ElastiCache in an account creates their linked roles.
-        policies.allow(
-            [iam.CreateServiceLinkedRole],
-            _arn("iam", "role/aws-service-role/*", region=False),
-            Condition(
-                StringEquals(
-                    {"iam:AWSServiceName": ["rds.amazonaws.com", "elasticache.amazonaws.com"]}
-                )
-            ),
-        ),
+        _service_linked_roles("rds.amazonaws.com", "elasticache.amazonaws.com"),
         policies.allow(
             [
                 logs.CreateLogGroup,
@@ -391,6 +383,16 @@ def _data_stack_resources() -> list:
             ],
         ),
     ]
+
+
+def _service_linked_roles(*services: str):
+    """The service-linked roles these services create on their first use in an account, made
+    on the caller's permission (this role's), and no other role."""
+    return policies.allow(
+        [iam.CreateServiceLinkedRole],
+        _arn("iam", "role/aws-service-role/*", region=False),
+        Condition(StringEquals({"iam:AWSServiceName": list(services)})),
+    )
 
 
 def _pass_role(role: cfn_iam.Role):
@@ -546,20 +548,10 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
         ),
         # A fresh account's first ECS service, ECS auto scaling target and load balancer create
         # their service-linked roles, on the caller's (this role's) permission.
-        policies.allow(
-            [iam.CreateServiceLinkedRole],
-            _arn("iam", "role/aws-service-role/*", region=False),
-            Condition(
-                StringLike(
-                    {
-                        "iam:AWSServiceName": [
-                            "ecs.amazonaws.com",
-                            "ecs.application-autoscaling.amazonaws.com",
-                            "elasticloadbalancing.amazonaws.com",
-                        ]
-                    }
-                )
-            ),
+        _service_linked_roles(
+            "ecs.amazonaws.com",
+            "ecs.application-autoscaling.amazonaws.com",
+            "elasticloadbalancing.amazonaws.com",
         ),
         policies.allow(
             [
