@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from troposphere import And, Equals, If, ImportValue, Parameter, Ref, Sub, Template, ecs
 
 from template_builder import names
-from template_builder.parameters import ServiceParameters, add_grouped, is_set, optional_value
+from template_builder.parameters import (
+    ServiceParameters,
+    add_grouped,
+    boolean_parameter,
+    is_set,
+    optional_value,
+)
 
 # Contract with the API and the image (docs/architecture.md, "What the service passes to the API").
 RDS_CA_BUNDLE = "/opt/rds-ca/global-bundle.pem"
@@ -146,36 +152,30 @@ def add_data_link(template: Template, params: ServiceParameters) -> DataLink:
         template,
         group,
         "Data stack has a cache",
-        Parameter(
+        boolean_parameter(
             names.DATA_STACK_HAS_CACHE,
-            Type="String",
-            Default="true",
-            AllowedValues=["true", "false"],
-            Description="The data stack's EnableCache (cars-stack copies it).",
+            True,
+            "The data stack's EnableCache (cars-stack copies it).",
         ),
     )
     data_stack_has_readers = add_grouped(
         template,
         group,
         "Data stack has readers",
-        Parameter(
+        boolean_parameter(
             names.DATA_STACK_HAS_READERS,
-            Type="String",
-            Default="false",
-            AllowedValues=["true", "false"],
-            Description="The data stack's ReaderCount is above 0 (cars-stack copies it).",
+            False,
+            "The data stack's ReaderCount is above 0 (cars-stack copies it).",
         ),
     )
     embedded_demo_database = add_grouped(
         template,
         group,
         "Embedded demo database",
-        Parameter(
+        boolean_parameter(
             names.EMBEDDED_DEMO_DATABASE,
-            Type="String",
-            Default="false",
-            AllowedValues=["true", "false"],
-            Description="true: no database, SQLite in one task (a demo that keeps nothing).",
+            False,
+            "true: no database, SQLite in one task (a demo that keeps nothing).",
         ),
     )
     template.add_condition(names.HAS_DATA_STACK, is_set(data_stack_name))

@@ -35,7 +35,7 @@ from troposphere import iam as cfn_iam
 
 from template_builder import names, policies
 from template_builder.metadata import checkov_skips
-from template_builder.parameters import repository_name_parameter
+from template_builder.parameters import boolean_parameter, repository_name_parameter
 
 DESCRIPTION = (
     "api-cars: GitHub Actions OIDC roles for releasing the api-cars stack "
@@ -102,12 +102,10 @@ def _parameters(template: Template) -> None:
             ConstraintDescription="must be a CloudFormation stack name",
         ),
         repository_name_parameter("Name of the ECR repository the workflows push to."),
-        Parameter(
+        boolean_parameter(
             names.CREATE_OIDC_PROVIDER,
-            Type="String",
-            Default="true",
-            AllowedValues=["true", "false"],
-            Description="Create the account's GitHub OIDC provider; false when it exists "
+            True,
+            "Create the account's GitHub OIDC provider; false when it exists "
             "already (an account has at most one per URL).",
         ),
     ]:

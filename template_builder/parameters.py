@@ -81,6 +81,17 @@ def repository_name_parameter(description: str) -> Parameter:
     )
 
 
+def boolean_parameter(name: str, default: bool, description: str) -> Parameter:
+    """A "true"/"false" switch: CloudFormation has no boolean parameter type."""
+    return Parameter(
+        name,
+        Type="String",
+        Default="true" if default else "false",
+        AllowedValues=["true", "false"],
+        Description=description,
+    )
+
+
 def add_grouped(template: Template, group: str, label: str, parameter: Parameter) -> Parameter:
     template.add_parameter(parameter)
     template.add_parameter_to_group(parameter, group)
@@ -199,12 +210,10 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         template,
         scaling,
         "Enable auto scaling",
-        Parameter(
+        boolean_parameter(
             names.AUTO_SCALING,
-            Type="String",
-            Default="true",
-            AllowedValues=["true", "false"],
-            Description="Scale the task count between the bounds below on CPU and requests.",
+            True,
+            "Scale the task count between the bounds below on CPU and requests.",
         ),
     )
     auto_scaling_min = add_grouped(

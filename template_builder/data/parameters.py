@@ -13,6 +13,7 @@ from template_builder.parameters import (
     add_grouped,
     add_log_retention_parameter,
     add_network_parameters,
+    boolean_parameter,
 )
 
 # Aurora Serverless v2 capacity in ACUs (1 ACU is about 2 GiB of memory). 0 pauses the database
@@ -109,12 +110,10 @@ def add_data_parameters(template: Template) -> DataParameters:
         template,
         database,
         "Deletion protection",
-        Parameter(
+        boolean_parameter(
             names.DELETION_PROTECTION,
-            Type="String",
-            Default="true",
-            AllowedValues=["true", "false"],
-            Description="Refuse to delete the cluster. Create the stack with false, then "
+            True,
+            "Refuse to delete the cluster. Create the stack with false, then "
             "update to true (docs/architecture.md): a failed first create can then roll back.",
         ),
     )
@@ -123,12 +122,10 @@ def add_data_parameters(template: Template) -> DataParameters:
         template,
         cache,
         "Enable the cache",
-        Parameter(
+        boolean_parameter(
             names.ENABLE_CACHE,
-            Type="String",
-            Default="true",
-            AllowedValues=["true", "false"],
-            Description="Create the cache (the service's DataStackHasCache must match).",
+            True,
+            "Create the cache (the service's DataStackHasCache must match).",
         ),
     )
     cache_max_data_storage_gb = add_grouped(
