@@ -44,23 +44,36 @@ def _protect_later_hint(stack_name: str) -> str:
     )
 
 
-def _turn_on_deletion_protection(ctx: Context, options: DeployOptions) -> dict[str, Any]:
-    """The second change set after a first create: only DeletionProtection changes."""
-    stack = describe(ctx.client("cloudformation"), ctx.stack_name)
-    assert stack is not None  # just created
+def _deletion_protection_change_set(
+    ctx: Context, stack: Stack, *, on: bool, purpose: str, description: str
+) -> changeset.ChangeSet:
+    """A change set of the data stack that sets DeletionProtection and keeps every other value."""
     parameters: list[dict[str, Any]] = [
-        {"ParameterKey": DELETION_PROTECTION, "ParameterValue": "true"}
+        {"ParameterKey": DELETION_PROTECTION, "ParameterValue": "true" if on else "false"}
     ] + [
         {"ParameterKey": key, "UsePreviousValue": True}
         for key in stack.parameters
         if key != DELETION_PROTECTION
     ]
-    result: dict[str, Any] = {"stack_name": ctx.stack_name, "action": "deletion-protection"}
-    change_set = changeset.create(
+    return changeset.create(
         ctx,
-        name=changeset.new_name("deletion-protection"),
+        name=changeset.new_name(purpose),
         change_type="UPDATE",
         parameters=parameters,
+        description=description,
+    )
+
+
+def _turn_on_deletion_protection(ctx: Context, options: DeployOptions) -> dict[str, Any]:
+    """The second change set after a first create: only DeletionProtection changes."""
+    stack = describe(ctx.client("cloudformation"), ctx.stack_name)
+    assert stack is not None  # just created
+    result: dict[str, Any] = {"stack_name": ctx.stack_name, "action": "deletion-protection"}
+    change_set = _deletion_protection_change_set(
+        ctx,
+        stack,
+        on=True,
+        purpose="deletion-protection",
         description="cars-stack deploy: deletion protection on for the new data stack",
     )
     plan = rollout.Plan(
@@ -157,18 +170,11 @@ def _lift_deletion_protection(ctx: Context, stack: Stack, timeout_minutes: float
     a protected cluster)."""
     if stack.parameters.get(DELETION_PROTECTION) != "true":
         return
-    parameters: list[dict[str, Any]] = [
-        {"ParameterKey": DELETION_PROTECTION, "ParameterValue": "false"}
-    ] + [
-        {"ParameterKey": key, "UsePreviousValue": True}
-        for key in stack.parameters
-        if key != DELETION_PROTECTION
-    ]
-    change_set = changeset.create(
+    change_set = _deletion_protection_change_set(
         ctx,
-        name=changeset.new_name("lift-deletion-protection"),
-        change_type="UPDATE",
-        parameters=parameters,
+        stack,
+        on=False,
+        purpose="lift-deletion-protection",
         description="cars-stack destroy --delete-data: deletion protection off before the delete",
     )
     plan = rollout.Plan(
