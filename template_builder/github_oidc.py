@@ -363,24 +363,31 @@ def _data_stack_resources() -> list:
         ),
         # First use of RDS and of ElastiCache in an account creates their linked roles.
         _service_linked_roles("rds.amazonaws.com", "elasticache.amazonaws.com"),
-        policies.allow(
-            [
-                logs.CreateLogGroup,
-                logs.DeleteLogGroup,
-                logs.PutRetentionPolicy,
-                logs.DeleteRetentionPolicy,
-                logs.TagResource,
-                logs.UntagResource,
-                logs.ListTagsForResource,
-                logs.GetDataProtectionPolicy,
-            ],
+        _manage_log_groups(
             [
                 _arn("logs", f"log-group:{group}{suffix}")
                 for group in (names.FUNCTION_LOG_GROUP_PREFIX.format(stack=DATA_STACK) + "*",)
                 for suffix in ("", ":*")
-            ],
+            ]
         ),
     ]
+
+
+def _manage_log_groups(log_groups: list):
+    """What CloudFormation does to the log groups a stack owns (create, retention, tags, delete)."""
+    return policies.allow(
+        [
+            logs.CreateLogGroup,
+            logs.DeleteLogGroup,
+            logs.PutRetentionPolicy,
+            logs.DeleteRetentionPolicy,
+            logs.TagResource,
+            logs.UntagResource,
+            logs.ListTagsForResource,
+            logs.GetDataProtectionPolicy,
+        ],
+        log_groups,
+    )
 
 
 def _service_linked_roles(*services: str):
@@ -570,19 +577,7 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
             ],
             stack_functions,
         ),
-        policies.allow(
-            [
-                logs.CreateLogGroup,
-                logs.DeleteLogGroup,
-                logs.PutRetentionPolicy,
-                logs.DeleteRetentionPolicy,
-                logs.TagResource,
-                logs.UntagResource,
-                logs.ListTagsForResource,
-                logs.GetDataProtectionPolicy,
-            ],
-            log_groups,
-        ),
+        _manage_log_groups(log_groups),
         policies.allow(
             [
                 cloudwatch.PutMetricAlarm,
