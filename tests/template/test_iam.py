@@ -207,38 +207,26 @@ def test_the_task_role_grants_the_api_nothing(default_stack):
     assert statements(default_stack["Resources"][names.TASK_ROLE]) == []
 
 
-def test_the_vpc_lookup_may_only_describe_the_network_and_write_its_logs(default_stack):
-    role = default_stack["Resources"][names.VPC_LOOKUP_ROLE]
-    assert actions_of(role) == {
-        "ec2:DescribeVpcs",
-        "ec2:DescribeSubnets",
-        "ec2:DescribeRouteTables",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-    }
+def _image_check_statements(render, prefix: str, **parameters) -> list:
+    resolved = render.resolve(render.registry(), "api-cars-registry", **parameters)
+    role = resolved["Resources"][names.IMAGE_CHECK_ROLE]
+    return [s for s in statements(role) if s["Action"][0].startswith(prefix)]
 
 
-def test_the_image_check_may_only_read_the_one_repository(render, default_stack):
-    role = default_stack["Resources"][names.IMAGE_CHECK_ROLE]
-    ecr = [s for s in statements(role) if s["Action"][0].startswith("ecr:")]
+def test_the_image_check_may_only_read_the_registrys_repository(render):
+    ecr = _image_check_statements(render, "ecr:")
     assert [(sorted(s["Action"]), s["Resource"]) for s in ecr] == [
-        (
-            ["ecr:DescribeImages", "ecr:DescribeRepositories"],
-            [f"arn:aws:ecr:{render.region}:{render.account_id}:repository/api-cars"],
-        )
+        (["ecr:DescribeImages", "ecr:DescribeRepositories"], [f"{names.REPOSITORY}.Arn"])
     ]
 
 
-def test_the_image_check_may_describe_its_own_stack_only(render, default_stack):
-    """To know that the stack rolls back, so that its answer never blocks the rollback."""
-    role = default_stack["Resources"][names.IMAGE_CHECK_ROLE]
-    stack = [s for s in statements(role) if s["Action"][0].startswith("cloudformation:")]
-    own_id = (
-        f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
-        f"{names.DEFAULT_STACK_NAME}/{render.stack_uuid}"
-    )
+@pytest.mark.parametrize("service", ["api-cars", "shop"])
+def test_the_image_check_may_describe_only_stacks_named_like_the_service(render, service):
+    """To know that the calling stack rolls back, so that its answer never blocks the rollback."""
+    stack = _image_check_statements(render, "cloudformation:", ServiceStackName=service)
+    prefix = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
     assert [(s["Action"], s["Resource"]) for s in stack] == [
-        (["cloudformation:DescribeStacks"], [own_id])
+        (["cloudformation:DescribeStacks"], [f"{prefix}{service}/*", f"{prefix}{service}-*/*"])
     ]
 
 
