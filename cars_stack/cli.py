@@ -102,7 +102,7 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         return argparse.ArgumentParser(add_help=False)
 
     groups = {name: group() for name in ("aws", "changing", "role", "following", "review")}
-    groups |= {name: group() for name in ("template", "verifying", "data", "data_loss")}
+    groups |= {name: group() for name in ("template", "verifying", "data", "data_loss", "network")}
     aws = groups["aws"]
     aws.add_argument(
         "--stack-name",
@@ -171,6 +171,11 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         metavar="NAME",
         help="the data stack (default: the stack name + '-data', e.g. api-cars-data)",
     )
+    groups["network"].add_argument(
+        "--network-stack-name",
+        metavar="NAME",
+        help="the network stack (default: the stack name + '-network', e.g. api-cars-network)",
+    )
     groups["data_loss"].add_argument(
         ALLOW_DATA_LOSS_FLAG,
         dest="allow_data_loss",
@@ -206,9 +211,11 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = command(
         "deploy",
-        "create or update the data stack, then the service wired to it",
-        "Create or update the data stack (templates/data.yaml, default name <stack>-data) and "
-        "then the service (templates/api-cars.yaml) wired to it, each through a change set "
+        "create or update the network and data stacks, then the service wired to them",
+        "Create or update the network stack (templates/network.yaml, default name "
+        "<stack>-network: the VPC and subnets), the data stack (templates/data.yaml, default "
+        "name <stack>-data) and then the service (templates/api-cars.yaml) wired to them, in "
+        "that order, each through a change set "
         "that is shown and asked for before it is executed. Parameters not given keep their "
         "deployed values; a new service needs --image-tag. A change set that would replace or "
         "delete the database or the cache is refused unless --allow-data-loss is given.",
@@ -216,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
             "cars-stack deploy --image-tag v1.0.0           # data stack, then a new service",
             "cars-stack deploy --param DesiredCount=3       # one parameter, the rest kept",
             "cars-stack deploy --only data --data-param ReaderCount=1",
+            "cars-stack deploy --only network --network-param VpcName=prod",
         ),
         "changing",
         "role",
@@ -224,11 +232,27 @@ def _parser() -> argparse.ArgumentParser:
         "template",
         "data",
         "data_loss",
+        "network",
     )
     cmd.add_argument(
         "--only",
-        choices=("data", "service"),
-        help="deploy this stack alone (default: the data stack, then the service wired to it)",
+        choices=("network", "data", "service"),
+        help="deploy this stack alone (default: network, data, then the service wired to them)",
+    )
+    cmd.add_argument(
+        "--network-template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the network stack's template (default: templates/network.yaml)",
+    )
+    cmd.add_argument(
+        "--network-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a network-stack parameter (repeatable): VpcId, VpcName, PublicSubnetIds, "
+        "TaskSubnetIds",
     )
     cmd.add_argument(
         "--data-template-file",
@@ -381,6 +405,9 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             data_params=args.data_param,
             data_stack_name=args.data_stack_name,
             allow_data_loss=args.allow_data_loss,
+            network_template_path=args.network_template_file,
+            network_params=args.network_param,
+            network_stack_name=args.network_stack_name,
         )
         return deploy.deploy(ctx, options)
     if args.command in ("release", "rollback"):

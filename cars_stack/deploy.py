@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, data, images, protection, release, rollout, verify
+from cars_stack import changeset, data, images, network, protection, release, rollout, verify
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
@@ -29,6 +29,8 @@ from template_builder.names import (
     DELETION_PROTECTION,
     ENABLE_CACHE,
     IMAGE_TAG,
+    NETWORK_STACK_NAME,
+    NETWORK_STACK_SUFFIX,
     READER_COUNT,
     REPOSITORY_NAME,
 )
@@ -43,8 +45,11 @@ class DeployOptions:
     no_execute: bool = False
     summary_file: Path | None = None
     timeout_minutes: float = 30
-    # "data" or "service" deploys that stack alone; None deploys both, the data stack first.
+    # "network", "data" or "service" deploys that stack alone; None deploys all three in order.
     only: str | None = None
+    network_template_path: Path | None = None
+    network_params: list[str] = field(default_factory=list)
+    network_stack_name: str | None = None
     data_template_path: Path | None = None
     data_params: list[str] = field(default_factory=list)
     data_stack_name: str | None = None
@@ -136,6 +141,11 @@ def deploy_template(
         )
         if repository:
             images.require_image(ctx, repository, given[IMAGE_TAG])
+    values = {
+        key: given.get(key, previous.get(key, str(spec.get("Default", ""))))
+        for key, spec in template.parameters.items()
+    }
+    network.refuse_missing_exports(ctx, template, values)
     change_type = _change_type(ctx, stack, options)
     if change_type == "CREATE":
         previous = {}
@@ -233,22 +243,55 @@ _USABLE_DATA_STATUSES = {
 }
 
 
+def _refuse_misplaced_flags(options: DeployOptions) -> None:
+    sets = {
+        "service": ("--param and --image-tag", bool(options.params or options.image_tag)),
+        "data": ("--data-param", bool(options.data_params)),
+        "network": ("--network-param", bool(options.network_params)),
+    }
+    if options.only is None:
+        return
+    for stack, (flags, given) in sets.items():
+        if stack != options.only and given:
+            raise BadInput(
+                f"{flags} set the {stack} stack, which --only {options.only} does not deploy"
+            )
+
+
+def _wire_to_network_stack(template: Template, given: dict[str, str], network_name: str) -> None:
+    """NetworkStackName of the data stack and the service: the network stack deployed with them."""
+    if NETWORK_STACK_NAME in template.parameters:
+        given.setdefault(NETWORK_STACK_NAME, network_name)
+
+
 def deploy(ctx: Context, options: DeployOptions) -> int:
-    if options.only == "data" and (options.params or options.image_tag):
-        raise BadInput("--param and --image-tag set the service: with --only data use --data-param")
-    if options.only == "service" and options.data_params:
-        raise BadInput("--data-param sets the data stack, which --only service does not deploy")
+    _refuse_misplaced_flags(options)
     data_name = options.data_stack_name or ctx.stack_name + DATA_STACK_SUFFIX
+    network_name = options.network_stack_name or ctx.stack_name + NETWORK_STACK_SUFFIX
+    options.network_stack_name = network_name
     service_template = given = None
-    if options.only != "data":
-        # Everything about the service is checked before the data stack changes.
+    if options.only in (None, "service"):
+        # Everything about the service is checked before the other stacks change.
         service_template = Template.from_file(options.template_path)
         service_template.check_body_size()
         given = _service_params(ctx, service_template, options)
         if options.only is None:
             _refuse_unwirable(service_template, data_name)
     document: dict[str, Any] = {}
-    if options.only != "service":
+    if options.only in (None, "network"):
+        network_result = network.deploy_network(ctx.for_stack(network_name), options)
+        if options.only == "network":
+            ctx.emit(network_result)
+            return 0
+        document["network"] = network_result
+        if not data.is_ready(network_result):
+            ctx.say(
+                f"Data stack and service not deployed: they wait for network stack "
+                f"{network_name}; once that change set is executed: cars-stack deploy"
+            )
+            ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
+            return 0
+    if options.only in (None, "data"):
         data_ctx = ctx.for_stack(data_name)
         data_result = data.deploy_data(data_ctx, options)
         if options.only == "data":
@@ -264,6 +307,7 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
             return 0
     assert service_template is not None and given is not None
     _wire_to_data_stack(ctx, service_template, given, data_name)
+    _wire_to_network_stack(service_template, given, network_name)
     service_ctx = ctx.for_stack(ctx.stack_name)
     service_result = deploy_template(service_ctx, service_template, given, options)
     ctx.emit({**service_result, **document})

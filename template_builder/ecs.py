@@ -16,12 +16,13 @@ from troposphere import logs as cwlogs
 
 from template_builder import names
 from template_builder.alarms import DeploymentAlarms
-from template_builder.custom_resources import CustomResources, lookup_list
+from template_builder.custom_resources import ImageCheck
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
 from template_builder.load_balancer import LoadBalancing
 from template_builder.metadata import checkov_skips
 from template_builder.network import SecurityGroups
+from template_builder.network_link import NetworkLink
 from template_builder.parameters import ServiceParameters, optional_value
 
 IMAGE_URI = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}"
@@ -69,7 +70,7 @@ def add_task_definition(
     data: DataLink,
     cluster: Cluster,
     roles: TaskRoles,
-    custom: CustomResources,
+    image_check: ImageCheck,
 ) -> ecs.TaskDefinition:
     container = ecs.ContainerDefinition(
         Name=names.CONTAINER_NAME,
@@ -125,7 +126,7 @@ def add_task_definition(
             # only writable place with a read-only root file system.
             Volumes=[ecs.Volume(Name=names.TMP_VOLUME)],
             # Register a task definition only for an image that exists.
-            DependsOn=[custom.image_check],
+            DependsOn=[image_check],
         )
     )
 
@@ -136,7 +137,8 @@ def add_service(
     data: DataLink,
     cluster: Cluster,
     task_definition: ecs.TaskDefinition,
-    custom: CustomResources,
+    image_check: ImageCheck,
+    network: NetworkLink,
     security_groups: SecurityGroups,
     lb: LoadBalancing,
     alarms: DeploymentAlarms,
@@ -165,9 +167,9 @@ def add_service(
             ),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-                    Subnets=lookup_list(custom.vpc_lookup, "TaskSubnetIds"),
+                    Subnets=network.list("TaskSubnetIds"),
                     SecurityGroups=[Ref(security_groups.tasks), data.client_security_group()],
-                    AssignPublicIp=custom.vpc_lookup.GetAtt("TaskAssignPublicIp"),
+                    AssignPublicIp=network.value("TaskAssignPublicIp"),
                 )
             ),
             LoadBalancers=[
@@ -181,6 +183,6 @@ def add_service(
             PropagateTags="SERVICE",
             Metadata={"ForwardingListener": lb.forwarding_listener()},
             # Fail fast on a missing image, before ECS starts tasks that cannot pull it.
-            DependsOn=[custom.image_check],
+            DependsOn=[image_check],
         )
     )

@@ -11,9 +11,9 @@ from troposphere import If, Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
 from template_builder import names
-from template_builder.custom_resources import VpcLookup, lookup_list
 from template_builder.metadata import checkov_skips
 from template_builder.network import HTTP_PORT, HTTPS_PORT, SecurityGroups
+from template_builder.network_link import NetworkLink
 from template_builder.parameters import ServiceParameters
 
 HEALTH_CHECK_INTERVAL_SECONDS = 10
@@ -44,7 +44,7 @@ class LoadBalancing:
 def add_load_balancer(
     template: Template,
     params: ServiceParameters,
-    vpc_lookup: VpcLookup,
+    network: NetworkLink,
     security_groups: SecurityGroups,
 ) -> LoadBalancing:
     load_balancer = template.add_resource(
@@ -53,7 +53,7 @@ def add_load_balancer(
             Type="application",
             Scheme="internet-facing",
             IpAddressType="ipv4",
-            Subnets=lookup_list(vpc_lookup, "PublicSubnetIds"),
+            Subnets=network.list("PublicSubnetIds"),
             SecurityGroups=[Ref(security_groups.load_balancer)],
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(
@@ -76,7 +76,7 @@ def add_load_balancer(
             TargetType="ip",
             Protocol="HTTP",
             Port=Ref(params.container_port),
-            VpcId=vpc_lookup.GetAtt("VpcId"),
+            VpcId=network.vpc_id,
             HealthCheckProtocol="HTTP",
             HealthCheckPath=Ref(params.health_check_path),
             HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL_SECONDS,

@@ -37,6 +37,12 @@ SECRET_ARN_RULE = (
     "must be empty, a Secrets Manager secret's full ARN (ending in its 6-character suffix, "  # noqa: S105
     "e.g. ...:secret:db-url-AbCdEf) or an SSM parameter ARN"
 )
+# A key's ARN, single-Region (a UUID) or multi-Region (mrk- and 32 hex digits); never an alias:
+# IAM grants on the key's ARN, and an alias ARN would match no key.
+KMS_KEY_ARN_PATTERN = (
+    r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$"
+)
+STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
 CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
 
 
@@ -60,8 +66,8 @@ class ServiceParameters:
     auto_scaling_max: Parameter
     cpu_target_percent: Parameter
     requests_per_target: Parameter
-    vpc_id: Parameter
-    vpc_name: Parameter
+    secrets_kms_key_arn: Parameter
+    registry_stack_name: Parameter
 
 
 def optional_value(condition: str, value: object) -> If:
@@ -78,6 +84,18 @@ def repository_name_parameter(description: str) -> Parameter:
         Description=description,
         AllowedPattern=REPOSITORY_NAME_PATTERN,
         ConstraintDescription="must be a valid ECR repository name",
+    )
+
+
+def stack_name_parameter(name: str, default: str, description: str) -> Parameter:
+    """A parameter naming another stack this one imports from."""
+    return Parameter(
+        name,
+        Type="String",
+        Default=default,
+        Description=description,
+        AllowedPattern=STACK_NAME_PATTERN,
+        ConstraintDescription="must be a CloudFormation stack name",
     )
 
 
@@ -269,8 +287,6 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
-    vpc_id, vpc_name = add_network_parameters(template)
-
     https = "HTTPS"
     certificate_arn = add_grouped(
         template,
@@ -330,8 +346,33 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
+    secrets_kms_key_arn = add_grouped(
+        template,
+        secrets,
+        "KMS key of those secrets (optional)",
+        Parameter(
+            names.SECRETS_KMS_KEY_ARN,
+            Type="String",
+            Default="",
+            Description="Customer-managed KMS key encrypting the two secrets above (ECS may then "
+            "decrypt through Secrets Manager or SSM only). Empty: AWS managed keys.",
+            AllowedPattern=KMS_KEY_ARN_PATTERN,
+            ConstraintDescription="must be empty or a KMS key ARN (...:key/<id>)",
+        ),
+    )
+    registry_stack_name = add_grouped(
+        template,
+        release,
+        "Registry stack",
+        stack_name_parameter(
+            names.REGISTRY_STACK_NAME,
+            names.DEFAULT_REGISTRY_STACK_NAME,
+            "Stack (templates/registry.yaml) whose image check this stack calls.",
+        ),
+    )
+
     log_retention_days = add_log_retention_parameter(
-        template, "Days CloudWatch keeps the API's and the custom resources' logs."
+        template, "Days CloudWatch keeps the API's logs."
     )
 
     template.add_condition(names.USE_HTTPS, is_set(certificate_arn))
@@ -339,6 +380,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
     template.add_condition(names.ENABLE_AUTO_SCALING, Equals(Ref(auto_scaling), "true"))
     template.add_condition(names.HAS_DATABASE_URL_SECRET, is_set(database_url_secret_arn))
     template.add_condition(names.HAS_REDIS_URL_SECRET, is_set(redis_url_secret_arn))
+    template.add_condition(names.HAS_SECRETS_KMS_KEY, is_set(secrets_kms_key_arn))
     template.add_condition(
         names.HAS_ANY_SECRET,
         Or(
@@ -369,8 +411,8 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         auto_scaling_max=auto_scaling_max,
         cpu_target_percent=cpu_target_percent,
         requests_per_target=requests_per_target,
-        vpc_id=vpc_id,
-        vpc_name=vpc_name,
+        secrets_kms_key_arn=secrets_kms_key_arn,
+        registry_stack_name=registry_stack_name,
     )
 
 

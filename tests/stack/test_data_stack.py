@@ -42,10 +42,12 @@ from template_builder.names import (
 REGION = "eu-west-1"
 SERVICE = "api-cars"
 DATA = "api-cars-data"
+NETWORK = "api-cars-network"
 ARN_PREFIX = f"arn:aws:cloudformation:{REGION}:123456789012"
 STACK_IDS = {
     SERVICE: f"{ARN_PREFIX}:stack/{SERVICE}/1c2fa620-982a-11e3-aff7-50e2416294e0",
     DATA: f"{ARN_PREFIX}:stack/{DATA}/2d3fb730-982a-11e3-aff7-50e2416294e0",
+    NETWORK: f"{ARN_PREFIX}:stack/{NETWORK}/3e4fc840-982a-11e3-aff7-50e2416294e0",
 }
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 CLUSTER_ID = "api-cars-data-databasecluster-abcdefghijkl"
@@ -127,6 +129,17 @@ def _service_template() -> dict[str, Any]:
 def data_template(tmp_path: Path) -> Path:
     path = tmp_path / "data.json"
     path.write_text(json.dumps(_data_template(), indent=1), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def network_template(tmp_path: Path) -> Path:
+    body = {
+        "Parameters": {"VpcName": {"Type": "String", "Default": ""}},
+        "Resources": {"Lookup": {"Type": "AWS::SNS::Topic"}},
+    }
+    path = tmp_path / "network.json"
+    path.write_text(json.dumps(body, indent=1), encoding="utf-8")
     return path
 
 
@@ -666,8 +679,14 @@ def test_the_first_create_has_no_deletion_protection_and_a_second_change_set_tur
 
 # --- data first, then the service wired to it ----------------------------------------------------
 @pytest.mark.parametrize(("reader_count", "has_readers"), [("0", "false"), ("2", "true")])
-def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
-    cli, aws_stub: Aws, data_template: Path, service_template: Path, reader_count, has_readers
+def test_deploy_updates_the_network_and_data_stacks_then_the_service_wired_to_them(
+    cli,
+    aws_stub: Aws,
+    network_template: Path,
+    data_template: Path,
+    service_template: Path,
+    reader_count,
+    has_readers,
 ) -> None:
     without_cache = {**DATA_PARAMETERS, ENABLE_CACHE: "false", READER_COUNT: reader_count}
     service_parameters = {
@@ -676,7 +695,15 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
         DATA_STACK_HAS_CACHE: "true",
         DATA_STACK_HAS_READERS: "false",
     }
-    # The data stack first: its own change set (nothing to change here), its protections checked.
+    # The network stack first: its own change set (nothing to change here).
+    network_values = {"VpcName": "prod"}
+    aws_stub.cfn.add_response(
+        "describe_stacks",
+        described(NETWORK, "UPDATE_COMPLETE", network_values),
+        {"StackName": NETWORK},
+    )
+    no_changes(aws_stub, NETWORK, network_template, previous(network_values))
+    # Then the data stack: its own change set (nothing to change here), its protections checked.
     aws_stub.cfn.add_response(
         "describe_stacks", described(DATA, "UPDATE_COMPLETE", without_cache), {"StackName": DATA}
     )
@@ -716,6 +743,8 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
         str(service_template),
         "--data-template-file",
         str(data_template),
+        "--network-template-file",
+        str(network_template),
         "--no-execute",
         "--output",
         "json",
@@ -724,6 +753,8 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
     assert result.code == 0, result.err
     document = result.json()
     assert document["stack_name"] == SERVICE
+    assert document["network"]["stack_name"] == NETWORK
+    assert document["network"]["changed"] is False
     assert document["change_set_name"] == cs_id.split("/")[1]  # left for review, not deleted
     assert document["change_set"]["parameters"][DATA_STACK_HAS_CACHE] == "false"
     # Reads go to the reader endpoint only when the data stack has readers.
@@ -735,10 +766,13 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
         "changed": False,
         "executed": False,
     }
+    assert result.err.index("No changes: stack api-cars-network") < result.err.index(
+        "No changes: stack api-cars-data"
+    )
     assert result.err.index("No changes: stack api-cars-data") < result.err.index(
         "Change set left for review"
     )
-    aws_stub.done()  # the Stubber's order is the order: data stack, then service
+    aws_stub.done()  # the Stubber's order is the order: network, data stack, then service
 
 
 def test_deploy_refuses_a_service_template_that_cannot_take_the_data_stack(
@@ -1194,7 +1228,7 @@ def test_only_data_refuses_service_parameters(cli, aws_stub: Aws, data_template:
     result = deploy_data(cli, aws_stub, data_template, "--param", "DesiredCount=3", "--yes")
     assert result.code == 2
     assert result.err == (
-        "cars-stack deploy: --param and --image-tag set the service: with --only data use "
-        "--data-param\n"
+        "cars-stack deploy: --param and --image-tag set the service stack, which --only data "
+        "does not deploy\n"
     )
     aws_stub.done()  # refused before any AWS call

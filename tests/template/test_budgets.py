@@ -8,7 +8,8 @@ from template_builder import names, render
 from template_builder.render import TEMPLATE_BODY_LIMIT, TEMPLATE_BUDGETS, oversized, render_all
 
 ALLOWANCES = {
-    names.REGISTRY_TEMPLATE_FILE: 8_192,
+    names.REGISTRY_TEMPLATE_FILE: 20_480,
+    names.NETWORK_TEMPLATE_FILE: 24_576,
     names.DATA_TEMPLATE_FILE: 40_960,
     names.SERVICE_TEMPLATE_FILE: 49_152,
     names.OIDC_TEMPLATE_FILE: 40_960,

@@ -222,19 +222,3 @@ def test_a_full_secret_arn_with_its_suffix_is_accepted(render):
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-cars/database-AbCdEf"
     secrets = _container(render.resolve(DatabaseUrlSecretArn=arn)["Resources"])["Secrets"]
     assert {"Name": "DATABASE_URL", "ValueFrom": arn} in secrets
-
-
-def test_the_vpc_lookup_gets_only_the_filters_given(render):
-    lookups = [
-        render.resolve(**params)["Resources"][names.VPC_LOOKUP]["Properties"]
-        for params in (
-            render.demo,
-            {**render.demo, "VpcId": "vpc-0123456789abcdef0"},
-            {**render.demo, "VpcName": "prod"},
-        )
-    ]
-    assert [{k: v for k, v in p.items() if k in ("VpcId", "VpcTags")} for p in lookups] == [
-        {},
-        {"VpcId": "vpc-0123456789abcdef0"},
-        {"VpcTags": {"Name": "prod"}},
-    ]
