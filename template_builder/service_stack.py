@@ -2,7 +2,7 @@
 
 from troposphere import Template
 
-from template_builder.alarms import add_deployment_alarms
+from template_builder.alarms import add_alarms
 from template_builder.custom_resources import add_custom_resources
 from template_builder.data_link import add_data_link
 from template_builder.ecs import add_cluster, add_service, add_task_definition
@@ -26,7 +26,7 @@ def build_template() -> Template:
     custom = add_custom_resources(template, params, vpc_id=data.vpc_id(params))
     security_groups = add_security_groups(template, params, custom.vpc_lookup)
     lb = add_load_balancer(template, params, custom.vpc_lookup, security_groups)
-    alarms = add_deployment_alarms(template, lb)
+    alarms = add_alarms(template, params.alarms, lb)
     cluster = add_cluster(template, params)
     roles = add_task_roles(template, params, data, cluster.log_group)
     task_definition = add_task_definition(template, params, data, cluster, roles, custom)
