@@ -3,8 +3,9 @@
 Deployment alarms (ECS rolls a release back when one fires during its deployment) catch tasks that
 pass health checks but fail requests; the circuit breaker catches tasks that never become healthy.
 They measure a 5xx *rate*, not a count: 10 errors a minute is an outage at 20 requests a minute and
-0.17% at 6,000. With AlarmTopicArn they page too. Their OK actions and the paging-only alarms
-(unhealthy targets, p99 latency) wait for room in the service template (docs/architecture.md).
+0.17% at 6,000. The other alarms page (with AlarmTopicArn) but never roll back: unhealthy targets
+are what the circuit breaker already acts on during a release, and a slow p99 follows the database
+and the traffic as often as the release, so rolling back on them would undo good releases.
 """
 
 from dataclasses import dataclass
@@ -25,12 +26,21 @@ RATE_EVALUATION_PERIODS = 3
 RATE_DATAPOINTS_TO_ALARM = 2
 # Under this many requests a minute a rate says nothing (one error in 19 is 5.3%): the rate is 0.
 MIN_REQUESTS_PER_PERIOD = 20
+# Unhealthy targets for 5 minutes in a row: longer than ECS takes to replace one failing task
+# (3 failed checks, a new task, 2 good checks: about 2 minutes): it pages when that is not healing.
+UNHEALTHY_PERIOD_SECONDS = 60
+UNHEALTHY_EVALUATION_PERIODS = 5
+# p99 over 5 minutes, above the threshold twice in a row: slowness that lasts, not one spike.
+LATENCY_PERIOD_SECONDS = 300
+LATENCY_EVALUATION_PERIODS = 2
 
 
 @dataclass(frozen=True)
 class Alarms:
     load_balancer_5xx: cloudwatch.Alarm
     target_5xx: cloudwatch.Alarm
+    unhealthy_targets: cloudwatch.Alarm
+    latency_p99: cloudwatch.Alarm
 
     def deployment_alarms(self) -> list[Ref]:
         """What ECS watches during a release: the error rates, nothing else."""
@@ -59,11 +69,13 @@ def error_rate(include_errors_in_requests: bool) -> str:
 
 
 def _alarm(logical_id: str, suffix: str, description: str, params: AlarmParameters, **props):
+    topic = optional_value(names.HAS_ALARM_TOPIC, [Ref(params.topic_arn)])
     return cloudwatch.Alarm(
         logical_id,
         AlarmName=Sub(f"${{AWS::StackName}}-{suffix}"),
         AlarmDescription=description,
-        AlarmActions=optional_value(names.HAS_ALARM_TOPIC, [Ref(params.topic_arn)]),
+        AlarmActions=topic,
+        OKActions=topic,
         ComparisonOperator="GreaterThanThreshold",
         # No traffic is not a failure.
         TreatMissingData="notBreaching",
@@ -97,6 +109,7 @@ def add_alarms(template: Template, params: AlarmParameters, lb: LoadBalancing) -
     target_group = cloudwatch.MetricDimension(
         Name="TargetGroup", Value=GetAtt(lb.target_group, "TargetGroupFullName")
     )
+    targets = [load_balancer, target_group]
     return Alarms(
         load_balancer_5xx=template.add_resource(
             _rate_alarm(
@@ -116,8 +129,41 @@ def add_alarms(template: Template, params: AlarmParameters, lb: LoadBalancing) -
                 "5xx % from the API tasks",
                 params,
                 "HTTPCode_Target_5XX_Count",
-                [load_balancer, target_group],
+                targets,
                 elb_errors=False,
+            )
+        ),
+        unhealthy_targets=template.add_resource(
+            _alarm(
+                names.UNHEALTHY_TARGETS_ALARM,
+                "unhealthy",
+                "Tasks failing health checks",
+                params,
+                Namespace=NAMESPACE,
+                MetricName="UnHealthyHostCount",
+                Dimensions=targets,
+                Statistic="Maximum",
+                Period=UNHEALTHY_PERIOD_SECONDS,
+                EvaluationPeriods=UNHEALTHY_EVALUATION_PERIODS,
+                Threshold=0,
+            )
+        ),
+        latency_p99=template.add_resource(
+            _alarm(
+                names.LATENCY_ALARM,
+                "p99",
+                "p99 response time of the API tasks",
+                params,
+                Namespace=NAMESPACE,
+                MetricName="TargetResponseTime",
+                Dimensions=targets,
+                ExtendedStatistic="p99",
+                # Under 1,000 requests a period (10/(1-0.99)) CloudWatch deems a p99 not
+                # significant: the state then stays as it was instead of following one slow request.
+                EvaluateLowSampleCountPercentile="ignore",
+                Period=LATENCY_PERIOD_SECONDS,
+                EvaluationPeriods=LATENCY_EVALUATION_PERIODS,
+                Threshold=Ref(params.latency_p99_seconds),
             )
         ),
     )

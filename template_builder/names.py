@@ -40,6 +40,7 @@ VPC_ID = "VpcId"
 VPC_NAME = "VpcName"
 ALARM_TOPIC_ARN = "AlarmTopicArn"
 ERROR_RATE_ALARM_PERCENT = "ErrorRateAlarmPercent"
+LATENCY_ALARM_P99_SECONDS = "LatencyAlarmP99Seconds"
 
 # Service-stack parameters that wire it to the data stack (docs/architecture.md, "Stack layout")
 DATA_STACK_NAME = "DataStackName"
@@ -93,6 +94,8 @@ EXECUTION_ROLE = "ExecutionRole"
 TASK_ROLE = "TaskRole"
 LOAD_BALANCER_5XX_ALARM = "LoadBalancer5xxAlarm"
 TARGET_5XX_ALARM = "Target5xxAlarm"
+UNHEALTHY_TARGETS_ALARM = "UnhealthyTargetsAlarm"
+LATENCY_ALARM = "LatencyP99Alarm"
 SCALABLE_TARGET = "ScalableTarget"
 CPU_SCALING_POLICY = "CpuScalingPolicy"
 REQUEST_SCALING_POLICY = "RequestCountScalingPolicy"
@@ -115,7 +118,8 @@ OUTPUT_SERVICE_NAME = "ServiceName"
 OUTPUT_LOAD_BALANCER_DNS = "LoadBalancerDnsName"
 OUTPUT_LOG_GROUP = "LogGroupName"
 OUTPUT_DATABASE_MODE = "DatabaseMode"
-# What `cars-stack status` says without AlarmTopicArn.
+OUTPUT_ALARM_TOPIC = "AlarmTopic"
+# What the AlarmTopic output and `cars-stack status` say without AlarmTopicArn.
 NO_ALARM_TOPIC = "none: alarms page nobody"
 # Rules of the service stack: no database only as the named demo, and the demo is one task.
 DATABASE_REQUIRED_RULE = "DatabaseRequired"

@@ -46,6 +46,7 @@ SNS_TOPIC_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9
 class AlarmParameters:
     topic_arn: Parameter
     error_rate_percent: Parameter
+    latency_p99_seconds: Parameter
 
 
 @dataclass(frozen=True)
@@ -431,7 +432,7 @@ def add_alarm_parameters(template: Template) -> AlarmParameters:
             names.ALARM_TOPIC_ARN,
             Type="String",
             Default="",
-            Description="SNS topic the 5xx alarms notify. Empty: alarms page nobody.",
+            Description="SNS topic every alarm notifies. Empty: alarms page nobody.",
             AllowedPattern=SNS_TOPIC_ARN_PATTERN,
             ConstraintDescription="must be empty or a standard SNS topic ARN",
         ),
@@ -449,8 +450,21 @@ def add_alarm_parameters(template: Template) -> AlarmParameters:
             Description="5xx % of requests that rolls a release back.",
         ),
     )
+    latency_p99_seconds = add_grouped(
+        template,
+        group,
+        "p99 alarm (s)",
+        Parameter(
+            names.LATENCY_ALARM_P99_SECONDS,
+            Type="Number",
+            Default=1,
+            MinValue=0.1,
+            MaxValue=60,
+            Description="p99 response time (s) that pages.",
+        ),
+    )
     template.add_condition(names.HAS_ALARM_TOPIC, is_set(topic_arn))
-    return AlarmParameters(topic_arn, error_rate_percent)
+    return AlarmParameters(topic_arn, error_rate_percent, latency_p99_seconds)
 
 
 def add_log_retention_parameter(template: Template, description: str) -> Parameter:

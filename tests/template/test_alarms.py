@@ -1,5 +1,5 @@
 """The alarms: deployment alarms measure a 5xx rate with a minimum request count and roll a
-release back; with AlarmTopicArn every alarm notifies it."""
+release back; the paging alarms never roll back; with AlarmTopicArn every alarm notifies it."""
 
 import json
 import re
@@ -11,7 +11,7 @@ from cfnlint.api import ManualArgs, lint
 from template_builder import alarms, names
 
 RATE_ALARMS = [names.LOAD_BALANCER_5XX_ALARM, names.TARGET_5XX_ALARM]
-ALL_ALARMS = RATE_ALARMS
+ALL_ALARMS = [*RATE_ALARMS, names.UNHEALTHY_TARGETS_ALARM, names.LATENCY_ALARM]
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:api-cars-alarms"
 
 
@@ -112,17 +112,37 @@ def test_the_minimum_request_count_is_the_named_constant(default_stack):
         assert expression.startswith("IF(") and f">={alarms.MIN_REQUESTS_PER_PERIOD}," in expression
 
 
-def test_without_a_topic_no_alarm_has_actions(default_stack):
+def test_unhealthy_targets_page_after_5_minutes(default_stack):
+    spec = props(default_stack, names.UNHEALTHY_TARGETS_ALARM)
+    assert spec["MetricName"] == "UnHealthyHostCount"
+    assert {d["Name"] for d in spec["Dimensions"]} == {"LoadBalancer", "TargetGroup"}
+    assert (spec["Statistic"], spec["Period"], spec["EvaluationPeriods"]) == ("Maximum", 60, 5)
+    assert (spec["Threshold"], spec["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_p99_latency_pages_above_the_parameter_with_enough_samples(render):
+    spec = props(render.resolve(LatencyAlarmP99Seconds=2), names.LATENCY_ALARM)
+    assert (spec["MetricName"], spec["ExtendedStatistic"]) == ("TargetResponseTime", "p99")
+    assert {d["Name"] for d in spec["Dimensions"]} == {"LoadBalancer", "TargetGroup"}
+    assert spec["Threshold"] == "2"
+    assert spec["EvaluateLowSampleCountPercentile"] == "ignore"
+    assert (spec["Period"], spec["EvaluationPeriods"]) == (300, 2)
+
+
+def test_without_a_topic_no_alarm_has_actions_and_the_output_says_so(default_stack):
     for alarm in ALL_ALARMS:
         spec = props(default_stack, alarm)
         assert "AlarmActions" not in spec and "OKActions" not in spec
+    assert "alarms page nobody" in default_stack["Outputs"][names.OUTPUT_ALARM_TOPIC]["Value"]
 
 
-def test_with_a_topic_every_alarm_notifies_it_on_alarm(render):
+def test_with_a_topic_every_alarm_notifies_it_on_alarm_and_on_ok(render):
     resolved = render.resolve(AlarmTopicArn=TOPIC)
     assert render.of_type(resolved, "AWS::CloudWatch::Alarm").keys() == set(ALL_ALARMS)
     for alarm in ALL_ALARMS:
-        assert props(resolved, alarm)["AlarmActions"] == [TOPIC]
+        spec = props(resolved, alarm)
+        assert (spec["AlarmActions"], spec["OKActions"]) == ([TOPIC], [TOPIC])
+    assert resolved["Outputs"][names.OUTPUT_ALARM_TOPIC]["Value"] == TOPIC
 
 
 @pytest.mark.parametrize(
@@ -141,7 +161,7 @@ def test_an_alarm_topic_that_is_not_a_standard_sns_topic_arn_is_refused(render, 
 
 @pytest.mark.parametrize(
     ("parameter", "value"),
-    [("ErrorRateAlarmPercent", 0), ("ErrorRateAlarmPercent", 51)],
+    [("ErrorRateAlarmPercent", 0), ("ErrorRateAlarmPercent", 51), ("LatencyAlarmP99Seconds", 61)],
 )
 def test_alarm_thresholds_out_of_bounds_are_refused(render, parameter, value):
     with pytest.raises(
