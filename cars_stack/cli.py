@@ -358,7 +358,8 @@ def _parser() -> argparse.ArgumentParser:
         "status",
         "stack, live image, tasks, last releases, the data tier",
         "Show the stack's status, the live image tag, the service URL, running and desired "
-        "tasks, the rollout state and the last releases, and the data stack: engine, capacity, "
+        "tasks, the rollout state, the SNS topic the alarms notify (or that they page nobody) "
+        "and the last releases, and the data stack: engine, capacity, "
         "readers, cache, protections, whether the database is paused. Changes nothing.",
         _examples("cars-stack status", "cars-stack status --output json"),
         "data",

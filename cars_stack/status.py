@@ -9,11 +9,13 @@ from cars_stack import images, render
 from cars_stack.runtime import Context
 from cars_stack.stack import describe, physical_ids, require
 from template_builder.names import (
+    ALARM_TOPIC_ARN,
     CACHE,
     CLUSTER,
     DATA_STACK_SUFFIX,
     DATABASE_CLUSTER,
     IMAGE_TAG,
+    NO_ALARM_TOPIC,
     OUTPUT_SERVICE_URL,
     SERVICE,
 )
@@ -181,6 +183,8 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
     ids = {} if stack.is_new else physical_ids(ctx.client("cloudformation"), stack.name)
     service = _service(ctx, ids)
     history = images.history(ctx, ids)[:releases_shown]
+    # From the parameter, not the output: a stack from before AlarmTopicArn pages nobody too.
+    alarm_topic = stack.parameters.get(ALARM_TOPIC_ARN) or None
     document = {
         "stack_name": stack.name,
         "stack_status": stack.status,
@@ -189,6 +193,7 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
         "image_tag": stack.parameters.get(IMAGE_TAG),
         "service_url": stack.outputs.get(OUTPUT_SERVICE_URL),
         "service": service,
+        "alarm_topic": alarm_topic,
         "releases": [r.as_dict() for r in history],
         "data": data_tier(ctx, data_stack_name or stack.name + DATA_STACK_SUFFIX),
     }
@@ -202,6 +207,7 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
         ("Service URL", stack.outputs.get(OUTPUT_SERVICE_URL)),
         ("Tasks", tasks),
         ("Rollout", rollout),
+        ("Alarms", f"notify {alarm_topic}" if alarm_topic else NO_ALARM_TOPIC),
         *_data_rows(document["data"]),
     ]
     text = render.key_values(rows)

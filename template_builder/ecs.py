@@ -15,7 +15,7 @@ from troposphere import If, NoValue, Ref, Region, Sub, Template, ecs
 from troposphere import logs as cwlogs
 
 from template_builder import names
-from template_builder.alarms import DeploymentAlarms
+from template_builder.alarms import Alarms
 from template_builder.custom_resources import ImageCheck
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
@@ -141,7 +141,7 @@ def add_service(
     network: NetworkLink,
     security_groups: SecurityGroups,
     lb: LoadBalancing,
-    alarms: DeploymentAlarms,
+    alarms: Alarms,
 ) -> ecs.Service:
     return template.add_resource(
         ecs.Service(
@@ -160,7 +160,7 @@ def add_service(
                 MaximumPercent=200,
                 DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
                 Alarms=ecs.DeploymentAlarms(
-                    AlarmNames=[Ref(alarms.load_balancer_5xx), Ref(alarms.target_5xx)],
+                    AlarmNames=alarms.deployment_alarms(),
                     Enable=True,
                     Rollback=True,
                 ),

@@ -59,5 +59,10 @@ def add_outputs(
                 Description="Where the API keeps its data",
                 Value=data.database_mode(),
             ),
+            Output(
+                names.OUTPUT_ALARM_TOPIC,
+                Description="Where the alarms notify",
+                Value=If(names.HAS_ALARM_TOPIC, Ref(params.alarms.topic_arn), names.NO_ALARM_TOPIC),
+            ),
         ]
     )

@@ -44,6 +44,15 @@ KMS_KEY_ARN_PATTERN = (
 )
 STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
 CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
+# A standard topic's ARN: CloudWatch alarms cannot notify FIFO topics (names ending in .fifo).
+SNS_TOPIC_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+
+
+@dataclass(frozen=True)
+class AlarmParameters:
+    topic_arn: Parameter
+    error_rate_percent: Parameter
+    latency_p99_seconds: Parameter
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,7 @@ class ServiceParameters:
     requests_per_target: Parameter
     secrets_kms_key_arn: Parameter
     registry_stack_name: Parameter
+    alarms: AlarmParameters
 
 
 def optional_value(condition: str, value: object) -> If:
@@ -374,6 +384,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
     log_retention_days = add_log_retention_parameter(
         template, "Days CloudWatch keeps the API's logs."
     )
+    alarms = add_alarm_parameters(template)
 
     template.add_condition(names.USE_HTTPS, is_set(certificate_arn))
     template.add_condition(names.HAS_DOMAIN_NAME, is_set(domain_name))
@@ -413,6 +424,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         requests_per_target=requests_per_target,
         secrets_kms_key_arn=secrets_kms_key_arn,
         registry_stack_name=registry_stack_name,
+        alarms=alarms,
     )
 
 
@@ -449,6 +461,52 @@ def add_network_parameters(template: Template) -> tuple[Parameter, Parameter]:
     template.add_condition(names.HAS_VPC_ID, is_set(vpc_id))
     template.add_condition(names.HAS_VPC_NAME, is_set(vpc_name))
     return vpc_id, vpc_name
+
+
+def add_alarm_parameters(template: Template) -> AlarmParameters:
+    """Who hears the alarms (HasAlarmTopic) and where they trip (template_builder/alarms.py)."""
+    group = "Alarms"
+    topic_arn = add_grouped(
+        template,
+        group,
+        "SNS topic (optional)",
+        Parameter(
+            names.ALARM_TOPIC_ARN,
+            Type="String",
+            Default="",
+            Description="SNS topic every alarm notifies. Empty: alarms page nobody.",
+            AllowedPattern=SNS_TOPIC_ARN_PATTERN,
+            ConstraintDescription="must be empty or a standard SNS topic ARN",
+        ),
+    )
+    error_rate_percent = add_grouped(
+        template,
+        group,
+        "5xx % to roll back",
+        Parameter(
+            names.ERROR_RATE_ALARM_PERCENT,
+            Type="Number",
+            Default=5,
+            MinValue=1,
+            MaxValue=50,
+            Description="5xx % of requests that rolls a release back.",
+        ),
+    )
+    latency_p99_seconds = add_grouped(
+        template,
+        group,
+        "p99 alarm (s)",
+        Parameter(
+            names.LATENCY_ALARM_P99_SECONDS,
+            Type="Number",
+            Default=1,
+            MinValue=0.1,
+            MaxValue=60,
+            Description="p99 response time (s) that pages.",
+        ),
+    )
+    template.add_condition(names.HAS_ALARM_TOPIC, is_set(topic_arn))
+    return AlarmParameters(topic_arn, error_rate_percent, latency_p99_seconds)
 
 
 def add_log_retention_parameter(template: Template, description: str) -> Parameter:

@@ -2,7 +2,7 @@
 
 from troposphere import Template
 
-from template_builder.alarms import add_deployment_alarms
+from template_builder.alarms import add_alarms
 from template_builder.custom_resources import add_image_check
 from template_builder.data_link import add_data_link
 from template_builder.ecs import add_cluster, add_service, add_task_definition
@@ -28,7 +28,7 @@ def build_template() -> Template:
     image_check = add_image_check(template, params)
     security_groups = add_security_groups(template, params, network)
     lb = add_load_balancer(template, params, network, security_groups)
-    alarms = add_deployment_alarms(template, lb)
+    alarms = add_alarms(template, params.alarms, lb)
     cluster = add_cluster(template, params)
     roles = add_task_roles(template, params, data, cluster.log_group)
     task_definition = add_task_definition(template, params, data, cluster, roles, image_check)

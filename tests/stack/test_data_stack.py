@@ -24,6 +24,7 @@ from api.migrations import compatibility
 from api.migrations.compatibility import Contraction
 from cars_stack.protection import LIFTED_POLICY, stack_policy
 from template_builder.names import (
+    ALARM_TOPIC_ARN,
     CACHE,
     CACHE_SECRET,
     DATA_STACK_HAS_CACHE,
@@ -1028,11 +1029,13 @@ def _resources(name: str, *pairs: tuple[str, str, str]) -> dict[str, Any]:
     }
 
 
-def _expect_data_tier(aws: Aws, *, min_capacity: float, capacity: float | None) -> None:
+def _expect_data_tier(
+    aws: Aws, *, min_capacity: float, capacity: float | None, alarm_topic: str = ""
+) -> None:
     cfn = aws.cfn
     cfn.add_response(
         "describe_stacks",
-        described(SERVICE, "UPDATE_COMPLETE", {IMAGE_TAG: "v1.2.0"}),
+        described(SERVICE, "UPDATE_COMPLETE", {IMAGE_TAG: "v1.2.0", ALARM_TOPIC_ARN: alarm_topic}),
         {"StackName": SERVICE},
     )
     cfn.add_response("list_stack_resources", _resources(SERVICE), {"StackName": SERVICE})
@@ -1126,6 +1129,7 @@ def test_status_shows_the_data_tier_and_that_the_database_is_paused(cli, aws_stu
     assert "Readers      1" in lines
     assert "Paused       yes (0 ACU at 12:00 UTC; resumes on the next connection)" in lines
     assert "Cache        valkey 8.0 (available), at most 10 GB, 5000 ECPU/s" in lines
+    assert "Alarms       none: alarms page nobody" in lines
     aws_stub.done()
 
 
@@ -1138,6 +1142,15 @@ def test_status_of_a_database_with_a_minimum_capacity_never_asks_cloudwatch(
     database = result.json()["data"]["database"]
     assert database["paused"] == "no (MinCapacity 0.5 > 0: never pauses)"
     assert (database["min_capacity"], database["max_capacity"]) == (0.5, 4.0)
+    aws_stub.done()
+
+
+def test_status_says_which_topic_the_alarms_notify(cli, aws_stub: Aws) -> None:
+    topic = "arn:aws:sns:eu-west-1:123456789012:api-cars-alarms"
+    _expect_data_tier(aws_stub, min_capacity=0.5, capacity=None, alarm_topic=topic)
+    result = cli("status", clients=aws_stub.clients)
+    assert result.code == 0, result.err
+    assert f"Alarms       notify {topic}" in result.out.splitlines()
     aws_stub.done()
 
 
