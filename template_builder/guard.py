@@ -3,11 +3,11 @@ generated templates and their decided variants, with suppressions read from reso
 
 The Control Tower rules have no suppression clause of their own, so this runner applies the
 cfn-guard convention after the fact: a failure of rule R on resource X is dropped when X's
-``Metadata.guard.SuppressedRules`` lists R and ``Metadata.guard.Reasons`` gives R a reason
-(template_builder.metadata.guard_skips writes both). A suppression without a reason is an
-error, and so is a stale one: a suppression of a rule that fails on that resource in none of
-the documents of the run (so run every document at once, as the Makefile does: a suppression
-may be needed by the template with its Conditions and by no variant, or the reverse).
+``Metadata.guard.SuppressedRules`` lists ``{id: R, reason: WHY}`` (what
+template_builder.metadata.guard_skips writes). A suppression without a reason is an error, and
+so is a stale one: a suppression of a rule that fails on that resource in none of the documents
+of the run (so run every document at once, as the Makefile does: a suppression may be needed by
+the template with its Conditions and by no variant, or the reverse).
 
     python -m template_builder.guard [--cfn-guard BIN] [--rules DIR] DATA...
 
@@ -39,6 +39,7 @@ DATA_SUFFIXES = (".yaml", ".yml", ".json")
 EXIT_PASS, EXIT_FAIL = 0, 19
 RESOURCE_PATH = re.compile(r"^/Resources/([^/]+)")
 NO_RESOURCE = "-"
+SHAPE = "Metadata.guard.SuppressedRules must list {id: RULE, reason: WHY} objects"
 
 
 class GuardError(Exception):
@@ -151,40 +152,20 @@ def suppressions(template: dict, name: str) -> tuple[dict[tuple[str, str], str],
         if guard is None:
             continue
         rules = guard.get("SuppressedRules") if isinstance(guard, dict) else None
-        reasons = guard.get("Reasons") if isinstance(guard, dict) else None
-        if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
-            errors.append(
-                Finding(
-                    name,
-                    resource,
-                    NO_RESOURCE,
-                    "Metadata.guard.SuppressedRules must be a list of rule names",
-                )
-            )
+        if not isinstance(rules, list):
+            errors.append(Finding(name, resource, NO_RESOURCE, f"{SHAPE}, not {rules!r}"))
             continue
-        reasons = reasons if isinstance(reasons, dict) else {}
-        for rule in rules:
-            reason = reasons.get(rule)
-            if not isinstance(reason, str) or not reason.strip():
+        for item in rules:
+            rule = item.get("id") if isinstance(item, dict) else item
+            reason = item.get("reason") if isinstance(item, dict) else None
+            if not isinstance(rule, str) or not rule:
+                errors.append(Finding(name, resource, NO_RESOURCE, f"{SHAPE}, not {item!r}"))
+            elif not isinstance(reason, str) or not reason.strip():
                 errors.append(
-                    Finding(
-                        name,
-                        resource,
-                        rule,
-                        "suppressed without a reason in Metadata.guard.Reasons",
-                    )
+                    Finding(name, resource, rule, f"suppressed without a reason: {SHAPE}")
                 )
             else:
                 found[(resource, rule)] = reason
-        for rule in set(reasons) - set(rules):
-            errors.append(
-                Finding(
-                    name,
-                    resource,
-                    rule,
-                    "a reason for a rule not in Metadata.guard.SuppressedRules",
-                )
-            )
     return found, errors
 
 

@@ -13,10 +13,10 @@ def checkov_skips(**reasons: str) -> dict:
 def guard_skips(**reasons: str) -> dict:
     """Metadata suppressing CloudFormation Guard rules: ``guard_skips(rule_name="why")``.
 
-    ``SuppressedRules`` is the cfn-guard community key (the AWS Guard Rules Registry's rules and
-    cdk-nag read it); ``Reasons`` is ours: template_builder.guard, the `make lint-cfn` gate,
-    refuses a suppressed rule without a reason, and one that no longer fails.
+    ``Metadata.guard.SuppressedRules`` is the cfn-guard community key; its items here are
+    ``{id, reason}`` objects, like checkov's ``{id, comment}``, so that no rule is suppressed
+    without its reason (template_builder.guard, the `make lint-cfn` gate, refuses one without).
     """
     if not reasons or not all(isinstance(why, str) and why.strip() for why in reasons.values()):
         raise ValueError(f"guard_skips: every suppressed rule needs a reason: {reasons!r}")
-    return {"guard": {"SuppressedRules": list(reasons), "Reasons": dict(reasons)}}
+    return {"guard": {"SuppressedRules": [{"id": r, "reason": why} for r, why in reasons.items()]}}

@@ -90,7 +90,7 @@ def test_a_suppression_without_a_reason_is_an_error(tmp_path, capsys):
     assert code == 1
     assert [line.split(": ")[3] for line in lines] == [
         "[CT.CLOUDWATCH.PR.3]",
-        "suppressed without a reason in Metadata.guard.Reasons",
+        "suppressed without a reason",
     ]
 
 
@@ -172,7 +172,7 @@ def test_guard_skips_compose_with_checkov_skips():
 
     assert metadata == {
         "checkov": {"skip": [{"id": "CKV_AWS_158", "comment": "why"}]},
-        "guard": {"SuppressedRules": [ENCRYPTION], "Reasons": {ENCRYPTION: "why not"}},
+        "guard": {"SuppressedRules": [{"id": ENCRYPTION, "reason": "why not"}]},
     }
 
 
