@@ -8,6 +8,7 @@ from troposphere import Sub, Template, cloudwatch
 
 from template_builder import names
 from template_builder.load_balancer import LoadBalancing
+from template_builder.metadata import guard_skips
 
 # 10 or more 5xx answers a minute, in 2 of 3 minutes: a real failure, not one unlucky request.
 PERIOD_SECONDS = 60
@@ -38,6 +39,9 @@ def _alarm(logical_id: str, suffix: str, metric: str, description: str, dimensio
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         # No traffic is not a failure.
         TreatMissingData="notBreaching",
+        Metadata=guard_skips(
+            cloudwatch_alarm_action_check="A deployment alarm; ECS rolls back on it.",
+        ),
     )
 
 

@@ -12,7 +12,7 @@ import json
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, ecr
 
 from template_builder import names
-from template_builder.metadata import checkov_skips
+from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.parameters import repository_name_parameter
 
 DESCRIPTION = (
@@ -105,6 +105,12 @@ def build_registry_template() -> Template:
                 "excluded (IMMUTABLE_WITH_EXCLUSION), which this check does not recognise.",
                 CKV_AWS_136="Images hold no secrets; ECR's AES-256 encryption at rest suffices "
                 "and a customer-managed KMS key would add cost and a key policy only.",
+            )
+            | guard_skips(
+                ecr_private_tag_immutability_enabled_check="Release tags are immutable; only "
+                "`latest` moves (IMMUTABLE_WITH_EXCLUSION).",
+                ecr_private_lifecycle_policy_configured_check="The policy is set, as an Fn::Sub "
+                "this rule cannot read.",
             ),
         )
     )
