@@ -96,6 +96,10 @@ def run_cfn_guard(cfn_guard: Path, rules: Path, files: Sequence[Path]) -> list[d
         raise GuardError(f"cfn-guard's output is not JSON: {error}") from error
     if not isinstance(report, list):
         raise GuardError("cfn-guard's output is not a list of per-file reports")
+    # Fail closed: a failing exit whose report names no failure is a report this runner misreads.
+    failed = any(isinstance(d, dict) and d.get("not_compliant") for d in report)
+    if failed != (result.returncode == EXIT_FAIL):
+        raise GuardError(f"cfn-guard exited {result.returncode}, its report disagrees")
     return report
 
 
