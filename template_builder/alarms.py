@@ -14,6 +14,7 @@ from troposphere import GetAtt, Ref, Sub, Template, cloudwatch
 
 from template_builder import names
 from template_builder.load_balancer import LoadBalancing
+from template_builder.metadata import guard_skips
 from template_builder.parameters import AlarmParameters, optional_value
 
 NAMESPACE = "AWS/ApplicationELB"
@@ -79,6 +80,9 @@ def _alarm(logical_id: str, suffix: str, description: str, params: AlarmParamete
         ComparisonOperator="GreaterThanThreshold",
         # No traffic is not a failure.
         TreatMissingData="notBreaching",
+        Metadata=guard_skips(
+            cloudwatch_alarm_action_check="Notifies only with AlarmTopicArn; ECS acts on 5xx.",
+        ),
         **props,
     )
 

@@ -22,7 +22,7 @@ from troposphere.cloudformation import CustomResource
 from template_builder import names, policies
 from template_builder.exports import imported
 from template_builder.lambda_code import inline_source
-from template_builder.metadata import checkov_skips
+from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.parameters import ServiceParameters, optional_value
 
 LAMBDA_RUNTIME = "python3.13"
@@ -39,10 +39,15 @@ FUNCTION_SKIPS = checkov_skips(
     CKV_AWS_117="Runs outside any VPC on purpose: it looks the VPC up, and must reach the EC2/ECR "
     "APIs and the CloudFormation response URL without a NAT the stack does not own.",
     CKV_AWS_173="No environment variables are set, so there is nothing to encrypt.",
+) | guard_skips(
+    lambda_inside_vpc_check="Calls AWS APIs only; a VPC would need a NAT.",
 )
 LOG_GROUP_SKIPS = checkov_skips(
     CKV_AWS_158="CloudWatch Logs encrypts at rest with AWS-owned keys; the handlers log no "
     "secrets, so a customer-managed key would add cost and a key policy without a gain.",
+) | guard_skips(
+    cloudwatch_log_group_encrypted_check="AWS-owned keys; no secrets are logged.",
+    cloudwatch_log_group_retention_period_check="LogRetentionDays decides.",
 )
 
 

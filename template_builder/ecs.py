@@ -20,7 +20,7 @@ from template_builder.custom_resources import ImageCheck
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
 from template_builder.load_balancer import LoadBalancing
-from template_builder.metadata import checkov_skips
+from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.network import SecurityGroups
 from template_builder.network_link import NetworkLink
 from template_builder.parameters import ServiceParameters, optional_value
@@ -54,6 +54,10 @@ def add_cluster(template: Template, params: ServiceParameters) -> Cluster:
             Metadata=checkov_skips(
                 CKV_AWS_158="CloudWatch Logs encrypts at rest with AWS-owned keys; the API logs "
                 "no secrets, so a customer-managed key would add cost and a key policy only.",
+            )
+            | guard_skips(
+                cloudwatch_log_group_encrypted_check="AWS-owned keys; no secrets are logged.",
+                cloudwatch_log_group_retention_period_check="LogRetentionDays decides.",
             ),
         )
     )
@@ -125,6 +129,12 @@ def add_task_definition(
             # A Fargate bind-mount volume without a host path is task-local scratch space: the
             # only writable place with a read-only root file system.
             Volumes=[ecs.Volume(Name=names.TMP_VOLUME)],
+            Metadata=guard_skips(
+                ecs_task_definition_memory_hard_limit_check="The task's Memory bounds its one "
+                "container.",
+                ecs_no_environment_secrets_check="Guard cannot read names in Fn::If; secrets are "
+                "in Secrets.",
+            ),
             # Register a task definition only for an image that exists.
             DependsOn=[image_check],
         )
@@ -181,7 +191,11 @@ def add_service(
             ],
             EnableECSManagedTags=True,
             PropagateTags="SERVICE",
-            Metadata={"ForwardingListener": lb.forwarding_listener()},
+            Metadata={"ForwardingListener": lb.forwarding_listener()}
+            | guard_skips(
+                ecs_service_assign_public_ip_disabled_check="Public only if the VPC has no private "
+                "subnet with egress.",
+            ),
             # Fail fast on a missing image, before ECS starts tasks that cannot pull it.
             DependsOn=[image_check],
         )

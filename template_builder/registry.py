@@ -17,7 +17,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, ecr
 from template_builder import names
 from template_builder.custom_resources import add_image_check_provider
 from template_builder.exports import exported
-from template_builder.metadata import checkov_skips
+from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.parameters import (
     add_grouped,
     add_log_retention_parameter,
@@ -130,6 +130,12 @@ def build_registry_template() -> Template:
                 "excluded (IMMUTABLE_WITH_EXCLUSION), which this check does not recognise.",
                 CKV_AWS_136="Images hold no secrets; ECR's AES-256 encryption at rest suffices "
                 "and a customer-managed KMS key would add cost and a key policy only.",
+            )
+            | guard_skips(
+                ecr_private_tag_immutability_enabled_check="Release tags are immutable; only "
+                "`latest` moves (IMMUTABLE_WITH_EXCLUSION).",
+                ecr_private_lifecycle_policy_configured_check="The policy is set, as an Fn::Sub "
+                "this rule cannot read.",
             ),
         )
     )

@@ -98,7 +98,7 @@ def test_the_service_waits_for_whichever_listener_forwards(render):
         ({names.CERTIFICATE_ARN: render.certificate}, names.HTTPS_LISTENER),
     ]:
         resources = render.resolve(**params)["Resources"]
-        assert resources[names.SERVICE]["Metadata"] == {"ForwardingListener": listener}
+        assert resources[names.SERVICE]["Metadata"]["ForwardingListener"] == listener
 
 
 @pytest.mark.parametrize(
