@@ -22,6 +22,7 @@ background, so a key the issuer withdrew stops being accepted without a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -242,11 +243,9 @@ class Verifier:
     async def _refresh(self) -> None:
         """Fetch the key set once for everyone waiting; a failure keeps the keys held (the
         callback has recorded it: the waiters look at ``_failed``)."""
-        try:
-            # Shielded: a caller that goes away does not cancel the others' fetch.
+        # Shielded: a caller that goes away does not cancel the others' fetch.
+        with contextlib.suppress(Exception):
             await asyncio.shield(self._start_fetch())
-        except Exception:  # noqa: S110 - recorded by _refreshed
-            pass
 
     def _refreshed(self, future: asyncio.Future) -> None:
         self._refreshing = None

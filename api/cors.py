@@ -17,7 +17,9 @@ from sanic import HTTPResponse, Request, Sanic
 from api.auth import public
 from api.config import Settings
 
-ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
+ALLOWED_HEADERS = (
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
+)
 EXPOSED_HEADERS = "ETag, Location, X-Request-ID, Retry-After, WWW-Authenticate"
 # How long a browser may reuse a preflight's answer (Chromium caps it at 7200).
 MAX_AGE_SECONDS = 600

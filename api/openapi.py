@@ -160,7 +160,9 @@ class Security:
             "headers": {**unavailable["headers"], "Retry-After": _RETRY_AFTER},
         }
         responses["401"] = problem(
-            401, "No bearer token, or one that is not valid", **{"WWW-Authenticate": _WWW_AUTHENTICATE}
+            401,
+            "No bearer token, or one that is not valid",
+            **{"WWW-Authenticate": _WWW_AUTHENTICATE},
         )
         responses["403"] = problem(
             403, f"The token lacks the scope {scope}", **{"WWW-Authenticate": _WWW_AUTHENTICATE}
@@ -168,8 +170,9 @@ class Security:
         return {
             **spec,
             "security": requirements,
-            "description": (spec.get("description", "") + f"\n\nNeeds a bearer token with "
-            f"the scope `{scope}`.").strip(),
+            "description": (
+                spec.get("description", "") + f"\n\nNeeds a bearer token with the scope `{scope}`."
+            ).strip(),
             "responses": dict(sorted(responses.items(), key=lambda item: item[0] == "default")),
         }
 
@@ -262,8 +265,6 @@ def install(
         return HTTPResponse(body, content_type="application/json")
 
     openapi_json.__openapi__ = None
-    app.add_route(
-        public(openapi_json), "/docs/openapi.json", methods=["GET"], name="openapi_json"
-    )
+    app.add_route(public(openapi_json), "/docs/openapi.json", methods=["GET"], name="openapi_json")
     answer_head(app)
     body = orjson.dumps(build_document(app, schemas, version=version, security=security))

@@ -57,7 +57,7 @@ class Issuer:
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 if self.path == "/.well-known/openid-configuration":
                     issuer.discovery_fetches += 1
                     body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks.json"}
@@ -131,7 +131,9 @@ class Issuer:
         body.update(claims)
         body = {k: v for k, v in body.items() if v is not None}
         key = self.keys[kid]
-        return jwt.encode(body, key.private, algorithm=key.alg, headers={"kid": kid, **(headers or {})})
+        return jwt.encode(
+            body, key.private, algorithm=key.alg, headers={"kid": kid, **(headers or {})}
+        )
 
     def bearer(self, **kwargs: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(**kwargs)}"}

@@ -35,7 +35,9 @@ async def test_version_reports_the_build(client):
 
 
 async def test_version_answers_null_for_build_information_that_is_unset(tmp_path):
-    async with serve(Settings(sqlite_path=str(tmp_path / "v.sqlite3"), auth_disabled=True)) as client:
+    async with serve(
+        Settings(sqlite_path=str(tmp_path / "v.sqlite3"), auth_disabled=True)
+    ) as client:
         version = (await client.get("/version")).json()
     assert (version["git_sha"], version["build_date"]) == (None, None)
 
