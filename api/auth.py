@@ -162,7 +162,12 @@ class Verifier:
                 algorithms=[alg],
                 issuer=self.issuer,
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+                options={
+                    "require": ["exp", "iss", "sub"],
+                    "verify_aud": False,  # checked below: aud, or client_id for Cognito
+                    # An RSA key under 2048 bits (or a weak EC/HMAC key) is refused, not warned of.
+                    "enforce_minimum_key_length": True,
+                },
             )
         except jwt.PyJWTError as error:
             log.info("bearer token refused", extra={"reason": type(error).__name__})
@@ -211,7 +216,9 @@ class Verifier:
                 raise _invalid_token()
             try:
                 prepared = PyJWK(jwk, algorithm=alg)
-            except jwt.PyJWTError:  # a key of another type than alg (an EC key for RS256 ...)
+            # A key of another type than alg (an EC key for RS256 ...), or one the issuer
+            # published malformed: the token cannot be checked, so it is not valid.
+            except (jwt.PyJWTError, ValueError, KeyError, TypeError):
                 raise _invalid_token() from None
             self._prepared[(kid, alg)] = prepared
         return prepared

@@ -36,8 +36,8 @@ class SigningKey:
         return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
 
 
-def rsa_key(kid: str, alg: str = "RS256") -> SigningKey:
-    return SigningKey(kid, alg, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+def rsa_key(kid: str, alg: str = "RS256", bits: int = 2048) -> SigningKey:
+    return SigningKey(kid, alg, rsa.generate_private_key(public_exponent=65537, key_size=bits))
 
 
 def ec_key(kid: str) -> SigningKey:
@@ -50,6 +50,7 @@ class Issuer:
 
     keys: dict[str, SigningKey] = field(default_factory=dict)
     published: list[str] = field(default_factory=list)
+    extra_jwks: list[dict[str, Any]] = field(default_factory=list)  # served as they are
     discovery_fetches: int = 0
     jwks_fetches: int = 0
 
@@ -64,7 +65,7 @@ class Issuer:
                 elif self.path == "/jwks.json":
                     issuer.jwks_fetches += 1
                     keys = [issuer.keys[kid].public_jwk() for kid in issuer.published]
-                    body = {"keys": keys}
+                    body = {"keys": keys + issuer.extra_jwks}
                 else:
                     self.send_error(404)
                     return

@@ -291,6 +291,27 @@ async def test_a_flood_of_unknown_kids_makes_one_key_fetch(watched, own_issuer):
     assert own_issuer.jwks_fetches - before == 1
 
 
+async def test_a_malformed_key_from_the_issuer_refuses_its_tokens_without_a_500(
+    watched, own_issuer
+):
+    broken = own_issuer.add_key(rsa_key("broken"), publish=False)
+    own_issuer.extra_jwks.append({**broken.public_jwk(), "n": "not base64url!"})
+    assert_refused(await post(watched, own_issuer.token(kid="broken")))
+    assert (await post(watched, own_issuer.token(kid="rsa-1"))).status_code == 201
+
+
+@pytest.mark.filterwarnings("ignore::jwt.InsecureKeyLengthWarning")  # the test issuer signing
+async def test_a_key_under_2048_bits_is_refused_even_from_the_issuer(watched, own_issuer):
+    own_issuer.add_key(rsa_key("short", bits=1024))
+    assert_refused(await post(watched, own_issuer.token(kid="short")))
+
+
+@pytest.mark.parametrize("alg", ["PS256", "RS512"])
+async def test_other_rsa_algorithms_of_the_allow_list_verify(watched, own_issuer, alg):
+    own_issuer.add_key(rsa_key(f"rsa-{alg}", alg=alg))
+    assert (await post(watched, own_issuer.token(kid=f"rsa-{alg}"))).status_code == 201
+
+
 async def test_the_issuer_down_does_not_stop_tokens_whose_keys_are_held(watched, own_issuer):
     assert (await post(watched, own_issuer.token())).status_code == 201
     own_issuer.stop()
