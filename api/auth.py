@@ -123,7 +123,6 @@ class Verifier:
         self._attempted_at: float | None = None
         self._failed = False
         self._refreshing: asyncio.Future | None = None
-        self.fetches = 0  # key-set fetches attempted (tests and the log read it)
 
     # --- the request path ------------------------------------------------------------------------
 
@@ -241,7 +240,6 @@ class Verifier:
     def _start_fetch(self) -> asyncio.Future:
         if self._refreshing is None:
             self._attempted_at = self.clock()
-            self.fetches += 1
             self._refreshing = asyncio.ensure_future(asyncio.to_thread(self._fetch_keys))
             # Runs before any waiter resumes (callbacks run in the order they were added).
             self._refreshing.add_done_callback(self._refreshed)
