@@ -91,21 +91,29 @@ $(GUARD_STAMP): tools/cfn-guard/package.json tools/cfn-guard/package-lock.json
 chromium: ## Install Debian's chromium when absent (the /docs browser test needs it)
 	$(call need-debian,$(CHROMIUM),chromium)
 
+# Local runs have no token issuer unless AUTH_ISSUER names one: then the API checks tokens as
+# deployed; otherwise writes are open, said in one line (the API refuses to start without either).
+open-writes-unless-issuer = if [ -z "$$AUTH_ISSUER" ]; then \
+	  echo "$(1): AUTH_DISABLED=true: writes are open to anyone (set AUTH_ISSUER and AUTH_AUDIENCE to check tokens)"; \
+	  export AUTH_DISABLED=true; fi;
+
 # --- the API ------------------------------------------------------------------------------------
 dev: $(API_STAMP) $(DOCS_ASSETS) ## Run the API with reload on http://127.0.0.1:8000 (HOST=, PORT=; Docker compose if an engine answers)
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 	  echo "make dev: Docker engine found: docker compose up (API + PostgreSQL + Redis) on port $(PORT)"; \
+	  echo "make dev: AUTH_DISABLED=true in docker-compose.yml: writes are open to anyone"; \
 	  API_PORT=$(PORT) docker compose up --build; \
 	else \
 	  if [ -n "$$DATABASE_URL" ]; then echo "make dev: no Docker engine: API from $(VENV) on DATABASE_URL"; \
 	  elif [ -n "$$PGHOST$$PGPORT$$PGDATABASE$$PGUSER$$PGPASSWORD$$PGSSLMODE" ]; then \
 	    echo "make dev: no Docker engine: API from $(VENV) on PostgreSQL from the PG* variables"; \
 	  else echo "make dev: no Docker engine: API from $(VENV) on the embedded SQLite database"; fi; \
+	  $(call open-writes-unless-issuer,make dev) \
 	  $(BIN)/sanic api.app:create_app --factory --host $(HOST) --port $(PORT) --dev; \
 	fi
 
-run: $(API_STAMP) $(DOCS_ASSETS) ## Run the API like production (no reload, workers from WORKERS)
-	$(BIN)/python -m api
+run: $(API_STAMP) $(DOCS_ASSETS) ## Run the API like production (no reload, workers from WORKERS; writes open unless AUTH_ISSUER is set)
+	@$(call open-writes-unless-issuer,make run) $(BIN)/python -m api
 
 migrate: $(API_STAMP) ## Apply database migrations to DATABASE_URL or the PG* variables' database (else the SQLite file)
 	$(BIN)/python -m api.migrations

@@ -43,8 +43,8 @@ docker run --rm --entrypoint python "$image" -c \
 echo "ok: /opt/rds-ca/global-bundle.pem loads"
 
 # Production-like: read-only root, writable /tmp only, no capabilities. No DATABASE_URL: the embedded
-# SQLite file under /tmp, migrated on start.
-docker run -d --name "$name" --read-only --tmpfs /tmp --cap-drop ALL \
+# SQLite file under /tmp, migrated on start; no token issuer here, so writes are open (AUTH_DISABLED).
+docker run -d --name "$name" --read-only --tmpfs /tmp --cap-drop ALL -e AUTH_DISABLED=true \
   --security-opt no-new-privileges -p "127.0.0.1:${host_port}:8000" "$image" >/dev/null
 
 deadline=$(($(date +%s) + 90))
