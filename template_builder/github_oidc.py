@@ -7,6 +7,10 @@
   rollout failed (the service's events, its stopped tasks, the API's log streams).
 - CloudFormationRole: the service role CloudFormation assumes to change the stack
   (`--cfn-role-arn`), so neither GitHub role needs permissions on the stack's resources themselves.
+- PermissionsBoundary: the managed policy every role the CloudFormation role creates must carry
+  (the most any workload role of these stacks needs), so that an approved change set cannot
+  create or widen a role beyond it: AWS's pattern for delegating role creation (IAM User Guide,
+  "Permissions boundaries for IAM entities").
 
 Wildcards, and why: resource names CloudFormation generates (roles, functions, load balancers,
 security groups) are scoped by the stack-name prefix where AWS keeps one (IAM roles, Lambda
@@ -24,12 +28,15 @@ from awacs import (
     elasticache,
     elasticloadbalancing,
     iam,
+    kms,
     logs,
     rds,
     secretsmanager,
+    ssm,
+    sts,
 )
 from awacs import awslambda as lambda_
-from awacs.aws import Condition, StringEquals
+from awacs.aws import Action, Condition, StringEquals, StringNotEquals
 from troposphere import Equals, If, Output, Parameter, Ref, Sub, Template
 from troposphere import iam as cfn_iam
 
@@ -405,7 +412,128 @@ def _pass_role(role: cfn_iam.Role):
     )
 
 
-def _cloudformation_role(template: Template) -> cfn_iam.Role:
+def _permissions_boundary(template: Template) -> cfn_iam.ManagedPolicy:
+    """At most what any role of the stacks the CloudFormation role deploys needs: the task
+    execution role (pull the image, write its logs, read its secrets), the task role (nothing)
+    and the VPC lookup (describe the network, write its logs). Secrets may be any the service's
+    parameters name, so their ARNs are open here; each role's own policy grants the exact ones."""
+    any_account = lambda service, resource: Sub(  # noqa: E731
+        f"arn:${{AWS::Partition}}:{service}:*:*:{resource}"
+    )
+    log_groups = [
+        _arn("logs", f"log-group:{group}{suffix}") for group in LOG_GROUPS for suffix in ("", ":*")
+    ]
+    return template.add_resource(
+        cfn_iam.ManagedPolicy(
+            names.PERMISSIONS_BOUNDARY,
+            ManagedPolicyName=_sub(names.PERMISSIONS_BOUNDARY_POLICY_NAME.format(stack="${Stack}")),
+            Description=_sub("Permissions boundary of every role of the ${Stack} stacks"),
+            PolicyDocument=policies.document(
+                # ECR's registry-wide login token has no resource: AWS requires "*".
+                policies.allow([ecr.GetAuthorizationToken], policies.ANY_RESOURCE),
+                policies.allow(
+                    [
+                        ecr.BatchCheckLayerAvailability,
+                        ecr.GetDownloadUrlForLayer,
+                        ecr.BatchGetImage,
+                    ],
+                    policies.ecr_repository_arn(Ref(names.REPOSITORY_NAME)),
+                ),
+                policies.allow([logs.CreateLogStream, logs.PutLogEvents], log_groups),
+                policies.allow(
+                    [secretsmanager.GetSecretValue],
+                    any_account("secretsmanager", "secret:*"),
+                ),
+                policies.allow(
+                    [ssm.GetParameters],
+                    any_account("ssm", "parameter/*"),
+                ),
+                policies.allow(
+                    [kms.Decrypt],
+                    any_account("kms", "key/*"),
+                    Condition(
+                        StringEquals(
+                            {
+                                "kms:ViaService": [
+                                    Sub("secretsmanager.${AWS::Region}.${AWS::URLSuffix}"),
+                                    Sub("ssm.${AWS::Region}.${AWS::URLSuffix}"),
+                                ]
+                            }
+                        )
+                    ),
+                ),
+                # EC2 Describe* actions support no resource-level permissions: AWS requires "*".
+                policies.allow(
+                    [ec2.DescribeVpcs, ec2.DescribeSubnets, ec2.DescribeRouteTables],
+                    policies.ANY_RESOURCE,
+                ),
+                # Nothing above allows these; the Deny keeps it so if the boundary is widened.
+                # "*": on every resource, this boundary policy included.
+                policies.deny(
+                    [Action("iam", "*"), Action("organizations", "*"), sts.AssumeRole],
+                    policies.ANY_RESOURCE,
+                ),
+            ),
+        )
+    )
+
+
+def _role_writes(stack_roles: Sub, boundary: cfn_iam.ManagedPolicy) -> list:
+    """The stacks' roles: created, given inline policies or a boundary only with the
+    boundary's ARN as their permissions boundary (the actions that take the iam:PermissionsBoundary
+    key, per the Service Authorization Reference); the rest (trust policy, tags, description,
+    deleting an inline policy, which can only narrow a role) take no such key."""
+    boundary_arn = Ref(boundary)
+    return [
+        policies.allow(
+            [
+                iam.DeleteRole,
+                iam.GetRole,
+                iam.UpdateRole,
+                iam.UpdateRoleDescription,
+                iam.UpdateAssumeRolePolicy,
+                iam.GetRolePolicy,
+                iam.DeleteRolePolicy,
+                iam.ListRolePolicies,
+                iam.ListAttachedRolePolicies,
+                iam.TagRole,
+                iam.UntagRole,
+            ],
+            stack_roles,
+        ),
+        policies.allow(
+            [iam.CreateRole, iam.PutRolePolicy, iam.PutRolePermissionsBoundary],
+            stack_roles,
+            Condition(StringEquals({"iam:PermissionsBoundary": boundary_arn})),
+        ),
+        # Explicit denies (AWS's delegation pattern), so that no other policy on this role can
+        # lift them. "*": any role, any policy: no role without the boundary, none loses it.
+        policies.deny(
+            [
+                iam.CreateRole,
+                iam.PutRolePolicy,
+                iam.AttachRolePolicy,
+                iam.PutRolePermissionsBoundary,
+            ],
+            policies.ANY_RESOURCE,
+            Condition(StringNotEquals({"iam:PermissionsBoundary": boundary_arn})),
+        ),
+        # No role loses its boundary: "*", whichever role.
+        policies.deny([iam.DeleteRolePermissionsBoundary], policies.ANY_RESOURCE),
+        # Nor may the boundary itself be rewritten or deleted.
+        policies.deny(
+            [
+                iam.CreatePolicyVersion,
+                iam.DeletePolicy,
+                iam.DeletePolicyVersion,
+                iam.SetDefaultPolicyVersion,
+            ],
+            boundary_arn,
+        ),
+    ]
+
+
+def _cloudformation_role(template: Template, boundary: cfn_iam.ManagedPolicy) -> cfn_iam.Role:
     ecs_arn = lambda resource: _arn("ecs", resource)  # noqa: E731
     elb_arn = lambda resource: _arn("elasticloadbalancing", resource)  # noqa: E731
     ec2_arn = lambda resource: _arn("ec2", resource)  # noqa: E731
@@ -521,24 +649,7 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
             ],
             policies.ANY_RESOURCE,
         ),
-        policies.allow(
-            [
-                iam.CreateRole,
-                iam.DeleteRole,
-                iam.GetRole,
-                iam.UpdateRole,
-                iam.UpdateRoleDescription,
-                iam.UpdateAssumeRolePolicy,
-                iam.PutRolePolicy,
-                iam.GetRolePolicy,
-                iam.DeleteRolePolicy,
-                iam.ListRolePolicies,
-                iam.ListAttachedRolePolicies,
-                iam.TagRole,
-                iam.UntagRole,
-            ],
-            stack_roles,
-        ),
+        *_role_writes(stack_roles, boundary),
         policies.allow(
             [iam.PassRole],
             stack_roles,
@@ -729,7 +840,8 @@ def build_github_oidc_template() -> Template:
     template = Template(Description=DESCRIPTION)
     _parameters(template)
     provider_arn = _github_provider_arn(template)
-    cfn_role = _cloudformation_role(template)
+    boundary = _permissions_boundary(template)
+    cfn_role = _cloudformation_role(template, boundary)
     publish = _publish_role(template, provider_arn, cfn_role)
     deploy = _deploy_role(template, provider_arn, cfn_role)
     template.add_output(
@@ -748,6 +860,11 @@ def build_github_oidc_template() -> Template:
                 names.OUTPUT_CLOUDFORMATION_ROLE_ARN,
                 Description="CloudFormation service role (cars-stack --cfn-role-arn)",
                 Value=cfn_role.GetAtt("Arn"),
+            ),
+            Output(
+                names.OUTPUT_PERMISSIONS_BOUNDARY_ARN,
+                Description="Boundary the stacks' roles must carry (their PermissionsBoundaryArn)",
+                Value=Ref(boundary),
             ),
         ]
     )

@@ -47,6 +47,8 @@ VPC_NAME = "VpcName"
 PUBLIC_SUBNET_IDS = "PublicSubnetIds"
 TASK_SUBNET_IDS = "TaskSubnetIds"
 SECRETS_KMS_KEY_ARN = "SecretsKmsKeyArn"
+# Every stack that creates IAM roles for the CloudFormation role takes this (optional) parameter.
+PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
 
 # Parameters naming the longer-lived stacks a stack imports from (docs/architecture.md)
 NETWORK_STACK_NAME = "NetworkStackName"
@@ -75,6 +77,7 @@ HAS_PUBLIC_SUBNET_IDS = "HasPublicSubnetIds"
 HAS_TASK_SUBNET_IDS = "HasTaskSubnetIds"
 HAS_SECRETS_KMS_KEY = "HasSecretsKmsKey"
 HAS_ALARM_TOPIC = "HasAlarmTopic"
+HAS_PERMISSIONS_BOUNDARY = "HasPermissionsBoundary"
 # ... and those the data-stack parameters drive
 HAS_DATA_STACK = "HasDataStack"
 HAS_DATA_STACK_CACHE = "HasDataStackCache"
@@ -173,6 +176,11 @@ PRODUCTION_ENVIRONMENT = "production"
 OUTPUT_PUBLISH_ROLE_ARN = "PublishRoleArn"
 OUTPUT_DEPLOY_ROLE_ARN = "DeployRoleArn"
 OUTPUT_CLOUDFORMATION_ROLE_ARN = "CloudFormationRoleArn"
+# The permissions boundary every role the CloudFormation role creates must carry; cars-stack
+# derives its ARN from the --cfn-role-arn's account and the stack name.
+PERMISSIONS_BOUNDARY = "PermissionsBoundary"
+PERMISSIONS_BOUNDARY_POLICY_NAME = "{stack}-permissions-boundary"
+OUTPUT_PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
 
 # Every exported output is "${AWS::StackName}-<output name>": a stack imports another's with
 # EXPORT.format(stack=<that stack's name>, output=<name>) (the network, data and registry stacks).
