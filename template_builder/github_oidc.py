@@ -836,6 +836,25 @@ def _deploy_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> cf
     )
 
 
+def _release_roles_guard(template: Template, cfn_role: cfn_iam.Role, *roles: cfn_iam.Role) -> None:
+    """CloudFormation may do nothing to the release roles themselves, whose names a stack prefix
+    such as `api-cars-*` matches when this stack is named `api-cars-github`: no change set, not
+    even one importing them into a stack, may rewrite who they trust or what they may do. A
+    policy of its own, because the role's own policies cannot name its ARN."""
+    template.add_resource(
+        cfn_iam.PolicyType(
+            names.RELEASE_ROLES_GUARD,
+            Roles=[Ref(cfn_role)],
+            PolicyName="leave-the-release-roles-alone",
+            PolicyDocument=policies.document(
+                policies.deny(
+                    [Action("iam", "*")], [role.GetAtt("Arn") for role in (cfn_role, *roles)]
+                )
+            ),
+        )
+    )
+
+
 def build_github_oidc_template() -> Template:
     template = Template(Description=DESCRIPTION)
     _parameters(template)
@@ -844,6 +863,7 @@ def build_github_oidc_template() -> Template:
     cfn_role = _cloudformation_role(template, boundary)
     publish = _publish_role(template, provider_arn, cfn_role)
     deploy = _deploy_role(template, provider_arn, cfn_role)
+    _release_roles_guard(template, cfn_role, publish, deploy)
     template.add_output(
         [
             Output(

@@ -181,6 +181,7 @@ OUTPUT_CLOUDFORMATION_ROLE_ARN = "CloudFormationRoleArn"
 PERMISSIONS_BOUNDARY = "PermissionsBoundary"
 PERMISSIONS_BOUNDARY_POLICY_NAME = "{stack}-permissions-boundary"
 OUTPUT_PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
+RELEASE_ROLES_GUARD = "ReleaseRolesGuard"
 
 # Every exported output is "${AWS::StackName}-<output name>": a stack imports another's with
 # EXPORT.format(stack=<that stack's name>, output=<name>) (the network, data and registry stacks).

@@ -7,6 +7,7 @@ import re
 
 import boto3
 import pytest
+from cfnlint.api import ManualArgs, lint
 from moto import mock_aws
 
 from template_builder import names
@@ -249,6 +250,10 @@ def test_iam_accepts_the_boundary_and_a_role_created_within_it(render):
                 PolicyName=f"{role}-{inline['PolicyName']}",
                 PolicyDocument=json.dumps(inline["PolicyDocument"]),
             )
+    guard = oidc[names.RELEASE_ROLES_GUARD]["Properties"]
+    iam.create_policy(
+        PolicyName=guard["PolicyName"], PolicyDocument=json.dumps(guard["PolicyDocument"])
+    )
     service = _with_arns(render.resolve(**{names.PERMISSIONS_BOUNDARY_ARN: BOUNDARY_ARN}))
     execution = service["Resources"][names.EXECUTION_ROLE]["Properties"]
     iam.create_role(
@@ -267,3 +272,26 @@ def test_iam_accepts_the_boundary_and_a_role_created_within_it(render):
     assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == sorted(
         inline["PolicyName"] for inline in execution["Policies"]
     )
+
+
+def test_the_cloudformation_role_may_do_nothing_to_the_release_roles(render):
+    """Their names match `${StackName}-*` when this stack is named like api-cars-github: no change
+    set, not even one importing them, may rewrite whom they trust or what they may do."""
+    resources = render.oidc()["Resources"]
+    guard = resources[names.RELEASE_ROLES_GUARD]
+    assert guard["Type"] == "AWS::IAM::Policy"
+    assert guard["Properties"]["Roles"] == [{"Ref": names.CLOUDFORMATION_ROLE}]
+    (statement,) = guard["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Action"] == ["iam:*"]
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": [role, "Arn"]}
+        for role in (names.CLOUDFORMATION_ROLE, names.PUBLISH_ROLE, names.DEPLOY_ROLE)
+    ]
+
+
+@pytest.mark.parametrize("stack", ["service", "network"])
+def test_the_templates_with_the_boundary_set_pass_cfn_lint(render, stack):
+    template, _ = _stacks(render)[stack]
+    decided = render.variant(template, **{names.PERMISSIONS_BOUNDARY_ARN: BOUNDARY_ARN})
+    config = ManualArgs(regions=[render.region], ignore_checks=["W2001"])  # decided: unused
+    assert lint(json.dumps(decided), config=config) == []
