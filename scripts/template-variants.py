@@ -38,7 +38,16 @@ DATA = {
 SERVICE_DATABASE = {
     "data-stack": {},
     "data-stack-no-cache": {names.DATA_STACK_HAS_CACHE: "false"},
-    "own-database": {names.DATA_STACK_NAME: "", names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET},
+    "own-database": {
+        names.DATA_STACK_NAME: "",
+        names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
+        names.ACCESS_LOG_BUCKET_NAME: "company-alb-logs",
+    },
+    "own-database-no-access-logs": {
+        names.DATA_STACK_NAME: "",
+        names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
+        names.ACCESS_LOGS: "false",
+    },
     "demo": DEMO,
 }
 SERVICE = {

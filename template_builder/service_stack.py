@@ -25,7 +25,7 @@ def build_template() -> Template:
     data = add_data_link(template, params)
     custom = add_custom_resources(template, params, vpc_id=data.vpc_id(params))
     security_groups = add_security_groups(template, params, custom.vpc_lookup)
-    lb = add_load_balancer(template, params, custom.vpc_lookup, security_groups)
+    lb = add_load_balancer(template, params, data, custom.vpc_lookup, security_groups)
     alarms = add_deployment_alarms(template, lb)
     cluster = add_cluster(template, params)
     roles = add_task_roles(template, params, data, cluster.log_group)

@@ -1,7 +1,7 @@
 """Outputs of the data stack, each exported as `${AWS::StackName}-<output>` (names.DATA_EXPORT):
 what the service stack imports and `cars-stack status` reads."""
 
-from troposphere import Export, Output, Ref, Sub, Template
+from troposphere import Export, Output, Ref, Sub, Template, s3
 
 from template_builder import names
 from template_builder.custom_resources import VpcLookup
@@ -21,6 +21,7 @@ def add_data_outputs(
     cache: Cache,
     network: DataNetwork,
     vpc_lookup: VpcLookup,
+    access_log_bucket: s3.Bucket,
 ) -> None:
     cluster = database.cluster
     with_cache = {"Condition": names.HAS_CACHE}
@@ -73,5 +74,10 @@ def add_data_outputs(
                 network.client.GetAtt("GroupId"),
             ),
             _exported(names.OUTPUT_DATA_VPC_ID, "VPC of the data tier", vpc_lookup.GetAtt("VpcId")),
+            _exported(
+                names.OUTPUT_ACCESS_LOG_BUCKET,
+                "Bucket of the load balancer's access logs (kept when the stack is deleted)",
+                Ref(access_log_bucket),
+            ),
         ]
     )
