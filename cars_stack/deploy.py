@@ -8,7 +8,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, data, images, protection, release, rollout, verify
+from cars_stack import (
+    changeset,
+    data,
+    deletion_protection,
+    images,
+    protection,
+    release,
+    rollout,
+    verify,
+)
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
@@ -29,6 +38,7 @@ from template_builder.names import (
     DELETION_PROTECTION,
     ENABLE_CACHE,
     IMAGE_TAG,
+    LOAD_BALANCER_DELETION_PROTECTION,
     READER_COUNT,
     REPOSITORY_NAME,
 )
@@ -265,9 +275,45 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
     assert service_template is not None and given is not None
     _wire_to_data_stack(ctx, service_template, given, data_name)
     service_ctx = ctx.for_stack(ctx.stack_name)
-    service_result = deploy_template(service_ctx, service_template, given, options)
+    service_result = _deploy_service(service_ctx, service_template, given, options)
     ctx.emit({**service_result, **document})
     return 0
+
+
+def _deploy_service(
+    ctx: Context, template: Template, given: dict[str, str], options: DeployOptions
+) -> dict[str, Any]:
+    """The service through its change set; after its first create, a second one turns on the
+    load balancer's deletion protection (cars_stack.deletion_protection), as for the data stack."""
+    on_create, protect = deletion_protection.on_create(
+        template, given, LOAD_BALANCER_DELETION_PROTECTION
+    )
+    result = deploy_template(ctx, template, given, options, on_create=on_create)
+    if not data.is_ready(result):
+        if result.get("type") == "CREATE" and protect:
+            ctx.say(
+                "Once it is executed, run cars-stack deploy --only service again: it turns on "
+                "the load balancer's deletion protection"
+            )
+        return result
+    stack = describe(ctx.client("cloudformation"), ctx.stack_name)
+    if (
+        protect
+        and stack is not None
+        and deletion_protection.is_off(stack, LOAD_BALANCER_DELETION_PROTECTION)
+    ):
+        result["deletion_protection"] = deletion_protection.turn_on(
+            ctx,
+            LOAD_BALANCER_DELETION_PROTECTION,
+            headline=f"Turn on deletion protection of the load balancer of {ctx.stack_name}",
+            description="cars-stack deploy: load balancer deletion protection on after the create",
+            later_hint=(
+                f"the load balancer of {ctx.stack_name} has no deletion protection yet: "
+                "cars-stack deploy --only service turns it on"
+            ),
+            timeout_minutes=options.timeout_minutes,
+        )
+    return result
 
 
 def execute(
@@ -332,5 +378,14 @@ def execute(
         executed = describe(cfn, stack.stack_id)
         protection.ensure(
             ctx, termination_protected=bool(executed and executed.termination_protection)
+        )
+    if (
+        result.get("executed")
+        and change_set.change_type == "CREATE"
+        and change_set.parameters.get(LOAD_BALANCER_DELETION_PROTECTION) == "false"
+    ):
+        ctx.say(
+            f"The load balancer of {stack.name} has no deletion protection yet (off for the "
+            "first create): cars-stack deploy --only service turns it on"
         )
     return code

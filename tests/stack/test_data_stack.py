@@ -24,6 +24,7 @@ from api.migrations import compatibility
 from api.migrations.compatibility import Contraction
 from cars_stack.protection import LIFTED_POLICY, stack_policy
 from template_builder.names import (
+    ACCESS_LOG_BUCKET,
     CACHE,
     CACHE_SECRET,
     DATA_STACK_HAS_CACHE,
@@ -51,6 +52,7 @@ T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 CLUSTER_ID = "api-cars-data-databasecluster-abcdefghijkl"
 WRITER_ID = "api-cars-data-databasewriter-mnopqrstuvwx"
 CACHE_NAME = "api-cars-data-cache"
+LOG_BUCKET = "api-cars-data-alb-123456789012-eu-west-1-2d3fb730"
 STACK_TYPE = "AWS::CloudFormation::Stack"
 _ids = count(1)
 
@@ -797,8 +799,8 @@ def test_destroy_deletes_the_service_and_keeps_the_data_stack_saying_so(
     result = cli("destroy", "--yes")
     assert result.code == 0, result.err
     assert (
-        "Data stack api-cars-data kept, with its database and cache: to delete it and its data, "
-        "cars-stack destroy --delete-data api-cars-data" in result.out
+        "Data stack api-cars-data kept, with its database, cache and access logs: to delete it "
+        "and its data, cars-stack destroy --delete-data api-cars-data" in result.out
     )
     names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
     assert DATA in names
@@ -888,7 +890,11 @@ def expect_data_deletion(aws: Aws, snapshots: list[dict[str, Any]]) -> None:
     _not_imported(aws, f"{DATA}-CacheEndpoint")
     cfn.add_response(
         "list_stack_resources",
-        _resources(DATA, (DATABASE_CLUSTER, CLUSTER_ID, "AWS::RDS::DBCluster")),
+        _resources(
+            DATA,
+            (DATABASE_CLUSTER, CLUSTER_ID, "AWS::RDS::DBCluster"),
+            (ACCESS_LOG_BUCKET, LOG_BUCKET, "AWS::S3::Bucket"),
+        ),
         {"StackName": DATA},
     )
     lift_id = expect_change_set(
@@ -959,6 +965,12 @@ def test_destroy_delete_data_lifts_protection_deletes_and_prints_the_final_snaps
     assert (
         f"Final snapshot of cluster {CLUSTER_ID}: {FINAL} (available); restore from it with "
         "aws rds restore-db-cluster-from-snapshot" in result.out
+    )
+    # The access-log bucket outlives the data stack (DeletionPolicy), and the output says how to go.
+    assert (
+        f"Access-log bucket {LOG_BUCKET} kept with the load balancer's logs (they expire by its "
+        f"lifecycle rule); to delete it and them: aws s3 rb s3://{LOG_BUCKET} --force "
+        f"--region {REGION}" in result.out
     )
     aws_stub.done()
 
