@@ -16,13 +16,15 @@ from botocore.exceptions import ClientError
 
 from cars_stack import deletion_protection, protection
 from cars_stack import deploy as deploying
-from cars_stack.errors import DeploymentFailed, Refused
+from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, physical_ids
 from cars_stack.template import Template, default_template_path
 from template_builder.names import (
     ACCESS_LOG_BUCKET,
+    ACCESS_LOG_BUCKET_NAME_PATTERN,
+    ACCESS_LOG_DAYS,
     DATA_TEMPLATE_FILE,
     DATABASE_CLUSTER,
     DELETION_PROTECTION,
@@ -68,11 +70,32 @@ def _turn_on_deletion_protection(ctx: Context, options: DeployOptions) -> dict[s
     )
 
 
+def _refuse_a_name_too_long_for_the_log_bucket(ctx: Context, template: Template) -> None:
+    """The access-log bucket's name carries the stack's (template_builder/access_logs.py), and S3
+    takes at most 63 characters: refused here, before a create that would roll back."""
+    if ACCESS_LOG_DAYS not in template.parameters:
+        return  # a data template without the bucket
+    bucket = ACCESS_LOG_BUCKET_NAME_PATTERN.format(
+        stack=ctx.stack_name, account="0" * 12, region=ctx.region, id="0" * 8
+    )
+    if len(bucket) > BUCKET_NAME_LIMIT:
+        room = BUCKET_NAME_LIMIT - (len(bucket) - len(ctx.stack_name))
+        raise BadInput(
+            f"data stack name {ctx.stack_name} is too long for its access-log bucket "
+            f"({len(bucket)} > {BUCKET_NAME_LIMIT} characters): in {ctx.region} it may have at "
+            f"most {room} (--data-stack-name)"
+        )
+
+
+BUCKET_NAME_LIMIT = 63
+
+
 def deploy_data(ctx: Context, options: DeployOptions) -> dict[str, Any]:
     """Create or update the data stack (``ctx`` is aimed at it); its result document."""
     template = Template.from_file(options.data_template_path or default_data_template_path())
     template.check_body_size()
     given = deploying.parse_params(options.data_params, template, flag="--data-param")
+    _refuse_a_name_too_long_for_the_log_bucket(ctx, template)
     on_create, protect_after_create = deletion_protection.on_create(
         template, given, DELETION_PROTECTION
     )

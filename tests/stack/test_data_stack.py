@@ -1210,3 +1210,17 @@ def test_only_data_refuses_service_parameters(cli, aws_stub: Aws, data_template:
         "--data-param\n"
     )
     aws_stub.done()  # refused before any AWS call
+
+
+def test_a_data_stack_name_too_long_for_its_access_log_bucket_is_refused_before_any_call(
+    cli, aws_stub: Aws
+) -> None:
+    name = "api-cars-production-eu-data"  # 27: the most eu-west-1 leaves is 27
+    longer = name + "x"
+    result = cli("deploy", "--only", "data", "--data-stack-name", longer, clients=aws_stub.clients)
+    assert result.code == 2
+    assert result.err == (
+        f"cars-stack deploy: data stack name {longer} is too long for its access-log bucket "
+        "(64 > 63 characters): in eu-west-1 it may have at most 27 (--data-stack-name)\n"
+    )
+    aws_stub.done()  # nothing was asked of AWS
