@@ -420,6 +420,9 @@ def test_data_stack_writes_are_scoped_to_its_names(render, oidc):
     assert f"arn:aws:rds:{where}:cluster:api-cars-data-*" in resources
     assert f"arn:aws:secretsmanager:{where}:secret:api-cars-data/*" in resources
     assert f"arn:aws:elasticache:{where}:serverlesscache:api-cars-data" in resources
+    # S3 ARNs name no account or Region: the bucket's name carries both.
+    buckets = {r for r in resources if r.startswith("arn:aws:s3:::")}
+    assert buckets == {f"arn:aws:s3:::api-cars-data-alb-{render.account_id}-{render.region}-*"}
     linked = [
         s
         for s in data["PolicyDocument"]["Statement"]
