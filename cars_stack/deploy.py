@@ -31,6 +31,8 @@ from cars_stack.stack import (
 )
 from cars_stack.template import Template
 from template_builder.names import (
+    ACCESS_LOG_BUCKET_NAME,
+    ACCESS_LOGS,
     DATA_STACK_HAS_CACHE,
     DATA_STACK_HAS_READERS,
     DATA_STACK_NAME,
@@ -39,6 +41,7 @@ from template_builder.names import (
     ENABLE_CACHE,
     IMAGE_TAG,
     LOAD_BALANCER_DELETION_PROTECTION,
+    OUTPUT_ACCESS_LOG_BUCKET,
     READER_COUNT,
     REPOSITORY_NAME,
 )
@@ -228,10 +231,27 @@ def _wire_to_data_stack(
         if ENABLE_CACHE not in data_stack.parameters:
             raise Refused(f"stack {name} has no {ENABLE_CACHE} parameter: is it a data stack?")
         given[DATA_STACK_HAS_CACHE] = data_stack.parameters[ENABLE_CACHE]
+    _refuse_logs_without_the_data_stacks_bucket(template, given, data_stack)
     if DATA_STACK_HAS_READERS in template.parameters and DATA_STACK_HAS_READERS not in given:
         # Reads go to the reader endpoint only when there are readers (data_link.py).
         readers = data_stack.parameters.get(READER_COUNT, "0")
         given[DATA_STACK_HAS_READERS] = "true" if readers not in ("", "0") else "false"
+
+
+def _refuse_logs_without_the_data_stacks_bucket(
+    template: Template, given: dict[str, str], data_stack: Stack
+) -> None:
+    """A data stack from before the access-log bucket exports none: the service's update would
+    fail on the import and roll back. Said before anything changes."""
+    if ACCESS_LOGS not in template.parameters or OUTPUT_ACCESS_LOG_BUCKET in data_stack.outputs:
+        return
+    if given.get(ACCESS_LOGS) == "false" or given.get(ACCESS_LOG_BUCKET_NAME):
+        return
+    raise Refused(
+        f"data stack {data_stack.name} has no access-log bucket yet (output "
+        f"{OUTPUT_ACCESS_LOG_BUCKET}): deploy it first (cars-stack deploy --only data), or pass "
+        f"--param {ACCESS_LOG_BUCKET_NAME}=BUCKET or --param {ACCESS_LOGS}=false"
+    )
 
 
 # A data stack the service can import from: created, and not in the middle of a change.

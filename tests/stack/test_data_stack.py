@@ -25,6 +25,7 @@ from api.migrations.compatibility import Contraction
 from cars_stack.protection import LIFTED_POLICY, stack_policy
 from template_builder.names import (
     ACCESS_LOG_BUCKET,
+    ACCESS_LOGS,
     CACHE,
     CACHE_SECRET,
     DATA_STACK_HAS_CACHE,
@@ -785,6 +786,36 @@ def test_deploying_the_service_alone_needs_its_data_stack(
         "(cars-stack deploy --only data), or pass --param DataStackName= for a service without one"
     )
     aws_stub.done()
+
+
+def test_a_service_with_access_logs_waits_for_a_data_stack_that_has_the_bucket(
+    cli, aws_stub: Aws, tmp_path: Path
+) -> None:
+    document = _service_template()
+    document["Parameters"][ACCESS_LOGS] = {"Type": "String", "Default": "true"}
+    template = tmp_path / "service-with-logs.json"
+    template.write_text(json.dumps(document), encoding="utf-8")
+    aws_stub.cfn.add_response(
+        "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
+    )  # a data stack from before the bucket: no AccessLogBucket output
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(template),
+        "--image-tag",
+        "v1.2.0",
+        "--yes",
+        clients=aws_stub.clients,
+    )
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (
+        "cars-stack deploy: data stack api-cars-data has no access-log bucket yet (output "
+        "AccessLogBucket): deploy it first (cars-stack deploy --only data), or pass --param "
+        "AccessLogBucketName=BUCKET or --param AccessLogs=false"
+    )
+    aws_stub.done()  # no change set was made
 
 
 # --- destroy: the data stack stays, or goes with its typed name and a final snapshot -------------
