@@ -364,21 +364,24 @@ def _parser() -> argparse.ArgumentParser:
     command(
         "status",
         "stack, live image, tasks, last releases, the data tier",
-        "Show the stack's status, the live image tag, the service URL, running and desired "
-        "tasks, the rollout state, the SNS topic the alarms notify (or that they page nobody) "
-        "and the last releases, and the data stack: engine, capacity, "
-        "readers, cache, protections, whether the database is paused. Changes nothing.",
+        "Show the stack's status, the live image tag, the service URL and whether its traffic is "
+        "encrypted, where the access logs go, the load balancer's deletion protection, running "
+        "and desired tasks, the rollout state, the SNS topic the alarms notify (or that they page "
+        "nobody) and the last releases, and the data stack: engine, capacity, readers, cache, "
+        "protections, whether the database is paused. Changes nothing.",
         _examples("cars-stack status", "cars-stack status --output json"),
         "data",
     )
     cmd = command(
         "destroy",
         "delete the service stack (type its name to confirm); the data stack stays",
-        "Delete the service stack and its resources after you type its name; say what stays "
-        "(the data stack and its data, the ECR repository and its images, resources with "
+        "Delete the service stack and its resources after you type its name; the load "
+        "balancer's deletion protection is lifted first, in a reviewed change set. Say what "
+        "stays (the data stack and its data, the ECR repository and its images, resources with "
         "DeletionPolicy Retain). A stack that does not exist is nothing to do (exit 0). "
         "--delete-data NAME also deletes the data stack: its deletion protection is lifted in a "
-        "reviewed change set and the final snapshot's id is printed.",
+        "reviewed change set, the final snapshot's id is printed, and the access-log bucket is "
+        "kept and named with the command that deletes it.",
         _examples(
             "cars-stack destroy",
             "cars-stack destroy --stack-name api-cars-test --yes",

@@ -9,7 +9,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, data, images, network, protection, release, rollout, verify
+from cars_stack import (
+    changeset,
+    data,
+    deletion_protection,
+    images,
+    network,
+    protection,
+    release,
+    rollout,
+    verify,
+)
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
@@ -23,6 +33,8 @@ from cars_stack.stack import (
 )
 from cars_stack.template import Template
 from template_builder.names import (
+    ACCESS_LOG_BUCKET_NAME,
+    ACCESS_LOGS,
     DATA_STACK_HAS_CACHE,
     DATA_STACK_HAS_READERS,
     DATA_STACK_NAME,
@@ -30,8 +42,10 @@ from template_builder.names import (
     DELETION_PROTECTION,
     ENABLE_CACHE,
     IMAGE_TAG,
+    LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
     NETWORK_STACK_SUFFIX,
+    OUTPUT_ACCESS_LOG_BUCKET,
     PERMISSIONS_BOUNDARY_ARN,
     PERMISSIONS_BOUNDARY_POLICY_NAME,
     READER_COUNT,
@@ -264,10 +278,27 @@ def _wire_to_data_stack(
         if ENABLE_CACHE not in data_stack.parameters:
             raise Refused(f"stack {name} has no {ENABLE_CACHE} parameter: is it a data stack?")
         given[DATA_STACK_HAS_CACHE] = data_stack.parameters[ENABLE_CACHE]
+    _refuse_logs_without_the_data_stacks_bucket(template, given, data_stack)
     if DATA_STACK_HAS_READERS in template.parameters and DATA_STACK_HAS_READERS not in given:
         # Reads go to the reader endpoint only when there are readers (data_link.py).
         readers = data_stack.parameters.get(READER_COUNT, "0")
         given[DATA_STACK_HAS_READERS] = "true" if readers not in ("", "0") else "false"
+
+
+def _refuse_logs_without_the_data_stacks_bucket(
+    template: Template, given: dict[str, str], data_stack: Stack
+) -> None:
+    """A data stack from before the access-log bucket exports none: the service's update would
+    fail on the import and roll back. Said before anything changes."""
+    if ACCESS_LOGS not in template.parameters or OUTPUT_ACCESS_LOG_BUCKET in data_stack.outputs:
+        return
+    if given.get(ACCESS_LOGS) == "false" or given.get(ACCESS_LOG_BUCKET_NAME):
+        return
+    raise Refused(
+        f"data stack {data_stack.name} has no access-log bucket yet (output "
+        f"{OUTPUT_ACCESS_LOG_BUCKET}): deploy it first (cars-stack deploy --only data), or pass "
+        f"--param {ACCESS_LOG_BUCKET_NAME}=BUCKET or --param {ACCESS_LOGS}=false"
+    )
 
 
 # A data stack the service can import from: created, and not in the middle of a change.
@@ -346,9 +377,45 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
     _wire_to_data_stack(ctx, service_template, given, data_name)
     _wire_to_network_stack(service_template, given, network_name)
     service_ctx = ctx.for_stack(ctx.stack_name)
-    service_result = deploy_template(service_ctx, service_template, given, options)
+    service_result = _deploy_service(service_ctx, service_template, given, options)
     ctx.emit({**service_result, **document})
     return 0
+
+
+def _deploy_service(
+    ctx: Context, template: Template, given: dict[str, str], options: DeployOptions
+) -> dict[str, Any]:
+    """The service through its change set; after its first create, a second one turns on the
+    load balancer's deletion protection (cars_stack.deletion_protection), as for the data stack."""
+    on_create, protect = deletion_protection.on_create(
+        template, given, LOAD_BALANCER_DELETION_PROTECTION
+    )
+    result = deploy_template(ctx, template, given, options, on_create=on_create)
+    if not data.is_ready(result):
+        if result.get("type") == "CREATE" and protect:
+            ctx.say(
+                "Once it is executed, run cars-stack deploy --only service again: it turns on "
+                "the load balancer's deletion protection"
+            )
+        return result
+    stack = describe(ctx.client("cloudformation"), ctx.stack_name)
+    if (
+        protect
+        and stack is not None
+        and deletion_protection.is_off(stack, LOAD_BALANCER_DELETION_PROTECTION)
+    ):
+        result["deletion_protection"] = deletion_protection.turn_on(
+            ctx,
+            LOAD_BALANCER_DELETION_PROTECTION,
+            headline=f"Turn on deletion protection of the load balancer of {ctx.stack_name}",
+            description="cars-stack deploy: load balancer deletion protection on after the create",
+            later_hint=(
+                f"the load balancer of {ctx.stack_name} has no deletion protection yet: "
+                "cars-stack deploy --only service turns it on"
+            ),
+            timeout_minutes=options.timeout_minutes,
+        )
+    return result
 
 
 def execute(
@@ -413,5 +480,14 @@ def execute(
         executed = describe(cfn, stack.stack_id)
         protection.ensure(
             ctx, termination_protected=bool(executed and executed.termination_protection)
+        )
+    if (
+        result.get("executed")
+        and change_set.change_type == "CREATE"
+        and change_set.parameters.get(LOAD_BALANCER_DELETION_PROTECTION) == "false"
+    ):
+        ctx.say(
+            f"The load balancer of {stack.name} has no deletion protection yet (off for the "
+            "first create): cars-stack deploy --only service turns it on"
         )
     return code

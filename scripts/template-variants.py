@@ -45,11 +45,21 @@ KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b6d6f2e-1111-4a2b-9c3d-123456
 SERVICE_DATABASE = {
     "data-stack": {},
     "data-stack-no-cache": {names.DATA_STACK_HAS_CACHE: "false"},
-    "own-database": {names.DATA_STACK_NAME: "", names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET},
+    "own-database": {
+        names.DATA_STACK_NAME: "",
+        names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
+        names.ACCESS_LOG_BUCKET_NAME: "company-alb-logs",
+    },
     "own-database-kms": {
         names.DATA_STACK_NAME: "",
         names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
         names.SECRETS_KMS_KEY_ARN: KMS_KEY,
+        names.ACCESS_LOGS: "false",
+    },
+    "own-database-no-access-logs": {
+        names.DATA_STACK_NAME: "",
+        names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
+        names.ACCESS_LOGS: "false",
     },
     "demo": DEMO,
 }

@@ -32,6 +32,7 @@ from awacs import (
     kms,
     logs,
     rds,
+    s3,
     secretsmanager,
     ssm,
     sts,
@@ -73,6 +74,10 @@ LOG_GROUPS = (
 STACK_PREFIX = "${Stack}-*"
 # The data stack of this service (names.py): `${Stack}-data`, and its physical names.
 DATA_STACK = "${Stack}" + names.DATA_STACK_SUFFIX
+# Its access-log bucket: `<data stack>-alb-<account>-<region>-<8 characters of the stack ID>`.
+ACCESS_LOG_BUCKET = names.ACCESS_LOG_BUCKET_NAME_PATTERN.format(
+    stack=DATA_STACK, account="${AWS::AccountId}", region="${AWS::Region}", id="*"
+)
 
 
 def _bound(text: str) -> dict:
@@ -373,6 +378,48 @@ def _data_stack_resources() -> list:
                 _arn("ec2", "subnet/*"),
                 _arn("ec2", "security-group/*"),
             ],
+        ),
+        # The access-log bucket and its policy (template_builder/access_logs.py): what the
+        # AWS::S3::Bucket handler calls for the properties the template sets, and its reads.
+        # DeleteBucket: a failed first create removes it (RetainExceptOnCreate).
+        policies.allow(
+            [
+                s3.CreateBucket,
+                s3.DeleteBucket,
+                s3.ListBucket,
+                s3.GetBucketAcl,
+                s3.PutEncryptionConfiguration,
+                s3.PutBucketPublicAccessBlock,
+                s3.PutBucketOwnershipControls,
+                s3.PutLifecycleConfiguration,
+                s3.PutBucketTagging,
+                s3.TagResource,
+                s3.UntagResource,
+                s3.ListTagsForResource,
+                s3.GetBucketPolicy,
+                s3.PutBucketPolicy,
+                s3.DeleteBucketPolicy,
+                s3.GetEncryptionConfiguration,
+                s3.GetBucketPublicAccessBlock,
+                s3.GetBucketOwnershipControls,
+                s3.GetLifecycleConfiguration,
+                s3.GetBucketTagging,
+                s3.GetAccelerateConfiguration,
+                s3.GetAnalyticsConfiguration,
+                s3.GetBucketCORS,
+                s3.GetInventoryConfiguration,
+                s3.GetBucketLogging,
+                s3.GetMetricsConfiguration,
+                s3.GetBucketNotification,
+                s3.GetBucketVersioning,
+                s3.GetReplicationConfiguration,
+                s3.GetBucketWebsite,
+                s3.GetBucketObjectLockConfiguration,
+                s3.GetIntelligentTieringConfiguration,
+                s3.GetBucketAbac,
+                s3.GetBucketMetadataTableConfiguration,
+            ],
+            _sub("arn:${AWS::Partition}:s3:::" + ACCESS_LOG_BUCKET),
         ),
         # First use of RDS and of ElastiCache in an account creates their linked roles.
         _service_linked_roles("rds.amazonaws.com", "elasticache.amazonaws.com"),

@@ -57,6 +57,12 @@ SERVICE_STACK_NAME = "ServiceStackName"
 ALARM_TOPIC_ARN = "AlarmTopicArn"
 ERROR_RATE_ALARM_PERCENT = "ErrorRateAlarmPercent"
 LATENCY_ALARM_P99_SECONDS = "LatencyAlarmP99Seconds"
+# Production guard rails of the load balancer (docs/architecture.md, "Guard rails")
+REQUIRE_HTTPS = "RequireHttps"
+ACCESS_LOGS = "AccessLogs"
+ACCESS_LOG_BUCKET_NAME = "AccessLogBucketName"
+# Off on a first create (cars-stack), so a failed create can roll back; on after it succeeded.
+LOAD_BALANCER_DELETION_PROTECTION = "LoadBalancerDeletionProtection"
 
 # Service-stack parameters that wire it to the data stack (docs/architecture.md, "Stack layout")
 DATA_STACK_NAME = "DataStackName"
@@ -78,6 +84,8 @@ HAS_TASK_SUBNET_IDS = "HasTaskSubnetIds"
 HAS_SECRETS_KMS_KEY = "HasSecretsKmsKey"
 HAS_ALARM_TOPIC = "HasAlarmTopic"
 HAS_PERMISSIONS_BOUNDARY = "HasPermissionsBoundary"
+ENABLE_ACCESS_LOGS = "EnableAccessLogs"
+HAS_ACCESS_LOG_BUCKET = "HasAccessLogBucket"
 # ... and those the data-stack parameters drive
 HAS_DATA_STACK = "HasDataStack"
 HAS_DATA_STACK_CACHE = "HasDataStackCache"
@@ -150,9 +158,14 @@ OUTPUT_DATABASE_MODE = "DatabaseMode"
 OUTPUT_ALARM_TOPIC = "AlarmTopic"
 # What the AlarmTopic output and `cars-stack status` say without AlarmTopicArn.
 NO_ALARM_TOPIC = "none: alarms page nobody"
+OUTPUT_TRANSPORT = "Transport"
+# What the Transport output and cars-stack status say of a service without a certificate.
+PLAIN_HTTP = "plain HTTP (no certificate): traffic is unencrypted"
 # Rules of the service stack: no database only as the named demo, and the demo is one task.
 DATABASE_REQUIRED_RULE = "DatabaseRequired"
 EMBEDDED_DEMO_RULE = "EmbeddedDemoIsOneTask"
+HTTPS_REQUIRED_RULE = "HttpsRequired"
+ACCESS_LOG_BUCKET_RULE = "AccessLogsNeedABucket"
 
 # Registry stack (templates/registry.yaml)
 KEEP_PRE_RELEASES = "KeepPreReleases"
@@ -243,3 +256,13 @@ DATA_STACK_POLICY_FILE = "templates/data-stack-policy.json"
 DATA_SECRET_NAME = "{stack}/{name}"  # {name}: database, cache
 CACHE_NAME = "{stack}"  # the serverless cache and its user group
 CACHE_USER_ID = "{stack}-{user}"  # {user}: api, default
+# The access-log bucket of the data stack, kept when the stack is deleted (DeletionPolicy Retain).
+# Bucket names are global: account, Region and the stack ID's first eight characters make it
+# unique, so a data stack created again after --delete-data gets a bucket of its own.
+ACCESS_LOG_BUCKET_NAME_PATTERN = "{stack}-alb-{account}-{region}-{id}"
+ACCESS_LOG_DAYS = "AccessLogRetentionDays"
+ACCESS_LOG_BUCKET = "AccessLogBucket"
+ACCESS_LOG_BUCKET_POLICY = "AccessLogBucketPolicy"
+ELB_ACCOUNT_REGION = "ElbAccountRegion"  # a Region whose log delivery is an ELB account
+ELB_ACCOUNT_IN_REGION = "ElbAccountIn{region}"  # ElbAccountInEuWest1: the stack is in eu-west-1
+OUTPUT_ACCESS_LOG_BUCKET = "AccessLogBucket"

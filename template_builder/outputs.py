@@ -30,6 +30,11 @@ def add_outputs(
                 ),
             ),
             Output(
+                names.OUTPUT_TRANSPORT,
+                Description="Encrypted or not",
+                Value=If(names.USE_HTTPS, "HTTPS (port 80 redirects)", names.PLAIN_HTTP),
+            ),
+            Output(
                 names.OUTPUT_LOAD_BALANCER_DNS,
                 Description="DNS name of the load balancer (point a CNAME or alias here)",
                 Value=dns_name,

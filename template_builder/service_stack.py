@@ -27,7 +27,7 @@ def build_template() -> Template:
     data = add_data_link(template, params)
     image_check = add_image_check(template, params)
     security_groups = add_security_groups(template, params, network)
-    lb = add_load_balancer(template, params, network, security_groups)
+    lb = add_load_balancer(template, params, data, network, security_groups)
     alarms = add_alarms(template, params.alarms, lb)
     cluster = add_cluster(template, params)
     roles = add_task_roles(template, params, data, cluster.log_group)

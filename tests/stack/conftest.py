@@ -29,6 +29,7 @@ from cars_stack.cli import main
 from cars_stack.runtime import Runtime
 from template_builder import names
 from template_builder.names import (
+    ACCESS_LOGS,
     AUTO_SCALING,
     DATA_STACK_NAME,
     DESIRED_COUNT,
@@ -342,6 +343,7 @@ def real_template() -> dict[str, Any]:
 # there: the suite deploys the service as the embedded demo (what its Rules accept without one).
 EMBEDDED_DEMO = {DATA_STACK_NAME: "", EMBEDDED_DEMO_DATABASE: "true", DESIRED_COUNT: 1}
 EMBEDDED_DEMO[AUTO_SCALING] = "false"
+EMBEDDED_DEMO[ACCESS_LOGS] = "false"  # no data stack to own the log bucket: the demo opts out
 
 
 def as_embedded_demo(document: dict[str, Any]) -> dict[str, Any]:

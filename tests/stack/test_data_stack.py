@@ -24,6 +24,8 @@ from api.migrations import compatibility
 from api.migrations.compatibility import Contraction
 from cars_stack.protection import LIFTED_POLICY, stack_policy
 from template_builder.names import (
+    ACCESS_LOG_BUCKET,
+    ACCESS_LOGS,
     ALARM_TOPIC_ARN,
     CACHE,
     CACHE_SECRET,
@@ -54,6 +56,7 @@ T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 CLUSTER_ID = "api-cars-data-databasecluster-abcdefghijkl"
 WRITER_ID = "api-cars-data-databasewriter-mnopqrstuvwx"
 CACHE_NAME = "api-cars-data-cache"
+LOG_BUCKET = "api-cars-data-alb-123456789012-eu-west-1-2d3fb730"
 STACK_TYPE = "AWS::CloudFormation::Stack"
 _ids = count(1)
 
@@ -820,6 +823,36 @@ def test_deploying_the_service_alone_needs_its_data_stack(
     aws_stub.done()
 
 
+def test_a_service_with_access_logs_waits_for_a_data_stack_that_has_the_bucket(
+    cli, aws_stub: Aws, tmp_path: Path
+) -> None:
+    document = _service_template()
+    document["Parameters"][ACCESS_LOGS] = {"Type": "String", "Default": "true"}
+    template = tmp_path / "service-with-logs.json"
+    template.write_text(json.dumps(document), encoding="utf-8")
+    aws_stub.cfn.add_response(
+        "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
+    )  # a data stack from before the bucket: no AccessLogBucket output
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(template),
+        "--image-tag",
+        "v1.2.0",
+        "--yes",
+        clients=aws_stub.clients,
+    )
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (
+        "cars-stack deploy: data stack api-cars-data has no access-log bucket yet (output "
+        "AccessLogBucket): deploy it first (cars-stack deploy --only data), or pass --param "
+        "AccessLogBucketName=BUCKET or --param AccessLogs=false"
+    )
+    aws_stub.done()  # no change set was made
+
+
 # --- destroy: the data stack stays, or goes with its typed name and a final snapshot -------------
 def test_destroy_deletes_the_service_and_keeps_the_data_stack_saying_so(
     deployed: Path, cli, aws
@@ -832,8 +865,8 @@ def test_destroy_deletes_the_service_and_keeps_the_data_stack_saying_so(
     result = cli("destroy", "--yes")
     assert result.code == 0, result.err
     assert (
-        "Data stack api-cars-data kept, with its database and cache: to delete it and its data, "
-        "cars-stack destroy --delete-data api-cars-data" in result.out
+        "Data stack api-cars-data kept, with its database, cache and access logs: to delete it "
+        "and its data, cars-stack destroy --delete-data api-cars-data" in result.out
     )
     names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
     assert DATA in names
@@ -923,7 +956,11 @@ def expect_data_deletion(aws: Aws, snapshots: list[dict[str, Any]]) -> None:
     _not_imported(aws, f"{DATA}-CacheEndpoint")
     cfn.add_response(
         "list_stack_resources",
-        _resources(DATA, (DATABASE_CLUSTER, CLUSTER_ID, "AWS::RDS::DBCluster")),
+        _resources(
+            DATA,
+            (DATABASE_CLUSTER, CLUSTER_ID, "AWS::RDS::DBCluster"),
+            (ACCESS_LOG_BUCKET, LOG_BUCKET, "AWS::S3::Bucket"),
+        ),
         {"StackName": DATA},
     )
     lift_id = expect_change_set(
@@ -994,6 +1031,12 @@ def test_destroy_delete_data_lifts_protection_deletes_and_prints_the_final_snaps
     assert (
         f"Final snapshot of cluster {CLUSTER_ID}: {FINAL} (available); restore from it with "
         "aws rds restore-db-cluster-from-snapshot" in result.out
+    )
+    # The access-log bucket outlives the data stack (DeletionPolicy), and the output says how to go.
+    assert (
+        f"Access-log bucket {LOG_BUCKET} kept with the load balancer's logs (they expire by its "
+        f"lifecycle rule); to delete it and them: aws s3 rb s3://{LOG_BUCKET} --force "
+        f"--region {REGION}" in result.out
     )
     aws_stub.done()
 
@@ -1245,3 +1288,17 @@ def test_only_data_refuses_service_parameters(cli, aws_stub: Aws, data_template:
         "does not deploy\n"
     )
     aws_stub.done()  # refused before any AWS call
+
+
+def test_a_data_stack_name_too_long_for_its_access_log_bucket_is_refused_before_any_call(
+    cli, aws_stub: Aws
+) -> None:
+    name = "api-cars-production-eu-data"  # 27: the most eu-west-1 leaves is 27
+    longer = name + "x"
+    result = cli("deploy", "--only", "data", "--data-stack-name", longer, clients=aws_stub.clients)
+    assert result.code == 2
+    assert result.err == (
+        f"cars-stack deploy: data stack name {longer} is too long for its access-log bucket "
+        "(64 > 63 characters): in eu-west-1 it may have at most 27 (--data-stack-name)\n"
+    )
+    aws_stub.done()  # nothing was asked of AWS

@@ -53,6 +53,7 @@ DATA_STACK_OUTPUTS = {
     ),
     names.OUTPUT_CLIENT_SECURITY_GROUP: "sg-0ccccccccccccccc1",
     names.OUTPUT_DATA_VPC_ID: "vpc-0da7a0da7a0da7a00",
+    names.OUTPUT_ACCESS_LOG_BUCKET: f"api-cars-data-alb-{ACCOUNT_ID}-{REGION}-2d3fb730",
 }
 IMAGE_CHECK_FUNCTION = (
     f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:api-cars-registry-ImageCheckFunction-AbC123"
@@ -63,6 +64,7 @@ DEMO = {
     names.EMBEDDED_DEMO_DATABASE: "true",
     names.DESIRED_COUNT: "1",
     names.AUTO_SCALING: "false",
+    names.ACCESS_LOGS: "false",
 }
 SECRET_VALUES = {
     f"{secret}:SecretString:{key}": f"{secret}-{key}-value"
@@ -166,9 +168,13 @@ def _without_novalue(value):
 
 
 def resolve(
-    template: dict | None = None, stack_name: str = names.DEFAULT_STACK_NAME, **parameters
+    template: dict | None = None,
+    stack_name: str = names.DEFAULT_STACK_NAME,
+    *,
+    region: str = REGION,
+    **parameters,
 ) -> dict:
-    """The template resolved for `parameters` (ImageTag defaults to v1.0.0)."""
+    """The template resolved for `parameters` (ImageTag defaults to v1.0.0), in `region`."""
     body = copy.deepcopy(template or service_template())
     if names.VPC_LOOKUP in body["Resources"]:
         body["Resources"][names.VPC_LOOKUP]["Metadata"] = {
@@ -202,9 +208,9 @@ def resolve(
     # Fixed, as a real stack's id is for its whole life; cloud-radar reads it from the class and
     # draws a new one on every render when it is empty.
     Template.StackId = (
-        f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{stack_name}/{STACK_UUID}"
+        f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/{STACK_UUID}"
     )
-    radar.create_stack({k: str(v) for k, v in parameters.items()}, region=REGION)
+    radar.create_stack({k: str(v) for k, v in parameters.items()}, region=region)
     return _without_novalue(radar.template)
 
 
