@@ -85,10 +85,10 @@ def _add_function(
     log_group_id: str,
     description: str,
     statements: list,
-    permissions_boundary: object | None = None,
+    boundary: object | None = None,
 ) -> tuple[awslambda.Function, iam.Role, cwlogs.LogGroup]:
     """A Lambda function with its own log group (with retention) and a role allowed only
-    `statements` plus writing to that log group, within `permissions_boundary` if given."""
+    `statements` plus writing to that log group, within the permissions `boundary` if given."""
     log_group = template.add_resource(
         cwlogs.LogGroup(
             log_group_id,
@@ -113,11 +113,7 @@ def _add_function(
                     *statements,
                 )
             ],
-            **(
-                {}
-                if permissions_boundary is None
-                else {"PermissionsBoundary": permissions_boundary}
-            ),
+            **({} if boundary is None else {"PermissionsBoundary": boundary}),
         )
     )
     function = template.add_resource(
@@ -155,7 +151,7 @@ def add_vpc_lookup(
         role_id=names.VPC_LOOKUP_ROLE,
         log_group_id=names.VPC_LOOKUP_LOG_GROUP,
         description="Custom::VpcLookup: finds the VPC, public and task subnets at deploy time",
-        permissions_boundary=permissions_boundary(permissions_boundary_arn),
+        boundary=permissions_boundary(permissions_boundary_arn),
         statements=[
             # EC2 Describe* actions support no resource-level permissions: AWS requires "*".
             policies.allow(
