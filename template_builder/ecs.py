@@ -16,6 +16,7 @@ from troposphere import logs as cwlogs
 
 from template_builder import names
 from template_builder.alarms import DeploymentAlarms
+from template_builder.auth_link import AuthLink
 from template_builder.custom_resources import CustomResources, lookup_list
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
@@ -67,6 +68,7 @@ def add_task_definition(
     template: Template,
     params: ServiceParameters,
     data: DataLink,
+    auth: AuthLink,
     cluster: Cluster,
     roles: TaskRoles,
     custom: CustomResources,
@@ -82,6 +84,7 @@ def add_task_definition(
             ecs.Environment(Name="APP_VERSION", Value=Ref(params.image_tag)),
             ecs.Environment(Name="PORT", Value=Ref(params.container_port)),
             *data.environment(),
+            *auth.environment(),
         ],
         Secrets=[
             _secret("DATABASE_URL", names.HAS_DATABASE_URL_SECRET, params.database_url_secret_arn),

@@ -3,6 +3,7 @@
 from troposphere import Template
 
 from template_builder.alarms import add_deployment_alarms
+from template_builder.auth_link import add_auth_link
 from template_builder.custom_resources import add_custom_resources
 from template_builder.data_link import add_data_link
 from template_builder.ecs import add_cluster, add_service, add_task_definition
@@ -23,16 +24,17 @@ def build_template() -> Template:
     template = Template(Description=DESCRIPTION)
     params = add_service_parameters(template)
     data = add_data_link(template, params)
+    auth = add_auth_link(template)
     custom = add_custom_resources(template, params, vpc_id=data.vpc_id(params))
     security_groups = add_security_groups(template, params, custom.vpc_lookup)
     lb = add_load_balancer(template, params, custom.vpc_lookup, security_groups)
     alarms = add_deployment_alarms(template, lb)
     cluster = add_cluster(template, params)
     roles = add_task_roles(template, params, data, cluster.log_group)
-    task_definition = add_task_definition(template, params, data, cluster, roles, custom)
+    task_definition = add_task_definition(template, params, data, auth, cluster, roles, custom)
     service = add_service(
         template, params, data, cluster, task_definition, custom, security_groups, lb, alarms
     )
     add_auto_scaling(template, params, cluster, service, lb)
-    add_outputs(template, params, data, cluster, service, lb)
+    add_outputs(template, params, data, auth, cluster, service, lb)
     return template

@@ -18,6 +18,7 @@ from cloud_radar.cf.unit import Template
 from template_builder import names
 from template_builder.data.stack import build_data_template
 from template_builder.github_oidc import build_github_oidc_template
+from template_builder.identity.stack import build_identity_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
 
@@ -52,6 +53,18 @@ DATA_STACK_OUTPUTS = {
     names.OUTPUT_CLIENT_SECURITY_GROUP: "sg-0ccccccccccccccc1",
     names.OUTPUT_DATA_VPC_ID: "vpc-0da7a0da7a0da7a00",
 }
+# What an identity stack named api-cars-identity exports (a Cognito pool's shapes).
+IDENTITY_STACK_OUTPUTS = {
+    names.OUTPUT_ISSUER: f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_AbCdEf123",
+    names.OUTPUT_AUDIENCE: "1example23456789abcdefghij",
+    names.OUTPUT_TOKEN_URL: f"https://api-cars-identity-{ACCOUNT_ID}.auth.{REGION}"
+    ".amazoncognito.com/oauth2/token",
+    names.OUTPUT_WRITE_SCOPE: "api-cars/cars:write",
+    names.OUTPUT_READ_SCOPE: "api-cars/cars:read",
+    names.OUTPUT_USER_POOL_ID: f"{REGION}_AbCdEf123",
+}
+# The one way to run with writes open: no identity stack, and the explicit switch.
+AUTH_OFF = {names.IDENTITY_STACK_NAME: "", names.AUTH_DISABLED: "true"}
 # The parameters of the embedded demo, the one way to run without a database.
 DEMO = {
     names.DATA_STACK_NAME: "",
@@ -86,11 +99,21 @@ def data_template() -> dict:
     return build_data_template().to_dict()
 
 
-def data_exports(stack: str) -> dict[str, str]:
+@cache
+def identity_template() -> dict:
+    return build_identity_template().to_dict()
+
+
+def data_exports(stack: str, outputs: dict[str, str] = DATA_STACK_OUTPUTS) -> dict[str, str]:
     return {
         names.DATA_EXPORT.format(stack=stack, output=output): value
-        for output, value in DATA_STACK_OUTPUTS.items()
+        for output, value in outputs.items()
     }
+
+
+def _parameter(body: dict, parameters: dict, name: str) -> str:
+    default = body.get("Parameters", {}).get(name, {}).get("Default", "")
+    return parameters.get(name, default)
 
 
 def _rule_value(node, values: dict[str, str]):
@@ -161,15 +184,13 @@ def resolve(
     failures = rule_failures(body, **parameters)
     if failures:
         raise ValueError(f"CloudFormation refuses these parameters: {'; '.join(failures)}")
-    data_stack = parameters.get(
-        names.DATA_STACK_NAME,
-        body.get("Parameters", {}).get(names.DATA_STACK_NAME, {}).get("Default", ""),
-    )
+    data_stack = _parameter(body, parameters, names.DATA_STACK_NAME)
+    identity_stack = _parameter(body, parameters, names.IDENTITY_STACK_NAME)
     radar = Template(
         json.loads(json.dumps(body)),
         # cloud-radar resolves both branches of an Fn::If: the imports must resolve even
         # where the condition drops them.
-        imports=data_exports(data_stack),
+        imports=data_exports(data_stack) | data_exports(identity_stack, IDENTITY_STACK_OUTPUTS),
         dynamic_references={"secretsmanager": SECRET_VALUES},
     )
     radar.StackName = stack_name
@@ -238,11 +259,14 @@ class Render:
     redis_parameter = REDIS_PARAMETER
     certificate = CERTIFICATE
     demo = DEMO
+    auth_off = AUTH_OFF
     data_outputs = DATA_STACK_OUTPUTS
+    identity_outputs = IDENTITY_STACK_OUTPUTS
     secret_values = SECRET_VALUES
 
     service = staticmethod(service_template)
     data = staticmethod(data_template)
+    identity = staticmethod(identity_template)
     rule_failures = staticmethod(rule_failures)
     registry = staticmethod(registry_template)
     oidc = staticmethod(oidc_template)
