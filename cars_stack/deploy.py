@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, data, images, protection, release, rollout, verify
+from cars_stack import changeset, data, identity, images, protection, release, rollout, verify
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
@@ -28,6 +28,7 @@ from template_builder.names import (
     DATA_STACK_SUFFIX,
     DELETION_PROTECTION,
     ENABLE_CACHE,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
     READER_COUNT,
     REPOSITORY_NAME,
@@ -43,12 +44,20 @@ class DeployOptions:
     no_execute: bool = False
     summary_file: Path | None = None
     timeout_minutes: float = 30
-    # "data" or "service" deploys that stack alone; None deploys both, the data stack first.
+    # One of STACKS deploys that stack alone; None deploys them all, in that order.
     only: str | None = None
     data_template_path: Path | None = None
     data_params: list[str] = field(default_factory=list)
     data_stack_name: str | None = None
     allow_data_loss: bool = False
+    identity_template_path: Path | None = None
+    identity_params: list[str] = field(default_factory=list)
+    identity_stack_name: str | None = None
+
+
+# The stacks `deploy` deploys, in this order: a stack's exports exist before a later one imports
+# them. The service comes last; the others are what it imports (and outlive it).
+STACKS = ("data", "identity", "service")
 
 
 def parse_params(pairs: list[str], template: Template, *, flag: str = "--param") -> dict[str, str]:
@@ -233,37 +242,66 @@ _USABLE_DATA_STATUSES = {
 }
 
 
+def _refuse_misplaced_options(options: DeployOptions) -> None:
+    service = bool(options.params or options.image_tag)
+    if options.only in ("data", "identity") and service:
+        raise BadInput(
+            f"--param and --image-tag set the service: with --only {options.only} "
+            f"use --{options.only}-param"
+        )
+    for stack, given in (("data", options.data_params), ("identity", options.identity_params)):
+        if given and options.only not in (None, stack):
+            raise BadInput(
+                f"--{stack}-param sets the {stack} stack, which --only {options.only} "
+                "does not deploy"
+            )
+
+
 def deploy(ctx: Context, options: DeployOptions) -> int:
-    if options.only == "data" and (options.params or options.image_tag):
-        raise BadInput("--param and --image-tag set the service: with --only data use --data-param")
-    if options.only == "service" and options.data_params:
-        raise BadInput("--data-param sets the data stack, which --only service does not deploy")
+    _refuse_misplaced_options(options)
     data_name = options.data_stack_name or ctx.stack_name + DATA_STACK_SUFFIX
     service_template = given = None
-    if options.only != "data":
-        # Everything about the service is checked before the data stack changes.
+    auth_off, skip_identity = False, ""
+    if options.only in (None, "service"):
+        # Everything about the service is checked before another stack changes.
         service_template = Template.from_file(options.template_path)
         service_template.check_body_size()
         given = _service_params(ctx, service_template, options)
         if options.only is None:
             _refuse_unwirable(service_template, data_name)
+        auth_off = identity.auth_disabled(ctx, service_template, given)
+        if auth_off:
+            skip_identity = "the service has AuthDisabled=true"
+        elif IDENTITY_STACK_NAME not in service_template.parameters:
+            skip_identity = f"{service_template.source} has no {IDENTITY_STACK_NAME} parameter"
+    identity_name = identity.stack_name(ctx, options, given)
+    dependencies = {
+        "data": (data_name, data.deploy_data),
+        "identity": (identity_name, identity.deploy_identity),
+    }
     document: dict[str, Any] = {}
-    if options.only != "service":
-        data_ctx = ctx.for_stack(data_name)
-        data_result = data.deploy_data(data_ctx, options)
-        if options.only == "data":
-            ctx.emit(data_result)
+    for stack in STACKS[:-1]:
+        if options.only not in (None, stack):
+            continue
+        if stack == "identity" and options.only is None and skip_identity:
+            ctx.say(f"Identity stack {identity_name} not deployed: {skip_identity}")
+            continue
+        name, deploy_stack = dependencies[stack]
+        result = deploy_stack(ctx.for_stack(name), options)
+        if options.only == stack:
+            ctx.emit(result)
             return 0
-        document["data"] = data_result
-        if not data.is_ready(data_result):
+        document[stack] = result
+        if not data.is_ready(result):
             ctx.say(
-                f"Service {ctx.stack_name} not deployed: it waits for data stack {data_name}; "
+                f"Service {ctx.stack_name} not deployed: it waits for {stack} stack {name}; "
                 "once that change set is executed: cars-stack deploy --only service"
             )
             ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
             return 0
     assert service_template is not None and given is not None
     _wire_to_data_stack(ctx, service_template, given, data_name)
+    identity.wire(ctx, service_template, given, identity_name, off=auth_off)
     service_ctx = ctx.for_stack(ctx.stack_name)
     service_result = deploy_template(service_ctx, service_template, given, options)
     ctx.emit({**service_result, **document})

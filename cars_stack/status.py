@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cars_stack import images, render
+from cars_stack import identity, images, render
 from cars_stack.runtime import Context
 from cars_stack.stack import describe, physical_ids, require
 from template_builder.names import (
@@ -13,6 +13,7 @@ from template_builder.names import (
     CLUSTER,
     DATA_STACK_SUFFIX,
     DATABASE_CLUSTER,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
     OUTPUT_SERVICE_URL,
     SERVICE,
@@ -176,7 +177,13 @@ def _data_rows(tier: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
-def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None = None) -> int:
+def status(
+    ctx: Context,
+    *,
+    releases_shown: int = 5,
+    data_stack_name: str | None = None,
+    identity_stack_name: str | None = None,
+) -> int:
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     ids = {} if stack.is_new else physical_ids(ctx.client("cloudformation"), stack.name)
     service = _service(ctx, ids)
@@ -189,6 +196,11 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
         "image_tag": stack.parameters.get(IMAGE_TAG),
         "service_url": stack.outputs.get(OUTPUT_SERVICE_URL),
         "service": service,
+        "write_access": identity.write_access(
+            ctx,
+            stack.outputs,
+            identity_stack_name or stack.parameters.get(IDENTITY_STACK_NAME),
+        ),
         "releases": [r.as_dict() for r in history],
         "data": data_tier(ctx, data_stack_name or stack.name + DATA_STACK_SUFFIX),
     }
@@ -202,6 +214,7 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
         ("Service URL", stack.outputs.get(OUTPUT_SERVICE_URL)),
         ("Tasks", tasks),
         ("Rollout", rollout),
+        *identity.write_access_rows(document["write_access"]),
         *_data_rows(document["data"]),
     ]
     text = render.key_values(rows)

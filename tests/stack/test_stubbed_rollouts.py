@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from template_builder.names import DATA_STACK_NAME, IMAGE_TAG, REPOSITORY_NAME
+from template_builder.names import (
+    AUTH_DISABLED,
+    DATA_STACK_NAME,
+    IDENTITY_STACK_NAME,
+    IMAGE_TAG,
+    REPOSITORY_NAME,
+)
 from tests.stack.demo import DEMO_SERVICE
 
 STACK = "api-cars"
@@ -810,7 +816,9 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
             "ChangeSetType": "CREATE",
             "TemplateBody": real_template_path.read_text(),
             "Parameters": [
+                {"ParameterKey": AUTH_DISABLED, "ParameterValue": "true"},
                 {"ParameterKey": DATA_STACK_NAME, "ParameterValue": ""},
+                {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
                 {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
             ],
             "Capabilities": ["CAPABILITY_IAM"],
