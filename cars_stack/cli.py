@@ -370,10 +370,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd = command(
         "destroy",
-        "delete the service stack (type its name to confirm); the data stack stays",
+        "delete the service stack (type its name to confirm); the data and identity stacks stay",
         "Delete the service stack and its resources after you type its name; say what stays "
-        "(the data stack and its data, the ECR repository and its images, resources with "
-        "DeletionPolicy Retain). A stack that does not exist is nothing to do (exit 0). "
+        "(the data stack and its data, the identity stack and its clients, the ECR repository "
+        "and its images, resources with DeletionPolicy Retain). A stack that does not exist is "
+        "nothing to do (exit 0). "
         "--delete-data NAME also deletes the data stack: its deletion protection is lifted in a "
         "reviewed change set and the final snapshot's id is printed.",
         _examples(

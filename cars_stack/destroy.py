@@ -13,7 +13,7 @@ from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
 from cars_stack.stack import describe, physical_ids
 from cars_stack.template import Template
-from template_builder.names import DATA_STACK_SUFFIX, REPOSITORY_NAME
+from template_builder.names import DATA_STACK_SUFFIX, IDENTITY_STACK_NAME, REPOSITORY_NAME
 
 
 def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> list[str]:
@@ -23,6 +23,9 @@ def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> li
     repository = parameters.get(REPOSITORY_NAME)
     if repository:
         stays.append(f"ECR repository {repository} and its images (not part of this stack)")
+    identity = parameters.get(IDENTITY_STACK_NAME)
+    if identity:
+        stays.append(f"identity stack {identity}, its issuer and its clients' credentials")
     template = Template.of_stack(cfn, stack_name)
     ids = physical_ids(cfn, stack_name)
     resources = template.document.get("Resources") or {}

@@ -215,3 +215,13 @@ def test_the_identity_outputs_are_exported_under_the_names_the_service_imports(a
     _existing_issuer_stack(aws)
     exports = {e["Name"]: e.get("Value") for e in aws("cloudformation").list_exports()["Exports"]}
     assert exports[f"{DEFAULT_IDENTITY_STACK_NAME}-{OUTPUT_ISSUER}"] == ISSUER
+
+
+def test_destroy_keeps_the_identity_stack_saying_so(cli, aws, protected_template: Path) -> None:
+    _existing_issuer_stack(aws)
+    _create(aws, "api-cars", protected_template, ImageTag="v1.0.0")
+    result = cli("destroy", "--yes")
+    assert result.code == 0, result.err
+    assert "identity stack api-cars-identity, its issuer and its clients' credentials" in result.out
+    names = [s["StackName"] for s in aws("cloudformation").describe_stacks()["Stacks"]]
+    assert DEFAULT_IDENTITY_STACK_NAME in names
