@@ -1,7 +1,8 @@
 """Who may write: the service trusts the issuer its identity stack names, or nobody is asked.
 
 With `IdentityStackName` (default api-cars-identity) the service imports the identity stack's
-exports (names.DATA_EXPORT): issuer, audience, write and read scopes, token endpoint. That stack
+exports (names.DATA_EXPORT): issuer, audience, write and read scopes (not the token endpoint:
+the API finds it in the issuer's discovery document, and the budget has no room). That stack
 holds either a Cognito user pool or an existing issuer (Auth0, Okta, Entra ID, another pool:
 template_builder/identity/), so the service's template has one mode with an issuer, not two, which
 its byte budget could not hold. `AuthDisabled=true` with `IdentityStackName` empty is the only way
