@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 .PHONY: help init dev run test lint lint-py lint-cfn \
         lint-docker lint-shell lint-actions lint-compose fmt migrate seed bench template \
-        image-size-estimate deploy release rollback status destroy clean docs-assets chromium
+        guard-tools image-size-estimate deploy release rollback status destroy clean docs-assets chromium
 
 PYTHON  ?= python3.11
 VENV    ?= .venv
@@ -63,24 +63,57 @@ $(DOCS_ASSETS): api/docs/package.json api/docs/package-lock.json scripts/swagger
 	$(call need-debian,npm,npm)
 	scripts/swagger-ui-assets.sh api/docs api/docs/swagger-ui
 
+# AWS CloudFormation Guard and the AWS Control Tower proactive-control rules, both shipped in the npm
+# package @cdklabs/cdk-validator-cfnguard, which tools/cfn-guard/package-lock.json pins with its
+# sha512. --legacy-peer-deps: its peer aws-cdk-lib (a CDK app's) is not needed to run the binary.
+# template_builder/guard.py applies the resources' Metadata.guard suppressions (docs/guard.md).
+GUARD_DIR := .tools/cfn-guard
+GUARD_PACKAGE := $(GUARD_DIR)/node_modules/@cdklabs/cdk-validator-cfnguard
+CFN_GUARD := $(GUARD_PACKAGE)/bin/ubuntu/$(shell uname -m)/cfn-guard
+GUARD_RULES := $(GUARD_PACKAGE)/rules/control-tower/cfn-guard
+CFN_GUARD_VERSION := 3.1.1
+GUARD_RULE_COUNT := 237
+GUARD_STAMP := $(GUARD_DIR)/.installed
+guard-tools: $(GUARD_STAMP) ## Install cfn-guard and the Control Tower Guard rules from npm (as locked)
+
+$(GUARD_STAMP): tools/cfn-guard/package.json tools/cfn-guard/package-lock.json
+	$(call need-debian,npm,npm)
+	rm -rf $(GUARD_DIR)
+	mkdir -p $(GUARD_DIR)
+	cp tools/cfn-guard/package.json tools/cfn-guard/package-lock.json $(GUARD_DIR)/
+	npm ci --prefix $(GUARD_DIR) --legacy-peer-deps --ignore-scripts --no-audit --no-fund --loglevel=error
+	@version=$$($(CFN_GUARD) --version) && [ "$$version" = "cfn-guard $(CFN_GUARD_VERSION)" ] || { \
+	  echo "make: $(CFN_GUARD) is '$$version', not cfn-guard $(CFN_GUARD_VERSION)" >&2; exit 2; }
+	@count=$$(find $(GUARD_RULES) -name '*.guard' | wc -l) && [ "$$count" -eq $(GUARD_RULE_COUNT) ] || { \
+	  echo "make: $(GUARD_RULES) holds $$count rules, not $(GUARD_RULE_COUNT)" >&2; exit 2; }
+	@touch $@
+
 chromium: ## Install Debian's chromium when absent (the /docs browser test needs it)
 	$(call need-debian,$(CHROMIUM),chromium)
+
+# Local runs have no token issuer unless AUTH_ISSUER names one: then the API checks tokens as
+# deployed; otherwise writes are open, said in one line (the API refuses to start without either).
+open-writes-unless-issuer = if [ -z "$$AUTH_ISSUER" ]; then \
+	  echo "$(1): AUTH_DISABLED=true: writes are open to anyone (set AUTH_ISSUER and AUTH_AUDIENCE to check tokens)"; \
+	  export AUTH_DISABLED=true; fi;
 
 # --- the API ------------------------------------------------------------------------------------
 dev: $(API_STAMP) $(DOCS_ASSETS) ## Run the API with reload on http://127.0.0.1:8000 (HOST=, PORT=; Docker compose if an engine answers)
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 	  echo "make dev: Docker engine found: docker compose up (API + PostgreSQL + Redis) on port $(PORT)"; \
+	  echo "make dev: AUTH_DISABLED=true in docker-compose.yml: writes are open to anyone"; \
 	  API_PORT=$(PORT) docker compose up --build; \
 	else \
 	  if [ -n "$$DATABASE_URL" ]; then echo "make dev: no Docker engine: API from $(VENV) on DATABASE_URL"; \
 	  elif [ -n "$$PGHOST$$PGPORT$$PGDATABASE$$PGUSER$$PGPASSWORD$$PGSSLMODE" ]; then \
 	    echo "make dev: no Docker engine: API from $(VENV) on PostgreSQL from the PG* variables"; \
 	  else echo "make dev: no Docker engine: API from $(VENV) on the embedded SQLite database"; fi; \
+	  $(call open-writes-unless-issuer,make dev) \
 	  $(BIN)/sanic api.app:create_app --factory --host $(HOST) --port $(PORT) --dev; \
 	fi
 
-run: $(API_STAMP) $(DOCS_ASSETS) ## Run the API like production (no reload, workers from WORKERS)
-	$(BIN)/python -m api
+run: $(API_STAMP) $(DOCS_ASSETS) ## Run the API like production (no reload, workers from WORKERS; writes open unless AUTH_ISSUER is set)
+	@$(call open-writes-unless-issuer,make run) $(BIN)/python -m api
 
 migrate: $(API_STAMP) ## Apply database migrations to DATABASE_URL or the PG* variables' database (else the SQLite file)
 	$(BIN)/python -m api.migrations
@@ -92,11 +125,11 @@ bench: $(DEV_STAMP) $(DOCS_ASSETS) ## Benchmark the API against a bare Sanic bas
 	$(BIN)/python -m bench
 
 # --- tests and linters --------------------------------------------------------------------------
-test: $(DEV_STAMP) $(DOCS_ASSETS) chromium ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
+test: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 # A pattern rule: a new folder under tests/ is a new target without editing this file.
-test-%: $(DEV_STAMP) $(DOCS_ASSETS) chromium ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
+test-%: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
 	@test -d tests/$* || { echo "make test-$*: no suite tests/$* (suites: $(notdir $(wildcard tests/*)))" >&2; exit 2; }
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/$* $(PYTEST_ARGS)
 
@@ -120,11 +153,12 @@ $(CHECKOV_VENV)/bin/checkov:
 # on the template itself it sees every conditional resource at once. (cfn-lint's per-combination
 # run is a test: tests/template.)
 CFN_VARIANTS := build/cfn-variants
-lint-cfn: $(DEV_STAMP) $(CHECKOV_VENV)/bin/checkov ## cfn-lint and checkov on every generated template
+lint-cfn: $(DEV_STAMP) $(CHECKOV_VENV)/bin/checkov $(GUARD_STAMP) ## cfn-lint, checkov and cfn-guard on every generated template
 	$(BIN)/cfn-lint templates/*.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d templates
 	$(BIN)/python scripts/template-variants.py $(CFN_VARIANTS)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d $(CFN_VARIANTS)
+	$(BIN)/python -m template_builder.guard --cfn-guard $(CFN_GUARD) --rules $(GUARD_RULES) templates/*.yaml $(CFN_VARIANTS)
 
 lint-docker: $(DEV_STAMP) ## hadolint on the Dockerfile
 	$(BIN)/hadolint Dockerfile

@@ -56,7 +56,7 @@ def _stop_gracefully_on_signals(app: Sanic, requested: dict[str, bool]) -> None:
 def main() -> int:
     requested = {"stop": False}
     _remember_stop_signals(requested)
-    settings = settings_or_exit()
+    settings = settings_or_exit(serving=True)
     if settings.migrate_on_start:
         from api.migrations import MigrationError, apply_migrations, describe
 

@@ -12,11 +12,11 @@ import uuid
 import orjson
 from sanic import HTTPResponse, Request, Sanic
 
-from api import docs, health, openapi
+from api import auth, cors, docs, health, openapi
 from api.cache import CarCache
 from api.cars import openapi as cars_openapi
 from api.cars import views as cars_views
-from api.config import Settings, settings_or_exit
+from api.config import ConfigError, Settings, settings_or_exit
 from api.database import DatabaseUnavailable, create_database
 from api.logs import access_log, configure_logging, flush_access_log
 from api.problems import ProblemErrorHandler, ServiceUnavailable
@@ -43,7 +43,9 @@ def create_app(settings: Settings | object | None = None, *, migrate: bool | Non
     """
     if not isinstance(settings, Settings):
         # None, or the argparse namespace the `sanic ... --factory` command passes.
-        settings = settings_or_exit()
+        settings = settings_or_exit(serving=True)
+    if settings.serving_problems():
+        raise ConfigError(settings.serving_problems())
     if migrate is None:
         migrate = settings.migrate_on_start
     configure_logging(settings.log_level)
@@ -70,12 +72,16 @@ def create_app(settings: Settings | object | None = None, *, migrate: bool | Non
     app.ctx.settings = settings
     app.ctx.db = None
     app.ctx.cache = None
+    app.ctx.auth = None
     app.ctx.version_body = orjson.dumps(health.version_document(settings))
 
     app.blueprint(health.bp)
     app.blueprint(cars_views.bp)
     _add_openapi(app, settings)
-    _add_request_logging(app)
+    # After every route exists: a route nobody marked public needs a token for writes.
+    auth.install(app, settings)
+    cors.install(app, settings)
+    _add_request_logging(app, settings)
     _add_listeners(app, settings, migrate)
     return app
 
@@ -118,6 +124,7 @@ class TimedRequest(Request):
         super().__init__(*args, **kwargs)
         self.started = time.perf_counter()
         self._request_id: str | None = None
+        self.sub: str | None = None  # the caller, once a bearer token has been checked
 
     @property
     def request_id(self) -> str:
@@ -130,17 +137,28 @@ class TimedRequest(Request):
         return self._request_id
 
 
-def _add_request_logging(app: Sanic) -> None:
+def _add_request_logging(app: Sanic, settings: Settings) -> None:
+    cors_headers = cors.response_headers(settings)
+
     @app.on_response(priority=1000)
     async def finish_request(request: TimedRequest, response: HTTPResponse) -> None:
         request_id = request.request_id
         response.headers["x-request-id"] = request_id
+        if cors_headers is not None:
+            cors_headers(request, response)
         duration_ms = round((time.perf_counter() - request.started) * 1000, 2)
-        access_log(request.method, request.path, response.status, duration_ms, request_id)
+        access_log(
+            request.method, request.path, response.status, duration_ms, request_id, request.sub
+        )
 
 
 def _add_openapi(app: Sanic, settings: Settings) -> None:
     # Sanic would otherwise load sanic-ext by itself (slow to import, and per-request extensions).
     app.config.AUTO_EXTEND = False
     docs.install(app)
-    openapi.install(app, cars_openapi.schemas(), version=settings.app_version)
+    openapi.install(
+        app,
+        cars_openapi.schemas(),
+        version=settings.app_version,
+        security=openapi.Security.from_settings(settings),
+    )

@@ -6,6 +6,7 @@ and the error messages come from the same declarations.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import sys
@@ -157,6 +158,70 @@ def _non_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
     return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _https_url(value: str) -> str | None:
+    """An https URL with a host (http only on loopback, for tests), or None when unset."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if not parts.hostname:
+        raise ValueError("must be an https:// URL with a host")
+    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        raise ValueError("must be an https:// URL (http:// only on a loopback address, for tests)")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("must have no query, fragment or credentials")
+    return value
+
+
+# RFC 6749 3.3: a scope token is printable ASCII other than space, " and \.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
+
+
+def _scope(value: str) -> str:
+    if not _SCOPE_TOKEN.fullmatch(value):
+        raise ValueError(
+            "must be one OAuth scope (no spaces or quotes), e.g. cars:write or api-cars/cars:write"
+        )
+    return value
+
+
+def _audiences(value: str) -> tuple[str, ...]:
+    audiences = tuple(part.strip() for part in value.split(",") if part.strip())
+    if any(" " in audience for audience in audiences):
+        raise ValueError("must be comma-separated audiences (client ids) without spaces")
+    return audiences
+
+
+def _origins(value: str) -> frozenset[str]:
+    origins = set()
+    for part in (part.strip() for part in value.split(",")):
+        if not part:
+            continue
+        parts = urlsplit(part)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or parts.username
+        ):
+            raise ValueError(
+                f"{part!r} is not an origin: scheme://host[:port], no path "
+                "(comma-separated, e.g. https://app.example.com,http://localhost:3000)"
+            )
+        origins.add(part.lower())
+    return frozenset(origins)
 
 
 @dataclass(frozen=True)
@@ -361,6 +426,56 @@ VARIABLES: tuple[Variable, ...] = (
         "Largest request body in bytes; larger bodies get a 413.",
         _int_between(1024, 100 * 1024 * 1024),
     ),
+    Variable(
+        "AUTH_ISSUER",
+        "",
+        "OAuth 2 / OpenID Connect issuer of the bearer tokens writes need (`https://...`; its "
+        "`/.well-known/openid-configuration` names the keys; Cognito: "
+        "`https://cognito-idp.<region>.amazonaws.com/<pool id>`). Unset: the API refuses to "
+        "serve unless `AUTH_DISABLED=true`.",
+        _https_url,
+    ),
+    Variable(
+        "AUTH_AUDIENCE",
+        "",
+        "Who the tokens must be for, comma-separated: matched against `aud`, or `client_id` when "
+        "a token has no `aud` (Cognito access tokens). Required with `AUTH_ISSUER`.",
+        _audiences,
+    ),
+    Variable(
+        "AUTH_WRITE_SCOPE",
+        "cars:write",
+        "Scope a token needs for POST, PUT, PATCH and DELETE, compared as a whole string "
+        "(Cognito: `<resource server>/<scope>`, e.g. `api-cars/cars:write`).",
+        _scope,
+    ),
+    Variable(
+        "AUTH_READ_SCOPE",
+        "",
+        "Scope a token needs for GET and HEAD under /v1. Unset: reads are public.",
+        _optional(_scope),
+    ),
+    Variable(
+        "AUTH_TOKEN_URL",
+        "",
+        "The issuer's token endpoint, shown in the OpenAPI document (OAuth 2 client credentials) "
+        "so /docs can fetch a token. Unset: /docs takes a pasted bearer token.",
+        _https_url,
+    ),
+    Variable(
+        "AUTH_DISABLED",
+        "false",
+        "`true`: serve without `AUTH_ISSUER`, every write open to anyone (local development "
+        "only; `make dev` sets it).",
+        _boolean,
+    ),
+    Variable(
+        "CORS_ALLOWED_ORIGINS",
+        "",
+        "Browser origins allowed to call the API, comma-separated (`https://app.example.com`). "
+        "Unset: none (no CORS headers, no preflight).",
+        _origins,
+    ),
 )
 
 
@@ -406,6 +521,13 @@ class Settings:
     shutdown_grace_seconds: float = 20.0
     migrate_on_start: bool = True
     request_max_size: int = 65536
+    auth_issuer: str | None = None
+    auth_audience: tuple[str, ...] = ()
+    auth_write_scope: str = "cars:write"
+    auth_read_scope: str | None = None
+    auth_token_url: str | None = None
+    auth_disabled: bool = False
+    cors_allowed_origins: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -424,9 +546,20 @@ class Settings:
             problems.append("DATABASE_READ_URL is set but DATABASE_URL is not: set both or neither")
         problems += _database_problems(values, environ)
         problems += _redis_problems(values)
+        problems += _auth_problems(values)
         if problems:
             raise ConfigError(problems)
         return cls(**values)
+
+    def serving_problems(self) -> list[str]:
+        """What keeps these settings from serving requests (migrating and seeding need none of
+        it): no token issuer without the explicit AUTH_DISABLED=true would leave writes open."""
+        if self.auth_issuer is None and not self.auth_disabled:
+            return [
+                "AUTH_ISSUER is not set: set it (and AUTH_AUDIENCE) so writes need a bearer "
+                "token, or set AUTH_DISABLED=true to serve with writes open to anyone"
+            ]
+        return []
 
     @property
     def uses_postgres(self) -> bool:
@@ -519,14 +652,32 @@ def _redis_problems(values: dict[str, Any]) -> list[str]:
     return []
 
 
+def _auth_problems(values: dict[str, Any]) -> list[str]:
+    if values.get("auth_issuer"):
+        if values.get("auth_disabled"):
+            return ["AUTH_DISABLED=true and AUTH_ISSUER are both set: set one"]
+        if not values.get("auth_audience"):
+            return [
+                "AUTH_ISSUER is set but AUTH_AUDIENCE is not: name the client id(s) or audience "
+                "the tokens must be for"
+            ]
+    return []
+
+
 # The dataclass and the declarations must stay in step.
 assert {f.name for f in fields(Settings)} == {v.env.lower() for v in VARIABLES}
 
 
-def settings_or_exit(environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the environment, or one line per bad value on stderr and exit status 2."""
+def settings_or_exit(
+    environ: Mapping[str, str] | None = None, *, serving: bool = False
+) -> Settings:
+    """Settings from the environment, or one line per bad value on stderr and exit status 2.
+    ``serving``: also refuse what could not serve requests (``Settings.serving_problems``)."""
     try:
-        return Settings.from_env(environ)
+        settings = Settings.from_env(environ)
+        if serving and settings.serving_problems():
+            raise ConfigError(settings.serving_problems())
+        return settings
     except ConfigError as error:
         for problem in error.problems:
             print(f"api-cars: configuration error: {problem}", file=sys.stderr)

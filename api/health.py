@@ -9,6 +9,7 @@ import sanic
 from sanic import Blueprint, HTTPResponse, Request
 
 from api import __version__
+from api.auth import public
 from api.database import DatabaseUnavailable
 from api.openapi import json_response, operation, problem
 from api.problems import ServiceUnavailable
@@ -54,6 +55,7 @@ _VERSION = {
 
 
 @bp.get("/health", name="health")
+@public
 @operation(
     {
         "operationId": "health",
@@ -77,6 +79,7 @@ async def health(request: Request) -> HTTPResponse:
 
 
 @bp.get("/ready", name="ready")
+@public
 @operation(
     {
         "operationId": "ready",
@@ -98,6 +101,7 @@ async def ready(request: Request) -> HTTPResponse:
 
 
 @bp.get("/version", name="version")
+@public
 @operation(
     {
         "operationId": "version",

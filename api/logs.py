@@ -72,9 +72,15 @@ def _timestamp(now: float) -> str:
 
 
 def access_log(
-    method: str, path: str, status: int, duration_ms: float | None, request_id: str
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float | None,
+    request_id: str,
+    sub: str | None = None,
 ) -> None:
-    """Write one access line: the same shape as the other log lines, plus the request's facts."""
+    """Write one access line: the same shape as the other log lines, plus the request's facts.
+    ``sub``: the caller a bearer token named (never the token itself); null when none was."""
     line = orjson.dumps(
         {
             "time": _timestamp(time.time()),
@@ -86,6 +92,7 @@ def access_log(
             "status": status,
             "duration_ms": duration_ms,
             "request_id": request_id,
+            "sub": sub,
         },
         option=orjson.OPT_APPEND_NEWLINE,
     )

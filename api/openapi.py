@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 import orjson
 from sanic import HTTPResponse, Request, Sanic
+
+from api.auth import public, required_scope
+from api.config import Settings
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -96,10 +100,89 @@ def operation(spec: dict[str, Any]) -> Callable:
     return attach
 
 
+_WWW_AUTHENTICATE = {
+    "description": 'The challenge: `Bearer realm="api-cars"`, with `error="invalid_token"` when '
+    'a token was sent, or `error="insufficient_scope", scope="..."`.',
+    "schema": {"type": "string"},
+}
+_RETRY_AFTER = {
+    "description": "Seconds to wait (when the token issuer cannot be reached).",
+    "schema": {"type": "integer"},
+}
+
+
+@dataclass(frozen=True)
+class Security:
+    """How the document declares the bearer tokens operations need (api.auth decides which)."""
+
+    settings: Settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Security | None:
+        return None if settings.auth_disabled else cls(settings)
+
+    def schemes(self) -> dict[str, Any]:
+        scopes = {self.settings.auth_write_scope: "Create, change and delete cars"}
+        if self.settings.auth_read_scope:
+            scopes[self.settings.auth_read_scope] = "Read cars"
+        schemes: dict[str, Any] = {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": f"An access token from {self.settings.auth_issuer} "
+                "(OAuth 2 client credentials), sent as Authorization: Bearer <token>.",
+            }
+        }
+        if self.settings.auth_token_url:
+            schemes["oauth2"] = {
+                "type": "oauth2",
+                "description": "Client credentials grant at the issuer's token endpoint.",
+                "flows": {
+                    "clientCredentials": {
+                        "tokenUrl": self.settings.auth_token_url,
+                        "scopes": scopes,
+                    }
+                },
+            }
+        return schemes
+
+    def protect(self, spec: dict[str, Any], scope: str) -> dict[str, Any]:
+        """``spec`` as an operation that needs a token carrying ``scope``."""
+        requirements: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+        if self.settings.auth_token_url:
+            requirements.insert(0, {"oauth2": [scope]})
+        responses = dict(spec["responses"])
+        unavailable = responses.get("503", problem(503, "Service unavailable"))
+        responses["503"] = {
+            **unavailable,
+            "description": unavailable["description"] + ", or the token issuer cannot be reached",
+            "headers": {**unavailable["headers"], "Retry-After": _RETRY_AFTER},
+        }
+        responses["401"] = problem(
+            401,
+            "No bearer token, or one that is not valid",
+            **{"WWW-Authenticate": _WWW_AUTHENTICATE},
+        )
+        responses["403"] = problem(
+            403, f"The token lacks the scope {scope}", **{"WWW-Authenticate": _WWW_AUTHENTICATE}
+        )
+        return {
+            **spec,
+            "security": requirements,
+            "description": (
+                spec.get("description", "") + f"\n\nNeeds a bearer token with the scope `{scope}`."
+            ).strip(),
+            "responses": dict(sorted(responses.items(), key=lambda item: item[0] == "default")),
+        }
+
+
 _PARAM = re.compile(r"<([a-zA-Z_][a-zA-Z0-9_]*)(?::[^>]*)?>")
 
 
-def build_document(app: Sanic, schemas: dict[str, Any], *, version: str) -> dict[str, Any]:
+def build_document(
+    app: Sanic, schemas: dict[str, Any], *, version: str, security: Security | None = None
+) -> dict[str, Any]:
     """The OpenAPI document of ``app``: every route's operation and the named ``schemas``.
 
     Fails if a route has no operation; routes marked ``__openapi__ = None`` (the document
@@ -117,6 +200,9 @@ def build_document(app: Sanic, schemas: dict[str, Any], *, version: str) -> dict
             spec = handler.__openapi__
             if method == "HEAD" and "GET" not in route.methods:
                 spec = _head_operation(spec)
+            scope = None if security is None else required_scope(handler, method, security.settings)
+            if scope is not None:
+                spec = security.protect(spec, scope)
             paths.setdefault(path, {})[method.lower()] = spec
     return {
         "openapi": "3.0.3",
@@ -126,7 +212,10 @@ def build_document(app: Sanic, schemas: dict[str, Any], *, version: str) -> dict
             "description": "Cars REST API. Every error is application/problem+json (RFC 9457).",
         },
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": {"Problem": PROBLEM_SCHEMA, **schemas}},
+        "components": {
+            "schemas": {"Problem": PROBLEM_SCHEMA, **schemas},
+            **({"securitySchemes": security.schemes()} if security is not None else {}),
+        },
     }
 
 
@@ -162,7 +251,9 @@ def _head_operation(get: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def install(app: Sanic, schemas: dict[str, Any], *, version: str) -> None:
+def install(
+    app: Sanic, schemas: dict[str, Any], *, version: str, security: Security | None = None
+) -> None:
     """Serve the document at /docs/openapi.json (built once, here); api.docs serves the page.
     Every GET route answers HEAD too: call this after every other route is added.
 
@@ -174,6 +265,6 @@ def install(app: Sanic, schemas: dict[str, Any], *, version: str) -> None:
         return HTTPResponse(body, content_type="application/json")
 
     openapi_json.__openapi__ = None
-    app.add_route(openapi_json, "/docs/openapi.json", methods=["GET"], name="openapi_json")
+    app.add_route(public(openapi_json), "/docs/openapi.json", methods=["GET"], name="openapi_json")
     answer_head(app)
-    body = orjson.dumps(build_document(app, schemas, version=version))
+    body = orjson.dumps(build_document(app, schemas, version=version, security=security))

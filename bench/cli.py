@@ -48,6 +48,9 @@ from bench.report import (
 )
 from bench.wrk import WrkResult, find_wrk, run_wrk, wrk_command
 
+# The tests' loopback token issuer: the API checks tokens against it as it would against Cognito.
+from tests.auth_issuer import Issuer
+
 SERVER_CPU = 0
 LOAD_CPU = 1
 DEFAULT_OUTPUT = Path("docs/benchmarks.md")
@@ -147,6 +150,7 @@ class Stage:
     servers: dict[str, Server]
     plans: dict[str, Plan]
     cached_env: dict[str, str]
+    token: str  # a valid write token for the "api-auth" server
     server_cpu: int | None
     load_cpu: int | None
     last_seeded_id: int  # cars above it were POSTed by the benchmark
@@ -170,18 +174,21 @@ def stage(postgres_url: str) -> Iterator[Stage]:
         tempfile.TemporaryDirectory(prefix="api-cars-bench-") as tmp,
         throwaway_database(postgres_url) as database_url,
         Processes(Path(tmp)) as procs,
+        _issuer() as issuer,
     ):
         redis_port = start_redis(procs)
         base_env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("AUTH_")},
             "DATABASE_URL": database_url,
             # Production logging: one JSON access line per request, as the service runs.
             "LOG_LEVEL": "INFO",
             "WORKERS": "1",
             "MIGRATE_ON_START": "true",
+            "AUTH_DISABLED": "true",
         }
         base_env.pop("REDIS_URL", None)
         cached_env = {**base_env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
+        auth_env = {k: v for k, v in cached_env.items() if k != "AUTH_DISABLED"} | issuer.env()
         migrate_and_seed(base_env, SEED_COUNT)
         python = sys.executable
         servers = {
@@ -192,6 +199,7 @@ def stage(postgres_url: str) -> Iterator[Stage]:
             "api-nocache": _serve(
                 procs, "api-nocache", [python, "-m", "api"], base_env, server_cpu
             ),
+            "api-auth": _serve(procs, "api-auth", [python, "-m", "api"], auth_env, server_cpu),
         }
         ids = car_ids(servers["api"], READ_IDS)
         yield Stage(
@@ -199,6 +207,7 @@ def stage(postgres_url: str) -> Iterator[Stage]:
             servers=servers,
             plans=measurement_plans(ids),
             cached_env=cached_env,
+            token=issuer.token(lifetime=24 * 3600),
             server_cpu=server_cpu,
             load_cpu=load_cpu,
             last_seeded_id=_last_id(database_url),
@@ -215,7 +224,9 @@ def measure(
     plan = st.plans[key]
     server = st.servers[plan.server]
     posts = plan.script == "post_car.lua"
-    script_args = (vin_tag(run_number),) if posts else plan.script_args
+    script_args = (vin_tag(run_number), *plan.script_args) if posts else plan.script_args
+    if plan.server == "api-auth":
+        script_args = (*script_args, st.token)
     argv = wrk_command(
         server.url(plan.path),
         duration_s=seconds,
@@ -374,6 +385,15 @@ def _serve(
     return Server(proc, port)
 
 
+@contextmanager
+def _issuer() -> Iterator[Issuer]:
+    issuer = Issuer().start()
+    try:
+        yield issuer
+    finally:
+        issuer.stop()
+
+
 def migrate_and_seed(env, count: int) -> None:
     """Migrate the database of env's DATABASE_URL and load ``count`` sample cars."""
     _step("migrations", [sys.executable, "-m", "api.migrations"], env)
@@ -406,6 +426,7 @@ def measurement_plans(ids: list[int]) -> dict[str, Plan]:
         "postgres": Plan("api-nocache", "/", "get_ids.lua", id_args),
         "post": Plan("api", "/", "post_car.lua"),
         "post-nocache": Plan("api-nocache", "/", "post_car.lua"),
+        "post-auth": Plan("api-auth", "/", "post_car.lua"),
         "list50": Plan("api", "/v1/cars?limit=50"),
         "list50-nocache": Plan("api-nocache", "/v1/cars?limit=50"),
     }

@@ -23,6 +23,8 @@ ENDPOINTS = (
     Endpoint("post", "POST /v1/cars", 0.30),
     # The same POST without Redis: what starting a new generation of cached list pages costs.
     Endpoint("post-nocache", "POST /v1/cars (no Redis)", None),
+    # The same POST to an API that checks a bearer token (the other runs have AUTH_DISABLED).
+    Endpoint("post-auth", "POST /v1/cars (bearer token checked)", None),
     Endpoint("list50", "GET /v1/cars?limit=50 (Redis cache hit)", 0.25),
     # The same page from the API without Redis: every request queries PostgreSQL.
     Endpoint("list50-nocache", "GET /v1/cars?limit=50 (PostgreSQL, no cache)", None),

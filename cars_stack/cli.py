@@ -102,7 +102,8 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         return argparse.ArgumentParser(add_help=False)
 
     groups = {name: group() for name in ("aws", "changing", "role", "following", "review")}
-    groups |= {name: group() for name in ("template", "verifying", "data", "data_loss", "identity")}
+    groups |= {name: group() for name in ("template", "verifying", "data", "data_loss")}
+    groups |= {name: group() for name in ("network", "identity")}
     aws = groups["aws"]
     aws.add_argument(
         "--stack-name",
@@ -177,6 +178,11 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         help="the identity stack (default: the service's IdentityStackName, else the stack name "
         "+ '-identity', e.g. api-cars-identity)",
     )
+    groups["network"].add_argument(
+        "--network-stack-name",
+        metavar="NAME",
+        help="the network stack (default: the stack name + '-network', e.g. api-cars-network)",
+    )
     groups["data_loss"].add_argument(
         ALLOW_DATA_LOSS_FLAG,
         dest="allow_data_loss",
@@ -212,11 +218,12 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = command(
         "deploy",
-        "create or update the data and identity stacks, then the service wired to them",
-        "Create or update, in this order, the data stack (templates/data.yaml, default name "
-        "<stack>-data), the identity stack (templates/identity.yaml, default name "
+        "create or update the network, data and identity stacks, then the service wired to them",
+        "Create or update, in this order, the network stack (templates/network.yaml, default "
+        "name <stack>-network: the VPC and subnets), the data stack (templates/data.yaml, "
+        "default name <stack>-data), the identity stack (templates/identity.yaml, default name "
         "<stack>-identity: the issuer of the tokens writes need) and then the service "
-        "(templates/api-cars.yaml) wired to both, each through a change set that is shown and "
+        "(templates/api-cars.yaml) wired to them, each through a change set that is shown and "
         "asked for before it is executed. Parameters not given keep their deployed values; a "
         "new service needs --image-tag. With --param AuthDisabled=true the identity stack is "
         "skipped and anyone can write. A change set that would replace or delete the database "
@@ -225,6 +232,7 @@ def _parser() -> argparse.ArgumentParser:
             "cars-stack deploy --image-tag v1.0.0           # data, identity, then a new service",
             "cars-stack deploy --param DesiredCount=3       # one parameter, the rest kept",
             "cars-stack deploy --only data --data-param ReaderCount=1",
+            "cars-stack deploy --only network --network-param VpcName=prod",
             "cars-stack deploy --only identity --identity-param AuthIssuer=https://x.eu.auth0.com/ "
             "...",
         ),
@@ -235,12 +243,28 @@ def _parser() -> argparse.ArgumentParser:
         "template",
         "data",
         "data_loss",
+        "network",
         "identity",
     )
     cmd.add_argument(
         "--only",
         choices=deploy.STACKS,
         help="deploy this stack alone (default: each in this order, the service wired to them)",
+    )
+    cmd.add_argument(
+        "--network-template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the network stack's template (default: templates/network.yaml)",
+    )
+    cmd.add_argument(
+        "--network-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a network-stack parameter (repeatable): VpcId, VpcName, PublicSubnetIds, "
+        "TaskSubnetIds",
     )
     cmd.add_argument(
         "--data-template-file",
@@ -362,8 +386,9 @@ def _parser() -> argparse.ArgumentParser:
         "stack, live image, tasks, who may write, last releases, the data tier",
         "Show the stack's status, the live image tag, the service URL, running and desired "
         "tasks, the rollout state, whether writes are protected (and by which issuer) or OPEN, "
-        "the last releases, and the data stack: engine, capacity, readers, cache, protections, "
-        "whether the database is paused. Changes nothing.",
+        "the SNS topic the alarms notify (or that they page nobody) and the last releases, and "
+        "the data stack: engine, capacity, readers, cache, protections, whether the database "
+        "is paused. Changes nothing.",
         _examples("cars-stack status", "cars-stack status --output json"),
         "data",
         "identity",
@@ -414,6 +439,9 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             identity_template_path=args.identity_template_file,
             identity_params=args.identity_param,
             identity_stack_name=args.identity_stack_name,
+            network_template_path=args.network_template_file,
+            network_params=args.network_param,
+            network_stack_name=args.network_stack_name,
         )
         return deploy.deploy(ctx, options)
     if args.command in ("release", "rollback"):

@@ -22,7 +22,12 @@ from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, physical_ids
 from cars_stack.template import Template, default_template_path
-from template_builder.names import DATA_TEMPLATE_FILE, DATABASE_CLUSTER, DELETION_PROTECTION
+from template_builder.names import (
+    DATA_TEMPLATE_FILE,
+    DATABASE_CLUSTER,
+    DELETION_PROTECTION,
+    NETWORK_STACK_NAME,
+)
 
 if TYPE_CHECKING:
     from cars_stack.deploy import DeployOptions
@@ -94,6 +99,8 @@ def deploy_data(ctx: Context, options: DeployOptions) -> dict[str, Any]:
     template = Template.from_file(options.data_template_path or default_data_template_path())
     template.check_body_size()
     given = deploying.parse_params(options.data_params, template, flag="--data-param")
+    if NETWORK_STACK_NAME in template.parameters and options.network_stack_name:
+        given.setdefault(NETWORK_STACK_NAME, options.network_stack_name)
     on_create: dict[str, str] = {}
     protect_after_create = False
     if DELETION_PROTECTION in template.parameters:

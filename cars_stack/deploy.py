@@ -8,7 +8,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, data, identity, images, protection, release, rollout, verify
+from cars_stack import (
+    changeset,
+    data,
+    identity,
+    images,
+    network,
+    protection,
+    release,
+    rollout,
+    verify,
+)
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
@@ -30,6 +40,8 @@ from template_builder.names import (
     ENABLE_CACHE,
     IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    NETWORK_STACK_NAME,
+    NETWORK_STACK_SUFFIX,
     READER_COUNT,
     REPOSITORY_NAME,
 )
@@ -46,6 +58,9 @@ class DeployOptions:
     timeout_minutes: float = 30
     # One of STACKS deploys that stack alone; None deploys them all, in that order.
     only: str | None = None
+    network_template_path: Path | None = None
+    network_params: list[str] = field(default_factory=list)
+    network_stack_name: str | None = None
     data_template_path: Path | None = None
     data_params: list[str] = field(default_factory=list)
     data_stack_name: str | None = None
@@ -57,7 +72,7 @@ class DeployOptions:
 
 # The stacks `deploy` deploys, in this order: a stack's exports exist before a later one imports
 # them. The service comes last; the others are what it imports (and outlive it).
-STACKS = ("data", "identity", "service")
+STACKS = ("network", "data", "identity", "service")
 
 
 def parse_params(pairs: list[str], template: Template, *, flag: str = "--param") -> dict[str, str]:
@@ -145,6 +160,11 @@ def deploy_template(
         )
         if repository:
             images.require_image(ctx, repository, given[IMAGE_TAG])
+    values = {
+        key: given.get(key, previous.get(key, str(spec.get("Default", ""))))
+        for key, spec in template.parameters.items()
+    }
+    network.refuse_missing_exports(ctx, template, values)
     change_type = _change_type(ctx, stack, options)
     if change_type == "CREATE":
         previous = {}
@@ -242,28 +262,37 @@ _USABLE_DATA_STATUSES = {
 }
 
 
-def _refuse_misplaced_options(options: DeployOptions) -> None:
-    service = bool(options.params or options.image_tag)
-    if options.only in ("data", "identity") and service:
-        raise BadInput(
-            f"--param and --image-tag set the service: with --only {options.only} "
-            f"use --{options.only}-param"
-        )
-    for stack, given in (("data", options.data_params), ("identity", options.identity_params)):
-        if given and options.only not in (None, stack):
+def _refuse_misplaced_flags(options: DeployOptions) -> None:
+    sets = {
+        "service": ("--param and --image-tag", bool(options.params or options.image_tag)),
+        "data": ("--data-param", bool(options.data_params)),
+        "network": ("--network-param", bool(options.network_params)),
+        "identity": ("--identity-param", bool(options.identity_params)),
+    }
+    if options.only is None:
+        return
+    for stack, (flags, given) in sets.items():
+        if stack != options.only and given:
             raise BadInput(
-                f"--{stack}-param sets the {stack} stack, which --only {options.only} "
-                "does not deploy"
+                f"{flags} set the {stack} stack, which --only {options.only} does not deploy"
             )
 
 
+def _wire_to_network_stack(template: Template, given: dict[str, str], network_name: str) -> None:
+    """NetworkStackName of the data stack and the service: the network stack deployed with them."""
+    if NETWORK_STACK_NAME in template.parameters:
+        given.setdefault(NETWORK_STACK_NAME, network_name)
+
+
 def deploy(ctx: Context, options: DeployOptions) -> int:
-    _refuse_misplaced_options(options)
+    _refuse_misplaced_flags(options)
     data_name = options.data_stack_name or ctx.stack_name + DATA_STACK_SUFFIX
+    network_name = options.network_stack_name or ctx.stack_name + NETWORK_STACK_SUFFIX
+    options.network_stack_name = network_name
     service_template = given = None
     auth_off, skip_identity = False, ""
     if options.only in (None, "service"):
-        # Everything about the service is checked before another stack changes.
+        # Everything about the service is checked before the other stacks change.
         service_template = Template.from_file(options.template_path)
         service_template.check_body_size()
         given = _service_params(ctx, service_template, options)
@@ -276,11 +305,12 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
             skip_identity = f"{service_template.source} has no {IDENTITY_STACK_NAME} parameter"
     identity_name = identity.stack_name(ctx, options, given)
     dependencies = {
+        "network": (network_name, network.deploy_network),
         "data": (data_name, data.deploy_data),
         "identity": (identity_name, identity.deploy_identity),
     }
     document: dict[str, Any] = {}
-    for stack in STACKS[:-1]:
+    for position, stack in enumerate(STACKS[:-1]):
         if options.only not in (None, stack):
             continue
         if stack == "identity" and options.only is None and skip_identity:
@@ -293,14 +323,16 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
             return 0
         document[stack] = result
         if not data.is_ready(result):
+            waiting = ", ".join(STACKS[position + 1 :])
             ctx.say(
-                f"Service {ctx.stack_name} not deployed: it waits for {stack} stack {name}; "
-                "once that change set is executed: cars-stack deploy --only service"
+                f"Not deployed yet ({waiting}): they wait for {stack} stack {name}; once that "
+                "change set is executed: cars-stack deploy"
             )
             ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
             return 0
     assert service_template is not None and given is not None
     _wire_to_data_stack(ctx, service_template, given, data_name)
+    _wire_to_network_stack(service_template, given, network_name)
     identity.wire(ctx, service_template, given, identity_name, off=auth_off)
     service_ctx = ctx.for_stack(ctx.stack_name)
     service_result = deploy_template(service_ctx, service_template, given, options)

@@ -9,12 +9,14 @@ from cars_stack import identity, images, render
 from cars_stack.runtime import Context
 from cars_stack.stack import describe, physical_ids, require
 from template_builder.names import (
+    ALARM_TOPIC_ARN,
     CACHE,
     CLUSTER,
     DATA_STACK_SUFFIX,
     DATABASE_CLUSTER,
     IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    NO_ALARM_TOPIC,
     OUTPUT_SERVICE_URL,
     SERVICE,
 )
@@ -188,6 +190,8 @@ def status(
     ids = {} if stack.is_new else physical_ids(ctx.client("cloudformation"), stack.name)
     service = _service(ctx, ids)
     history = images.history(ctx, ids)[:releases_shown]
+    # From the parameter, not the output: a stack from before AlarmTopicArn pages nobody too.
+    alarm_topic = stack.parameters.get(ALARM_TOPIC_ARN) or None
     document = {
         "stack_name": stack.name,
         "stack_status": stack.status,
@@ -201,6 +205,7 @@ def status(
             stack.outputs,
             identity_stack_name or stack.parameters.get(IDENTITY_STACK_NAME),
         ),
+        "alarm_topic": alarm_topic,
         "releases": [r.as_dict() for r in history],
         "data": data_tier(ctx, data_stack_name or stack.name + DATA_STACK_SUFFIX),
     }
@@ -215,6 +220,7 @@ def status(
         ("Tasks", tasks),
         ("Rollout", rollout),
         *identity.write_access_rows(document["write_access"]),
+        ("Alarms", f"notify {alarm_topic}" if alarm_topic else NO_ALARM_TOPIC),
         *_data_rows(document["data"]),
     ]
     text = render.key_values(rows)

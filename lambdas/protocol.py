@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 # Tunables, module globals so tests can shorten them. Helpers take positional-only arguments
-# (the "/"), which lets the minifier shorten their names too.
+# (the "/"): callers pass them by position only.
 PUT_ATTEMPTS = 5
 PUT_BACKOFF_SECONDS = 0.5
 PUT_TIMEOUT_SECONDS = 5

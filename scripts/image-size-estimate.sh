@@ -15,7 +15,8 @@ base_name=python:3.11.16-alpine3.23
 base_compressed=20364662
 base_on_disk=60790000
 wheel_platform=musllinux_1_2_x86_64
-budget=$((100 * 1000 * 1000))
+# 120 MB since bearer-token checks need cryptography (12.9 MB; docs/container.md).
+budget=$((120 * 1000 * 1000))
 
 python=${PYTHON:-python3.11}
 if [ "$("$python" -c 'import sys; print(sys.version_info[:2] == (3, 11))')" != True ]; then
@@ -66,9 +67,9 @@ echo
 status=0
 for figure in "on disk:$total_disk" "compressed:$total_gz"; do
   if [ "${figure#*:}" -le "$budget" ]; then
-    echo "${figure%%:*} estimate $(mb "${figure#*:}") is within the 100 MB budget"
+    echo "${figure%%:*} estimate $(mb "${figure#*:}") is within the 120 MB budget"
   else
-    echo "${figure%%:*} estimate $(mb "${figure#*:}") is OVER the 100 MB budget" >&2
+    echo "${figure%%:*} estimate $(mb "${figure#*:}") is OVER the 120 MB budget" >&2
     status=1
   fi
 done

@@ -37,10 +37,16 @@ DATA = {
     }
     for readers, min_capacity, cache in itertools.product([0, 1], [0, 0.5], ["true", "false"])
 }
+KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b6d6f2e-1111-4a2b-9c3d-123456789abc"
 SERVICE_DATABASE = {
     "data-stack": {},
     "data-stack-no-cache": {names.DATA_STACK_HAS_CACHE: "false"},
     "own-database": {names.DATA_STACK_NAME: "", names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET},
+    "own-database-kms": {
+        names.DATA_STACK_NAME: "",
+        names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
+        names.SECRETS_KMS_KEY_ARN: KMS_KEY,
+    },
     "demo": DEMO,
 }
 SERVICE = {

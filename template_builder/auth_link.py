@@ -1,7 +1,7 @@
 """Who may write: the service trusts the issuer its identity stack names, or nobody is asked.
 
 With `IdentityStackName` (default api-cars-identity) the service imports the identity stack's
-exports (names.DATA_EXPORT): issuer, audience, write and read scopes (not the token endpoint:
+exports (names.EXPORT): issuer, audience, write and read scopes (not the token endpoint:
 the API finds it in the issuer's discovery document, and the budget has no room). That stack
 holds either a Cognito user pool or an existing issuer (Auth0, Okta, Entra ID, another pool:
 template_builder/identity/), so the service's template has one mode with an issuer, not two, which
@@ -37,7 +37,7 @@ class AuthLink:
     def imported(self, output: str) -> ImportValue:
         """The identity stack's export `output` (its name derived from IdentityStackName)."""
         stack = "${" + names.IDENTITY_STACK_NAME + "}"
-        return ImportValue(Sub(names.DATA_EXPORT.format(stack=stack, output=output)))
+        return ImportValue(Sub(names.EXPORT.format(stack=stack, output=output)))
 
     def environment(self) -> list:
         """AUTH_* from the identity stack, or AUTH_DISABLED=true alone."""

@@ -1,22 +1,28 @@
 """Lambda-backed custom resources: Custom::VpcLookup (where to run) and Custom::ImageCheck (what).
 
-Each custom resource depends on its function, its role and its log group, so on deletion
-CloudFormation removes the custom resource first, while its function can still answer, and the
-function's permissions and logs last. The function dependency comes from the ServiceToken GetAtt;
-listing it in DependsOn as well is what cfn-lint flags as obsolete (W3005).
+Each function lives in the stack whose lifecycle it shares: the VPC lookup in the network stack,
+which runs it and exports its answer; the image check in the registry stack, beside the repository
+it reads, and the service stacks call it through the registry's ImageCheckServiceToken export.
+
+The lookup depends on its function, role and log group, so on deletion CloudFormation removes the
+custom resource first, while its function can still answer, and the function's permissions and
+logs last. The function dependency comes from the ServiceToken GetAtt; listing it in DependsOn as
+well is what cfn-lint flags as obsolete (W3005). The image check's function outlives every service
+stack that calls it (the registry cannot be deleted while a service imports its export).
 """
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from awacs import cloudformation, ec2, ecr, logs
-from troposphere import Parameter, Ref, Split, Sub, Template, awslambda, iam
+from troposphere import Parameter, Ref, Sub, Template, awslambda, iam
+from troposphere import ecr as cfn_ecr
 from troposphere import logs as cwlogs
 from troposphere.cloudformation import CustomResource
 
 from template_builder import names, policies
+from template_builder.exports import imported
 from template_builder.lambda_code import inline_source
-from template_builder.metadata import checkov_skips
+from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.parameters import ServiceParameters, optional_value
 
 LAMBDA_RUNTIME = "python3.13"
@@ -33,10 +39,15 @@ FUNCTION_SKIPS = checkov_skips(
     CKV_AWS_117="Runs outside any VPC on purpose: it looks the VPC up, and must reach the EC2/ECR "
     "APIs and the CloudFormation response URL without a NAT the stack does not own.",
     CKV_AWS_173="No environment variables are set, so there is nothing to encrypt.",
+) | guard_skips(
+    lambda_inside_vpc_check="Calls AWS APIs only; a VPC would need a NAT.",
 )
 LOG_GROUP_SKIPS = checkov_skips(
     CKV_AWS_158="CloudWatch Logs encrypts at rest with AWS-owned keys; the handlers log no "
     "secrets, so a customer-managed key would add cost and a key policy without a gain.",
+) | guard_skips(
+    cloudwatch_log_group_encrypted_check="AWS-owned keys; no secrets are logged.",
+    cloudwatch_log_group_retention_period_check="LogRetentionDays decides.",
 )
 
 
@@ -46,6 +57,8 @@ class VpcLookup(CustomResource):
         **CustomResource.props,
         "VpcId": (str, False),
         "VpcTags": (dict, False),
+        "PublicSubnetIds": (str, False),
+        "TaskSubnetIds": (str, False),
     }
 
 
@@ -56,12 +69,6 @@ class ImageCheck(CustomResource):
         "RepositoryName": (str, True),
         "ImageTag": (str, True),
     }
-
-
-@dataclass(frozen=True)
-class CustomResources:
-    vpc_lookup: VpcLookup
-    image_check: ImageCheck
 
 
 def _add_function(
@@ -121,10 +128,10 @@ def _add_function(
 
 
 def add_vpc_lookup(
-    template: Template, log_retention_days: Parameter, *, vpc_id: object, vpc_tags: object
+    template: Template, log_retention_days: Parameter, **properties: object
 ) -> VpcLookup:
-    """The one VPC lookup of a stack (the service's and the data stack's alike): the same
-    handler source, role and log group, with the VpcId/VpcTags properties the stack decides."""
+    """The network stack's VPC lookup; `properties` narrow it (VpcId, VpcTags) or name the
+    subnets outright (PublicSubnetIds, TaskSubnetIds)."""
     function, role, log_group = _add_function(
         template,
         log_retention_days,
@@ -146,17 +153,24 @@ def add_vpc_lookup(
             names.VPC_LOOKUP,
             ServiceToken=function.GetAtt("Arn"),
             ServiceTimeout=CUSTOM_RESOURCE_TIMEOUT_SECONDS,
-            VpcId=vpc_id,
-            VpcTags=vpc_tags,
             DependsOn=[role, log_group],
+            **properties,
         )
     )
 
 
-def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck:
-    function, role, log_group = _add_function(
+def add_image_check_provider(
+    template: Template,
+    log_retention_days: Parameter,
+    repository: cfn_ecr.Repository,
+    service_stack_name: Parameter,
+) -> awslambda.Function:
+    """The registry's image check: reads only this repository, and only the status of stacks
+    named like the service (`ServiceStackName`, or `ServiceStackName-*` for more environments)."""
+    stack_arn = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/"
+    function, _, _ = _add_function(
         template,
-        params.log_retention_days,
+        log_retention_days,
         handler="image_check",
         function_id=names.IMAGE_CHECK_FUNCTION,
         role_id=names.IMAGE_CHECK_ROLE,
@@ -164,21 +178,32 @@ def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck
         description="Custom::ImageCheck: fails the stack operation when the image tag is missing",
         statements=[
             policies.allow(
-                [ecr.DescribeRepositories, ecr.DescribeImages],
-                policies.ecr_repository_arn(Ref(params.repository_name)),
+                [ecr.DescribeRepositories, ecr.DescribeImages], repository.GetAtt("Arn")
             ),
-            # Only its own stack: whether it is rolling back, so a rollback never blocks on it.
-            policies.allow([cloudformation.DescribeStacks], Ref("AWS::StackId")),
+            # Whether the calling stack is rolling back, so a rollback never blocks on it.
+            policies.allow(
+                [cloudformation.DescribeStacks],
+                [
+                    Sub(stack_arn + "${Name}/*", Name=Ref(service_stack_name)),
+                    Sub(stack_arn + "${Name}-*/*", Name=Ref(service_stack_name)),
+                ],
+            ),
         ],
     )
+    return function
+
+
+def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck:
+    """The service's check of its image, answered by the registry stack's function."""
     return template.add_resource(
         ImageCheck(
             names.IMAGE_CHECK,
-            ServiceToken=function.GetAtt("Arn"),
+            ServiceToken=imported(
+                names.REGISTRY_STACK_NAME, names.OUTPUT_IMAGE_CHECK_SERVICE_TOKEN
+            ),
             ServiceTimeout=CUSTOM_RESOURCE_TIMEOUT_SECONDS,
             RepositoryName=Ref(params.repository_name),
             ImageTag=Ref(params.image_tag),
-            DependsOn=[role, log_group],
         )
     )
 
@@ -186,22 +211,3 @@ def add_image_check(template: Template, params: ServiceParameters) -> ImageCheck
 def vpc_tags_filter(vpc_name: Parameter) -> object:
     """The lookup's VpcTags property: the Name tag when VpcName is given, else left out."""
     return optional_value(names.HAS_VPC_NAME, {"Name": Ref(vpc_name)})
-
-
-def add_custom_resources(
-    template: Template, params: ServiceParameters, *, vpc_id: object
-) -> CustomResources:
-    return CustomResources(
-        vpc_lookup=add_vpc_lookup(
-            template,
-            params.log_retention_days,
-            vpc_id=vpc_id,
-            vpc_tags=vpc_tags_filter(params.vpc_name),
-        ),
-        image_check=add_image_check(template, params),
-    )
-
-
-def lookup_list(vpc_lookup: VpcLookup, attribute: str) -> Split:
-    """A list attribute of the lookup: custom resources return one comma-separated string."""
-    return Split(",", vpc_lookup.GetAtt(attribute))

@@ -2,12 +2,13 @@
 
 With `DataStackName` set (default `api-cars-data`), the service imports the data stack's exports
 (names.DATA_EXPORT): the database and cache endpoints reach the API as libpq/Redis variables, the
-credentials as ECS secrets with JSON keys, the tasks wear the data-client security group, and the
-VPC lookup looks up the data stack's VPC. Conditions cannot read an imported value, so whether the
-data stack has a cache comes in as `DataStackHasCache` and whether it has readers as
-`DataStackHasReaders` (cars-stack copies both from the data stack's EnableCache and ReaderCount).
-Reads go to the reader endpoint only with readers: without them it leads to the writer anyway, and
-the API would open a second pool and stop caching list pages for a "replica" that is the writer.
+credentials as ECS secrets with JSON keys, and the tasks wear the data-client security group. Both
+stacks import their VPC from the same network stack (network_link.py). Conditions cannot read an
+imported value, so whether the data stack has a cache comes in as `DataStackHasCache` and whether
+it has readers as `DataStackHasReaders` (cars-stack copies both from the data stack's EnableCache
+and ReaderCount). Reads go to the reader endpoint only with readers: without them it leads to the
+writer anyway, and the API would open a second pool and stop caching list pages for a "replica"
+that is the writer.
 
 Without a data stack and without `DatabaseUrlSecretArn` there is no database: the template's Rules
 refuse that unless `EmbeddedDemoDatabase=true`, which they pin to one task without auto scaling.
@@ -45,14 +46,6 @@ class DataLink:
         """The data stack's export `output` (its name derived from DataStackName)."""
         return ImportValue(
             Sub(names.DATA_EXPORT.format(stack="${" + names.DATA_STACK_NAME + "}", output=output))
-        )
-
-    def vpc_id(self, params: ServiceParameters) -> If:
-        """The lookup's VpcId: the data stack's VPC, else VpcId when given, else left out."""
-        return If(
-            names.HAS_DATA_STACK,
-            self.imported(names.OUTPUT_DATA_VPC_ID),
-            optional_value(names.HAS_VPC_ID, Ref(params.vpc_id)),
         )
 
     def environment(self) -> list:

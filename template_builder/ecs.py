@@ -15,14 +15,15 @@ from troposphere import If, NoValue, Ref, Region, Sub, Template, ecs
 from troposphere import logs as cwlogs
 
 from template_builder import names
-from template_builder.alarms import DeploymentAlarms
+from template_builder.alarms import Alarms
 from template_builder.auth_link import AuthLink
-from template_builder.custom_resources import CustomResources, lookup_list
+from template_builder.custom_resources import ImageCheck
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
 from template_builder.load_balancer import LoadBalancing
-from template_builder.metadata import checkov_skips
+from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.network import SecurityGroups
+from template_builder.network_link import NetworkLink
 from template_builder.parameters import ServiceParameters, optional_value
 
 IMAGE_URI = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}"
@@ -54,6 +55,10 @@ def add_cluster(template: Template, params: ServiceParameters) -> Cluster:
             Metadata=checkov_skips(
                 CKV_AWS_158="CloudWatch Logs encrypts at rest with AWS-owned keys; the API logs "
                 "no secrets, so a customer-managed key would add cost and a key policy only.",
+            )
+            | guard_skips(
+                cloudwatch_log_group_encrypted_check="AWS-owned keys; no secrets are logged.",
+                cloudwatch_log_group_retention_period_check="LogRetentionDays decides.",
             ),
         )
     )
@@ -71,7 +76,7 @@ def add_task_definition(
     auth: AuthLink,
     cluster: Cluster,
     roles: TaskRoles,
-    custom: CustomResources,
+    image_check: ImageCheck,
 ) -> ecs.TaskDefinition:
     container = ecs.ContainerDefinition(
         Name=names.CONTAINER_NAME,
@@ -127,8 +132,14 @@ def add_task_definition(
             # A Fargate bind-mount volume without a host path is task-local scratch space: the
             # only writable place with a read-only root file system.
             Volumes=[ecs.Volume(Name=names.TMP_VOLUME)],
+            Metadata=guard_skips(
+                ecs_task_definition_memory_hard_limit_check="The task's Memory bounds its one "
+                "container.",
+                ecs_no_environment_secrets_check="Guard cannot read names in Fn::If; secrets are "
+                "in Secrets.",
+            ),
             # Register a task definition only for an image that exists.
-            DependsOn=[custom.image_check],
+            DependsOn=[image_check],
         )
     )
 
@@ -139,10 +150,11 @@ def add_service(
     data: DataLink,
     cluster: Cluster,
     task_definition: ecs.TaskDefinition,
-    custom: CustomResources,
+    image_check: ImageCheck,
+    network: NetworkLink,
     security_groups: SecurityGroups,
     lb: LoadBalancing,
-    alarms: DeploymentAlarms,
+    alarms: Alarms,
 ) -> ecs.Service:
     return template.add_resource(
         ecs.Service(
@@ -161,16 +173,16 @@ def add_service(
                 MaximumPercent=200,
                 DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
                 Alarms=ecs.DeploymentAlarms(
-                    AlarmNames=[Ref(alarms.load_balancer_5xx), Ref(alarms.target_5xx)],
+                    AlarmNames=alarms.deployment_alarms(),
                     Enable=True,
                     Rollback=True,
                 ),
             ),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-                    Subnets=lookup_list(custom.vpc_lookup, "TaskSubnetIds"),
+                    Subnets=network.list("TaskSubnetIds"),
                     SecurityGroups=[Ref(security_groups.tasks), data.client_security_group()],
-                    AssignPublicIp=custom.vpc_lookup.GetAtt("TaskAssignPublicIp"),
+                    AssignPublicIp=network.value("TaskAssignPublicIp"),
                 )
             ),
             LoadBalancers=[
@@ -182,8 +194,12 @@ def add_service(
             ],
             EnableECSManagedTags=True,
             PropagateTags="SERVICE",
-            Metadata={"ForwardingListener": lb.forwarding_listener()},
+            Metadata={"ForwardingListener": lb.forwarding_listener()}
+            | guard_skips(
+                ecs_service_assign_public_ip_disabled_check="Public only if the VPC has no private "
+                "subnet with egress.",
+            ),
             # Fail fast on a missing image, before ECS starts tasks that cannot pull it.
-            DependsOn=[custom.image_check],
+            DependsOn=[image_check],
         )
     )

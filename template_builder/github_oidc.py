@@ -56,9 +56,11 @@ DEPLOY_SUBJECT = f"environment:{names.PRODUCTION_ENVIRONMENT}"
 # Physical names of the service stack (names.py), in this template's Fn::Sub texts.
 CLUSTER = names.CLUSTER_NAME.format(stack="${Stack}")
 TASK_FAMILY = names.TASK_FAMILY.format(stack="${Stack}")
+# The network stack (`${Stack}-network`): the one stack with a Lambda function cars-stack deploys.
+NETWORK_STACK = "${Stack}" + names.NETWORK_STACK_SUFFIX
 LOG_GROUPS = (
     names.API_LOG_GROUP_NAME.format(stack="${Stack}"),
-    names.FUNCTION_LOG_GROUP_PREFIX.format(stack="${Stack}") + "*",
+    names.FUNCTION_LOG_GROUP_PREFIX.format(stack=NETWORK_STACK) + "*",
 )
 STACK_PREFIX = "${Stack}-*"
 # The data stack of this service (names.py): `${Stack}-data`, and its physical names.
@@ -245,8 +247,10 @@ def _data_stack_protection():
 
 
 def _data_stack_change_sets(*actions) -> list:
-    """Change sets on the data stack (separate statements from the service stack's)."""
-    return [policies.allow(list(actions), _data_stack_arn())]
+    """Change sets on the stacks cars-stack deploys before the service, the network and the data
+    stack (separate statements from the service stack's)."""
+    network_stack = _arn("cloudformation", f"stack/{NETWORK_STACK}/*")
+    return [policies.allow(list(actions), [network_stack, _data_stack_arn()])]
 
 
 def _data_stack_resources() -> list:
@@ -366,13 +370,6 @@ def _data_stack_resources() -> list:
         ),
         # First use of RDS and of ElastiCache in an account creates their linked roles.
         _service_linked_roles("rds.amazonaws.com", "elasticache.amazonaws.com"),
-        _manage_log_groups(
-            [
-                _arn("logs", f"log-group:{group}{suffix}")
-                for group in (names.FUNCTION_LOG_GROUP_PREFIX.format(stack=DATA_STACK) + "*",)
-                for suffix in ("", ":*")
-            ]
-        ),
     ]
 
 
@@ -723,6 +720,10 @@ def _publish_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> c
                     ),
                     *_stack_status_read(),
                     *_data_tier_read(),
+                    # Before a change set, cars-stack checks the network and registry stacks
+                    # export what the template imports. ListExports has no resource-level
+                    # permissions: AWS requires "*".
+                    policies.allow([cloudformation.ListExports], policies.ANY_RESOURCE),
                     *_data_stack_change_sets(
                         cloudformation.CreateChangeSet,
                         cloudformation.DeleteChangeSet,

@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 
-from awacs import ecr, logs, secretsmanager, ssm
-from troposphere import If, NoValue, Ref, Template, iam
+from awacs import ecr, kms, logs, secretsmanager, ssm
+from awacs.aws import Condition, StringEquals
+from troposphere import If, NoValue, Ref, Sub, Template, iam
 from troposphere import logs as cwlogs
 
 from template_builder import names, policies
@@ -32,6 +33,25 @@ def add_task_roles(
             ],
         ),
     )
+    # A customer-managed key's policy must also allow this role; AWS managed keys need no grant.
+    # Decrypt only on behalf of the two services that hold the secrets.
+    decrypt_secrets = policies.inline_policy(
+        "decrypt-api-secrets",
+        policies.allow(
+            [kms.Decrypt],
+            Ref(params.secrets_kms_key_arn),
+            Condition(
+                StringEquals(
+                    {
+                        "kms:ViaService": [
+                            Sub("secretsmanager.${AWS::Region}.${AWS::URLSuffix}"),
+                            Sub("ssm.${AWS::Region}.${AWS::URLSuffix}"),
+                        ]
+                    }
+                )
+            ),
+        ),
+    )
     execution = template.add_resource(
         iam.Role(
             names.EXECUTION_ROLE,
@@ -54,6 +74,7 @@ def add_task_roles(
                     ),
                 ),
                 If(names.HAS_ANY_SECRET, read_secrets, NoValue),
+                If(names.HAS_SECRETS_KMS_KEY, decrypt_secrets, NoValue),
             ],
         )
     )

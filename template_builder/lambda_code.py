@@ -1,39 +1,24 @@
-"""Inline a custom resource handler as one compact source for ``Code.ZipFile``.
+"""Inline a custom resource handler as one readable source for ``Code.ZipFile``.
 
 ``lambdas/protocol.py`` and the handler become one module (``index.py`` in Lambda, so the
 function's Handler is ``index.handler``): the handler's ``from lambdas.protocol import ...`` is
-removed from its syntax tree, the protocol's statements go first, and python-minifier compacts the
-result. ``ZipFile`` may hold 4 MB (the CloudFormation resource schema; the old 4,096-byte cap is
-gone), so the binding limit is each template's byte allowance (``render.py``). Minifying with
-renamed names is a trade-off of that allowance: the service template cannot hold the handlers
-as written beside everything else (docs/custom-resources.md). The output is deterministic,
-because the rendered templates are committed and compared byte for byte.
+removed from its syntax tree and the protocol's statements go first. The source stays as written,
+names and layout kept; only docstrings and comments go (``ast.unparse`` keeps no comments), so what
+a reviewer reads in the template's change set is the code in lambdas/. ``ZipFile`` may hold 4 MB
+(the CloudFormation resource schema; the old 4,096-byte cap is gone): the binding limit is each
+template's byte allowance (``render.py``), which the network and registry stacks, where the
+functions live, have room for. The output is deterministic, because the rendered templates are
+committed and compared byte for byte.
 """
 
 import ast
 from pathlib import Path
-
-import python_minifier
 
 HANDLERS = ("vpc_lookup", "image_check")
 PROTOCOL_MODULE = "lambdas.protocol"
 # AWS::Lambda::Function Code.ZipFile's maxLength in the CloudFormation resource schema.
 ZIPFILE_LIMIT = 4 * 1024 * 1024
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
-
-# Safe options only: names Lambda or the tests look up (handler) are kept, every statement
-# keeps its meaning; docstrings and comments go.
-MINIFY_OPTIONS = {
-    "remove_literal_statements": True,
-    "rename_locals": True,
-    "rename_globals": True,
-    "preserve_globals": ["handler"],
-    "hoist_literals": True,
-    # Keep "/" so positional-only arguments can be renamed like locals.
-    "convert_posargs_to_args": False,
-    "remove_asserts": False,
-    "remove_debug": False,
-}
 
 
 class InlineSourceError(ValueError):
@@ -85,9 +70,29 @@ def combined_module(name: str) -> ast.Module:
     return ast.Module(body=protocol.body + body, type_ignores=[])
 
 
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    """Drop docstrings and other bare string statements (the handler's module docstring sits
+    after the protocol's code once combined)."""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        kept = [
+            statement
+            for statement in body
+            if not (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            )
+        ]
+        node.body = kept or [ast.Pass()]
+    return tree
+
+
 def inline_source(name: str) -> str:
-    """The minified self-contained source of handler ``name`` ("vpc_lookup" | "image_check")."""
-    source = python_minifier.minify(ast.unparse(combined_module(name)), **MINIFY_OPTIONS)
+    """The self-contained source of handler ``name`` ("vpc_lookup" | "image_check")."""
+    source = ast.unparse(_without_docstrings(combined_module(name))) + "\n"
     compile(source, "index.py", "exec")
     size = len(source.encode())
     if size >= ZIPFILE_LIMIT:

@@ -11,9 +11,9 @@ from troposphere import If, Ref, Template
 from troposphere import elasticloadbalancingv2 as elb
 
 from template_builder import names
-from template_builder.custom_resources import VpcLookup, lookup_list
-from template_builder.metadata import checkov_skips
+from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.network import HTTP_PORT, HTTPS_PORT, SecurityGroups
+from template_builder.network_link import NetworkLink
 from template_builder.parameters import ServiceParameters
 
 HEALTH_CHECK_INTERVAL_SECONDS = 10
@@ -44,7 +44,7 @@ class LoadBalancing:
 def add_load_balancer(
     template: Template,
     params: ServiceParameters,
-    vpc_lookup: VpcLookup,
+    network: NetworkLink,
     security_groups: SecurityGroups,
 ) -> LoadBalancing:
     load_balancer = template.add_resource(
@@ -53,7 +53,7 @@ def add_load_balancer(
             Type="application",
             Scheme="internet-facing",
             IpAddressType="ipv4",
-            Subnets=lookup_list(vpc_lookup, "PublicSubnetIds"),
+            Subnets=network.list("PublicSubnetIds"),
             SecurityGroups=[Ref(security_groups.load_balancer)],
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(
@@ -67,6 +67,10 @@ def add_load_balancer(
                 "asks the operator to type the stack name.",
                 CKV2_AWS_28="A WAF web ACL is an account-level choice with its own cost; attach "
                 "one to this load balancer from outside the stack when needed.",
+            )
+            | guard_skips(
+                elbv2_logging_enabled_check="Access logs need a bucket; this stack owns none.",
+                elbv2_deletion_protection_enabled_check="It would block `cars-stack destroy`.",
             ),
         )
     )
@@ -76,7 +80,7 @@ def add_load_balancer(
             TargetType="ip",
             Protocol="HTTP",
             Port=Ref(params.container_port),
-            VpcId=vpc_lookup.GetAtt("VpcId"),
+            VpcId=network.vpc_id,
             HealthCheckProtocol="HTTP",
             HealthCheckPath=Ref(params.health_check_path),
             HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL_SECONDS,
@@ -110,6 +114,9 @@ def add_load_balancer(
                 CKV_AWS_2="Plain HTTP only when no certificate is given (CertificateArn empty); "
                 "with one, this listener answers a 301 to HTTPS.",
                 CKV_AWS_103="TLS applies to the HTTPS listener, which uses a TLS 1.2+ policy.",
+            )
+            | guard_skips(
+                alb_http_to_https_redirection_check="Plain HTTP only without a CertificateArn.",
             ),
         )
     )
@@ -123,6 +130,9 @@ def add_load_balancer(
             Certificates=[elb.Certificate(CertificateArn=Ref(params.certificate_arn))],
             SslPolicy=TLS_POLICY,
             DefaultActions=[forward],
+            Metadata=guard_skips(
+                elbv2_acm_certificate_required_check="CertificateArn admits only ACM ARNs.",
+            ),
         )
     )
     return LoadBalancing(

@@ -12,6 +12,7 @@ SERVICE_TEMPLATE_FILE = "templates/api-cars.yaml"
 REGISTRY_TEMPLATE_FILE = "templates/registry.yaml"
 OIDC_TEMPLATE_FILE = "templates/github-oidc.yaml"
 DATA_TEMPLATE_FILE = "templates/data.yaml"
+NETWORK_TEMPLATE_FILE = "templates/network.yaml"
 # The data stack's default name: the service stack's name plus this suffix (api-cars-data).
 DATA_STACK_SUFFIX = "-data"
 DEFAULT_DATA_STACK_NAME = DEFAULT_STACK_NAME + DATA_STACK_SUFFIX
@@ -19,6 +20,11 @@ IDENTITY_TEMPLATE_FILE = "templates/identity.yaml"
 # The identity stack's default name, derived like the data stack's (api-cars-identity).
 IDENTITY_STACK_SUFFIX = "-identity"
 DEFAULT_IDENTITY_STACK_NAME = DEFAULT_STACK_NAME + IDENTITY_STACK_SUFFIX
+# The network stack's (api-cars-network) and the registry stack's (api-cars-registry) likewise.
+NETWORK_STACK_SUFFIX = "-network"
+DEFAULT_NETWORK_STACK_NAME = DEFAULT_STACK_NAME + NETWORK_STACK_SUFFIX
+REGISTRY_STACK_SUFFIX = "-registry"
+DEFAULT_REGISTRY_STACK_NAME = DEFAULT_STACK_NAME + REGISTRY_STACK_SUFFIX
 
 # Parameters
 IMAGE_TAG = "ImageTag"
@@ -42,6 +48,17 @@ CPU_TARGET_PERCENT = "CpuTargetPercent"
 REQUESTS_PER_TARGET = "RequestsPerTargetPerMinute"
 VPC_ID = "VpcId"
 VPC_NAME = "VpcName"
+PUBLIC_SUBNET_IDS = "PublicSubnetIds"
+TASK_SUBNET_IDS = "TaskSubnetIds"
+SECRETS_KMS_KEY_ARN = "SecretsKmsKeyArn"
+
+# Parameters naming the longer-lived stacks a stack imports from (docs/architecture.md)
+NETWORK_STACK_NAME = "NetworkStackName"
+REGISTRY_STACK_NAME = "RegistryStackName"
+SERVICE_STACK_NAME = "ServiceStackName"
+ALARM_TOPIC_ARN = "AlarmTopicArn"
+ERROR_RATE_ALARM_PERCENT = "ErrorRateAlarmPercent"
+LATENCY_ALARM_P99_SECONDS = "LatencyAlarmP99Seconds"
 
 # Service-stack parameters that wire it to the data stack (docs/architecture.md, "Stack layout")
 DATA_STACK_NAME = "DataStackName"
@@ -63,6 +80,10 @@ HAS_REDIS_URL_SECRET = "HasRedisUrlSecret"
 HAS_ANY_SECRET = "HasAnySecret"
 HAS_VPC_ID = "HasVpcId"
 HAS_VPC_NAME = "HasVpcName"
+HAS_PUBLIC_SUBNET_IDS = "HasPublicSubnetIds"
+HAS_TASK_SUBNET_IDS = "HasTaskSubnetIds"
+HAS_SECRETS_KMS_KEY = "HasSecretsKmsKey"
+HAS_ALARM_TOPIC = "HasAlarmTopic"
 # ... and those the data-stack parameters drive
 HAS_DATA_STACK = "HasDataStack"
 HAS_DATA_STACK_CACHE = "HasDataStackCache"
@@ -102,6 +123,8 @@ EXECUTION_ROLE = "ExecutionRole"
 TASK_ROLE = "TaskRole"
 LOAD_BALANCER_5XX_ALARM = "LoadBalancer5xxAlarm"
 TARGET_5XX_ALARM = "Target5xxAlarm"
+UNHEALTHY_TARGETS_ALARM = "UnhealthyTargetsAlarm"
+LATENCY_ALARM = "LatencyP99Alarm"
 SCALABLE_TARGET = "ScalableTarget"
 CPU_SCALING_POLICY = "CpuScalingPolicy"
 REQUEST_SCALING_POLICY = "RequestCountScalingPolicy"
@@ -115,6 +138,15 @@ IMAGE_CHECK_LOG_GROUP = "ImageCheckLogGroup"
 # Custom resource types and the attributes they return (contract with lambdas/)
 VPC_LOOKUP_TYPE = "Custom::VpcLookup"
 IMAGE_CHECK_TYPE = "Custom::ImageCheck"
+# Custom::VpcLookup's attributes, which the network stack exports under the same names.
+VPC_LOOKUP_ATTRIBUTES = (
+    "VpcId",
+    "VpcCidr",
+    "PublicSubnetIds",
+    "TaskSubnetIds",
+    "AvailabilityZones",
+    "TaskAssignPublicIp",
+)
 
 # Outputs
 OUTPUT_SERVICE_URL = "ServiceUrl"
@@ -126,6 +158,9 @@ OUTPUT_LOG_GROUP = "LogGroupName"
 OUTPUT_DATABASE_MODE = "DatabaseMode"
 OUTPUT_WRITE_ACCESS = "WriteAccess"  # "protected by <issuer>" or "OPEN: ..." (cars-stack status)
 WRITE_ACCESS_OPEN = "OPEN: anyone can write (AuthDisabled=true)"
+OUTPUT_ALARM_TOPIC = "AlarmTopic"
+# What the AlarmTopic output and `cars-stack status` say without AlarmTopicArn.
+NO_ALARM_TOPIC = "none: alarms page nobody"
 # Rules of the service stack: no database only as the named demo, and the demo is one task.
 DATABASE_REQUIRED_RULE = "DatabaseRequired"
 EMBEDDED_DEMO_RULE = "EmbeddedDemoIsOneTask"
@@ -139,6 +174,8 @@ REPOSITORY = "Repository"
 OUTPUT_REPOSITORY_NAME = "RepositoryName"
 OUTPUT_REPOSITORY_URI = "RepositoryUri"
 OUTPUT_REPOSITORY_ARN = "RepositoryArn"
+# The image check's function, which the service stacks' Custom::ImageCheck resources call.
+OUTPUT_IMAGE_CHECK_SERVICE_TOKEN = "ImageCheckServiceToken"
 
 # GitHub OIDC stack (templates/github-oidc.yaml)
 GITHUB_ORG = "GitHubOrg"
@@ -154,9 +191,12 @@ OUTPUT_PUBLISH_ROLE_ARN = "PublishRoleArn"
 OUTPUT_DEPLOY_ROLE_ARN = "DeployRoleArn"
 OUTPUT_CLOUDFORMATION_ROLE_ARN = "CloudFormationRoleArn"
 
-# Data stack (templates/data.yaml). Every output is exported as "${AWS::StackName}-<output name>";
-# the service stack imports them with DATA_EXPORT.format(stack=<DataStackName>, output=<name>).
-DATA_EXPORT = "{stack}-{output}"
+# Every exported output is "${AWS::StackName}-<output name>": a stack imports another's with
+# EXPORT.format(stack=<that stack's name>, output=<name>) (the network, data and registry stacks).
+EXPORT = "{stack}-{output}"
+DATA_EXPORT = EXPORT
+
+# Data stack (templates/data.yaml)
 READER_COUNT = "ReaderCount"
 MIN_CAPACITY = "MinCapacity"
 MAX_CAPACITY = "MaxCapacity"
@@ -214,7 +254,7 @@ CACHE_USER_ID = "{stack}-{user}"  # {user}: api, default
 
 # Identity stack (templates/identity.yaml): the issuer the service trusts, a Cognito user pool for
 # machine clients or an existing issuer. Its outputs are exported like the data stack's
-# (DATA_EXPORT); the service stack imports them by IdentityStackName.
+# (EXPORT); the service stack imports them by IdentityStackName.
 DOMAIN_PREFIX = "DomainPrefix"
 ACCESS_TOKEN_MINUTES = "AccessTokenValidityMinutes"
 AUTH_ISSUER = "AuthIssuer"

@@ -1,8 +1,9 @@
-"""Security groups: the load balancer's, open to the internet on 80/443, and the tasks', open only
-to the load balancer on the container port.
+"""Security groups: the load balancer's, open to the internet on 80/443, and the tasks', open
+the load balancer on the container port.
 
-The VPC comes from Custom::VpcLookup; no VPC, subnet or security-group ID is written anywhere.
-Every group lists its egress explicitly, which replaces EC2's default allow-all egress rule.
+The VPC comes from the network stack (network_link.py); no VPC, subnet or security-group ID is
+written anywhere. Every group lists its egress explicitly, which replaces EC2's default allow-all
+egress rule.
 """
 
 from dataclasses import dataclass
@@ -10,8 +11,8 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Ref, Sub, Tags, Template, ec2
 
 from template_builder import names
-from template_builder.custom_resources import VpcLookup
 from template_builder.metadata import checkov_skips
+from template_builder.network_link import NetworkLink
 from template_builder.parameters import ServiceParameters
 
 ANYWHERE = "0.0.0.0/0"
@@ -35,10 +36,10 @@ def _tcp(port, description: str, **peer) -> dict:
 
 
 def add_security_groups(
-    template: Template, params: ServiceParameters, vpc_lookup: VpcLookup
+    template: Template, params: ServiceParameters, network: NetworkLink
 ) -> SecurityGroups:
-    vpc_id = vpc_lookup.GetAtt("VpcId")
-    vpc_cidr = vpc_lookup.GetAtt("VpcCidr")
+    vpc_id = network.vpc_id
+    vpc_cidr = network.value("VpcCidr")
     tasks = template.add_resource(
         ec2.SecurityGroup(
             names.TASK_SECURITY_GROUP,

@@ -66,5 +66,10 @@ def add_outputs(
                 Description="Writes",
                 Value=auth.write_access(),
             ),
+            Output(
+                names.OUTPUT_ALARM_TOPIC,
+                Description="Where the alarms notify",
+                Value=If(names.HAS_ALARM_TOPIC, Ref(params.alarms.topic_arn), names.NO_ALARM_TOPIC),
+            ),
         ]
     )

@@ -37,7 +37,22 @@ SECRET_ARN_RULE = (
     "must be empty, a Secrets Manager secret's full ARN (ending in its 6-character suffix, "  # noqa: S105
     "e.g. ...:secret:db-url-AbCdEf) or an SSM parameter ARN"
 )
+# A key's ARN, single-Region (a UUID) or multi-Region (mrk- and 32 hex digits); never an alias:
+# IAM grants on the key's ARN, and an alias ARN would match no key.
+KMS_KEY_ARN_PATTERN = (
+    r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$"
+)
+STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
 CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
+# A standard topic's ARN: CloudWatch alarms cannot notify FIFO topics (names ending in .fifo).
+SNS_TOPIC_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+
+
+@dataclass(frozen=True)
+class AlarmParameters:
+    topic_arn: Parameter
+    error_rate_percent: Parameter
+    latency_p99_seconds: Parameter
 
 
 @dataclass(frozen=True)
@@ -60,8 +75,9 @@ class ServiceParameters:
     auto_scaling_max: Parameter
     cpu_target_percent: Parameter
     requests_per_target: Parameter
-    vpc_id: Parameter
-    vpc_name: Parameter
+    secrets_kms_key_arn: Parameter
+    registry_stack_name: Parameter
+    alarms: AlarmParameters
 
 
 def optional_value(condition: str, value: object) -> If:
@@ -78,6 +94,18 @@ def repository_name_parameter(description: str) -> Parameter:
         Description=description,
         AllowedPattern=REPOSITORY_NAME_PATTERN,
         ConstraintDescription="must be a valid ECR repository name",
+    )
+
+
+def stack_name_parameter(name: str, default: str, description: str) -> Parameter:
+    """A parameter naming another stack this one imports from."""
+    return Parameter(
+        name,
+        Type="String",
+        Default=default,
+        Description=description,
+        AllowedPattern=STACK_NAME_PATTERN,
+        ConstraintDescription="must be a CloudFormation stack name",
     )
 
 
@@ -269,8 +297,6 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
-    vpc_id, vpc_name = add_network_parameters(template)
-
     https = "HTTPS"
     certificate_arn = add_grouped(
         template,
@@ -330,15 +356,42 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
-    log_retention_days = add_log_retention_parameter(
-        template, "Days CloudWatch keeps the API's and the custom resources' logs."
+    secrets_kms_key_arn = add_grouped(
+        template,
+        secrets,
+        "KMS key of those secrets (optional)",
+        Parameter(
+            names.SECRETS_KMS_KEY_ARN,
+            Type="String",
+            Default="",
+            Description="Customer-managed KMS key encrypting the two secrets above (ECS may then "
+            "decrypt through Secrets Manager or SSM only). Empty: AWS managed keys.",
+            AllowedPattern=KMS_KEY_ARN_PATTERN,
+            ConstraintDescription="must be empty or a KMS key ARN (...:key/<id>)",
+        ),
     )
+    registry_stack_name = add_grouped(
+        template,
+        release,
+        "Registry stack",
+        stack_name_parameter(
+            names.REGISTRY_STACK_NAME,
+            names.DEFAULT_REGISTRY_STACK_NAME,
+            "Stack (templates/registry.yaml) whose image check this stack calls.",
+        ),
+    )
+
+    log_retention_days = add_log_retention_parameter(
+        template, "Days CloudWatch keeps the API's logs."
+    )
+    alarms = add_alarm_parameters(template)
 
     template.add_condition(names.USE_HTTPS, is_set(certificate_arn))
     template.add_condition(names.HAS_DOMAIN_NAME, is_set(domain_name))
     template.add_condition(names.ENABLE_AUTO_SCALING, Equals(Ref(auto_scaling), "true"))
     template.add_condition(names.HAS_DATABASE_URL_SECRET, is_set(database_url_secret_arn))
     template.add_condition(names.HAS_REDIS_URL_SECRET, is_set(redis_url_secret_arn))
+    template.add_condition(names.HAS_SECRETS_KMS_KEY, is_set(secrets_kms_key_arn))
     template.add_condition(
         names.HAS_ANY_SECRET,
         Or(
@@ -369,8 +422,9 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         auto_scaling_max=auto_scaling_max,
         cpu_target_percent=cpu_target_percent,
         requests_per_target=requests_per_target,
-        vpc_id=vpc_id,
-        vpc_name=vpc_name,
+        secrets_kms_key_arn=secrets_kms_key_arn,
+        registry_stack_name=registry_stack_name,
+        alarms=alarms,
     )
 
 
@@ -407,6 +461,52 @@ def add_network_parameters(template: Template) -> tuple[Parameter, Parameter]:
     template.add_condition(names.HAS_VPC_ID, is_set(vpc_id))
     template.add_condition(names.HAS_VPC_NAME, is_set(vpc_name))
     return vpc_id, vpc_name
+
+
+def add_alarm_parameters(template: Template) -> AlarmParameters:
+    """Who hears the alarms (HasAlarmTopic) and where they trip (template_builder/alarms.py)."""
+    group = "Alarms"
+    topic_arn = add_grouped(
+        template,
+        group,
+        "SNS topic (optional)",
+        Parameter(
+            names.ALARM_TOPIC_ARN,
+            Type="String",
+            Default="",
+            Description="SNS topic every alarm notifies. Empty: alarms page nobody.",
+            AllowedPattern=SNS_TOPIC_ARN_PATTERN,
+            ConstraintDescription="must be empty or a standard SNS topic ARN",
+        ),
+    )
+    error_rate_percent = add_grouped(
+        template,
+        group,
+        "5xx % to roll back",
+        Parameter(
+            names.ERROR_RATE_ALARM_PERCENT,
+            Type="Number",
+            Default=5,
+            MinValue=1,
+            MaxValue=50,
+            Description="5xx % of requests that rolls a release back.",
+        ),
+    )
+    latency_p99_seconds = add_grouped(
+        template,
+        group,
+        "p99 alarm (s)",
+        Parameter(
+            names.LATENCY_ALARM_P99_SECONDS,
+            Type="Number",
+            Default=1,
+            MinValue=0.1,
+            MaxValue=60,
+            Description="p99 response time (s) that pages.",
+        ),
+    )
+    template.add_condition(names.HAS_ALARM_TOPIC, is_set(topic_arn))
+    return AlarmParameters(topic_arn, error_rate_percent, latency_p99_seconds)
 
 
 def add_log_retention_parameter(template: Template, description: str) -> Parameter:

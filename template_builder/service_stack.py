@@ -2,14 +2,15 @@
 
 from troposphere import Template
 
-from template_builder.alarms import add_deployment_alarms
+from template_builder.alarms import add_alarms
 from template_builder.auth_link import add_auth_link
-from template_builder.custom_resources import add_custom_resources
+from template_builder.custom_resources import add_image_check
 from template_builder.data_link import add_data_link
 from template_builder.ecs import add_cluster, add_service, add_task_definition
 from template_builder.iam import add_task_roles
 from template_builder.load_balancer import add_load_balancer
 from template_builder.network import add_security_groups
+from template_builder.network_link import add_network_link
 from template_builder.outputs import add_outputs
 from template_builder.parameters import add_service_parameters
 from template_builder.scaling import add_auto_scaling
@@ -23,17 +24,27 @@ DESCRIPTION = (
 def build_template() -> Template:
     template = Template(Description=DESCRIPTION)
     params = add_service_parameters(template)
+    network = add_network_link(template, "Network")
     data = add_data_link(template, params)
     auth = add_auth_link(template)
-    custom = add_custom_resources(template, params, vpc_id=data.vpc_id(params))
-    security_groups = add_security_groups(template, params, custom.vpc_lookup)
-    lb = add_load_balancer(template, params, custom.vpc_lookup, security_groups)
-    alarms = add_deployment_alarms(template, lb)
+    image_check = add_image_check(template, params)
+    security_groups = add_security_groups(template, params, network)
+    lb = add_load_balancer(template, params, network, security_groups)
+    alarms = add_alarms(template, params.alarms, lb)
     cluster = add_cluster(template, params)
     roles = add_task_roles(template, params, data, cluster.log_group)
-    task_definition = add_task_definition(template, params, data, auth, cluster, roles, custom)
+    task_definition = add_task_definition(template, params, data, auth, cluster, roles, image_check)
     service = add_service(
-        template, params, data, cluster, task_definition, custom, security_groups, lb, alarms
+        template,
+        params,
+        data,
+        cluster,
+        task_definition,
+        image_check,
+        network,
+        security_groups,
+        lb,
+        alarms,
     )
     add_auto_scaling(template, params, cluster, service, lb)
     add_outputs(template, params, data, auth, cluster, service, lb)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sanic import HTTPResponse, Request, Sanic
 
+from api.auth import public
 from api.problems import NotFound, Problem
 
 log = logging.getLogger("api.docs")
@@ -130,5 +131,5 @@ def install(app: Sanic) -> None:
 
     docs_page.__openapi__ = None
     docs_asset.__openapi__ = None
-    app.add_route(docs_page, "/docs", methods=["GET"], name="docs_page")
-    app.add_route(docs_asset, "/docs/<name:str>", methods=["GET"], name="docs_asset")
+    app.add_route(public(docs_page), "/docs", methods=["GET"], name="docs_page")
+    app.add_route(public(docs_asset), "/docs/<name:str>", methods=["GET"], name="docs_asset")

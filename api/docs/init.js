@@ -6,4 +6,6 @@ window.ui = SwaggerUIBundle({
   deepLinking: true,
   // No badge from validator.swagger.io: the page talks to this API and nowhere else.
   validatorUrl: null,
+  // A token given with Authorize survives a reload of the page (kept in this browser only).
+  persistAuthorization: true,
 });

@@ -1,6 +1,7 @@
 -- POST /v1/cars with a different car every time: a unique VIN (valid check digit) and mileage.
 -- The argument after `--` is a three-character tag (VIN alphabet) unique to this wrk run, so
--- that runs against the same database never repeat a VIN. wrk runs one thread here.
+-- that runs against the same database never repeat a VIN. wrk runs one thread here. A second
+-- argument is a bearer token sent with every request.
 local tag
 local counter = 0
 local models = {
@@ -26,6 +27,9 @@ end
 
 function init(args)
   tag = args[1]
+  if args[2] ~= nil then
+    headers["Authorization"] = "Bearer " .. args[2]
+  end
   if tag == nil or #tag ~= 3 then
     error("post_car.lua: pass a three-character run tag after --")
   end

@@ -16,7 +16,7 @@ from troposphere import AWSHelperFn, GetAtt, Ref, Sub, Template, rds, secretsman
 from template_builder import names
 from template_builder.data.network import POSTGRES_PORT, DataNetwork
 from template_builder.data.parameters import DataParameters
-from template_builder.metadata import checkov_skips
+from template_builder.metadata import checkov_skips, guard_skips
 
 ENGINE = "aurora-postgresql"
 # A current release cfn-lint 1.58 does not flag as deprecated; every 17.x supports auto-pause.
@@ -106,6 +106,10 @@ def _instance(logical_id: str, cluster: rds.DBCluster, tier: int, **extra) -> rd
         Metadata=checkov_skips(
             CKV_AWS_118="Enhanced Monitoring needs a monitoring role and bills CloudWatch Logs "
             "per instance; Performance Insights and the RDS metrics cover this API.",
+        )
+        | guard_skips(
+            rds_instance_enhanced_monitoring_enabled_check="Performance Insights and the RDS "
+            "metrics cover this API without a monitoring role.",
         ),
         **extra,
     )
@@ -148,6 +152,10 @@ def add_database(template: Template, params: DataParameters, network: DataNetwor
             Metadata=checkov_skips(
                 CKV_AWS_327="Encrypted at rest with the AWS-managed RDS key; a customer-managed "
                 "key would add a key policy and cost without a gain for this data.",
+            )
+            | guard_skips(
+                rds_cluster_deletion_protection_enabled_check="Set by the DeletionProtection "
+                "parameter (default true), which Guard cannot resolve.",
             ),
         )
     )

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from troposphere import Ref, Select, Sub, Template, elasticache, secretsmanager
 
 from template_builder import names
-from template_builder.custom_resources import VpcLookup, lookup_list
 from template_builder.data.aurora import generated_credentials, secret_value
 from template_builder.data.network import DataNetwork
 from template_builder.data.parameters import DataParameters
@@ -30,9 +29,7 @@ class Cache:
     cache: elasticache.ServerlessCache
 
 
-def add_cache(
-    template: Template, params: DataParameters, network: DataNetwork, vpc_lookup: VpcLookup
-) -> Cache:
+def add_cache(template: Template, params: DataParameters, network: DataNetwork) -> Cache:
     secret = template.add_resource(
         generated_credentials(
             names.CACHE_SECRET,
@@ -80,7 +77,7 @@ def add_cache(
             UserIds=[Ref(user), Ref(default_user)],
         )
     )
-    subnets = lookup_list(vpc_lookup, "TaskSubnetIds")
+    subnets = params.network.list("TaskSubnetIds")
     cache = template.add_resource(
         elasticache.ServerlessCache(
             names.CACHE,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Sub, Tags, Template, ec2, rds
 
 from template_builder import names
-from template_builder.custom_resources import VpcLookup, lookup_list
+from template_builder.network_link import NetworkLink
 
 POSTGRES_PORT = 5432
 # ElastiCache Serverless: 6379 for the primary endpoint, 6380 for reads from replicas.
@@ -76,8 +76,8 @@ def _link(template, client, server, ports: tuple[int, int], what: str, ids: tupl
     )
 
 
-def add_data_network(template: Template, vpc_lookup: VpcLookup) -> DataNetwork:
-    vpc_id = vpc_lookup.GetAtt("VpcId")
+def add_data_network(template: Template, network_link: NetworkLink) -> DataNetwork:
+    vpc_id = network_link.vpc_id
     client = template.add_resource(
         _group(
             names.CLIENT_SECURITY_GROUP,
@@ -126,7 +126,7 @@ def add_data_network(template: Template, vpc_lookup: VpcLookup) -> DataNetwork:
             DBSubnetGroupDescription=Sub("api-cars database subnets of ${AWS::StackName}"),
             # The lookup's task subnets: one per zone, at least two zones (it fails otherwise),
             # private with NAT when the VPC has them, the default VPC's subnets otherwise.
-            SubnetIds=lookup_list(vpc_lookup, "TaskSubnetIds"),
+            SubnetIds=network_link.list("TaskSubnetIds"),
         )
     )
     return DataNetwork(client=client, database=database, cache=cache, subnet_group=subnet_group)

@@ -1,18 +1,13 @@
-"""Outputs of the data stack, each exported as `${AWS::StackName}-<output>` (names.DATA_EXPORT):
+"""Outputs of the data stack, each exported as `${AWS::StackName}-<output>` (names.EXPORT):
 what the service stack imports and `cars-stack status` reads."""
 
-from troposphere import Export, Output, Ref, Sub, Template
+from troposphere import Ref, Template
 
 from template_builder import names
-from template_builder.custom_resources import VpcLookup
 from template_builder.data.aurora import Database, reader_endpoint
 from template_builder.data.cache import Cache
 from template_builder.data.network import DataNetwork
-
-
-def _exported(name: str, description: str, value, **extra) -> Output:
-    export = names.DATA_EXPORT.format(stack=names.OWN_STACK_NAME, output=name)
-    return Output(name, Description=description, Value=value, Export=Export(Sub(export)), **extra)
+from template_builder.exports import exported as _exported
 
 
 def add_data_outputs(
@@ -20,7 +15,6 @@ def add_data_outputs(
     database: Database,
     cache: Cache,
     network: DataNetwork,
-    vpc_lookup: VpcLookup,
 ) -> None:
     cluster = database.cluster
     with_cache = {"Condition": names.HAS_CACHE}
@@ -72,6 +66,10 @@ def add_data_outputs(
                 "Security group a client wears to reach the database and the cache",
                 network.client.GetAtt("GroupId"),
             ),
-            _exported(names.OUTPUT_DATA_VPC_ID, "VPC of the data tier", vpc_lookup.GetAtt("VpcId")),
+            # The service imports the network stack's VPC itself; this export stays because
+            # service stacks of the previous layout import it (an imported export cannot go).
+            _exported(
+                names.OUTPUT_DATA_VPC_ID, "VPC of the data tier", network.client.GetAtt("VpcId")
+            ),
         ]
     )

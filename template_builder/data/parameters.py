@@ -9,12 +9,8 @@ from dataclasses import dataclass
 from troposphere import Equals, Or, Parameter, Ref, Template
 
 from template_builder import names
-from template_builder.parameters import (
-    add_grouped,
-    add_log_retention_parameter,
-    add_network_parameters,
-    boolean_parameter,
-)
+from template_builder.network_link import NetworkLink, add_network_link
+from template_builder.parameters import add_grouped, boolean_parameter
 
 # Aurora Serverless v2 capacity in ACUs (1 ACU is about 2 GiB of memory). 0 pauses the database
 # when idle (auto-pause, Aurora PostgreSQL 13.15+/14.12+/15.7+/16.3+ and every 17.x).
@@ -35,9 +31,7 @@ class DataParameters:
     enable_cache: Parameter
     cache_max_data_storage_gb: Parameter
     cache_max_ecpu_per_second: Parameter
-    vpc_id: Parameter
-    vpc_name: Parameter
-    log_retention_days: Parameter
+    network: NetworkLink
 
 
 def add_data_parameters(template: Template) -> DataParameters:
@@ -154,10 +148,7 @@ def add_data_parameters(template: Template) -> DataParameters:
             Description="Cache compute ceiling: requests beyond it are throttled (cost bound).",
         ),
     )
-    vpc_id, vpc_name = add_network_parameters(template)
-    log_retention_days = add_log_retention_parameter(
-        template, "Days CloudWatch keeps the VPC lookup's logs."
-    )
+    network = add_network_link(template, "Network")
 
     _add_capacity_rules(template, min_capacity, max_capacity)
     template.add_condition(names.HAS_CACHE, Equals(Ref(enable_cache), "true"))
@@ -177,9 +168,7 @@ def add_data_parameters(template: Template) -> DataParameters:
         enable_cache=enable_cache,
         cache_max_data_storage_gb=cache_max_data_storage_gb,
         cache_max_ecpu_per_second=cache_max_ecpu_per_second,
-        vpc_id=vpc_id,
-        vpc_name=vpc_name,
-        log_retention_days=log_retention_days,
+        network=network,
     )
 
 

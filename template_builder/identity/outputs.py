@@ -1,4 +1,4 @@
-"""Outputs of the identity stack, each exported as `${AWS::StackName}-<output>` (names.DATA_EXPORT):
+"""Outputs of the identity stack, each exported as `${AWS::StackName}-<output>` (names.EXPORT):
 what the service stack imports, and what a machine needs to get a token (README.md). Each is the
 user pool's, or with AuthIssuer the existing issuer's as given."""
 
@@ -13,7 +13,7 @@ TOKEN_URL = "https://${Prefix}.auth.${AWS::Region}.amazoncognito.com" + TOKEN_PA
 
 
 def _exported(name: str, description: str, value, **extra) -> Output:
-    export = names.DATA_EXPORT.format(stack=names.OWN_STACK_NAME, output=name)
+    export = names.EXPORT.format(stack=names.OWN_STACK_NAME, output=name)
     return Output(name, Description=description, Value=value, Export=Export(Sub(export)), **extra)
 
 

@@ -13,6 +13,7 @@ import psycopg
 
 from api.app import create_app
 from api.config import Settings
+from tests.auth_issuer import Issuer
 
 
 def free_port() -> int:
@@ -47,9 +48,19 @@ def a_car(**overrides) -> dict:
     return car
 
 
+# The suite's token issuer (conftest.py's session fixture sets it).
+suite_issuer: Issuer | None = None
+
+
 @contextlib.asynccontextmanager
-async def serve(settings: Settings, *, migrate: bool = True) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the API in this event loop on a free port; yield a client for it (``client.app``)."""
+async def serve(
+    settings: Settings, *, migrate: bool = True, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the API in this event loop on a free port; yield a client for it (``client.app``)
+    that sends ``headers`` with every request. By default, when the settings trust the suite's
+    issuer, that is a valid bearer token with the write and read scopes (``headers={}``: none)."""
+    if headers is None and suite_issuer is not None and settings.auth_issuer == suite_issuer.url:
+        headers = suite_issuer.bearer()
     app = create_app(settings, migrate=migrate)
     port = free_port()
     server = await app.create_server(
@@ -60,7 +71,9 @@ async def serve(settings: Settings, *, migrate: bool = True) -> AsyncIterator[ht
     await server.after_start()
     app.set_serving(True)  # what Sanic's own serving loop does next
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=10, headers=headers
+        ) as client:
             client.app = app
             yield client
     finally:

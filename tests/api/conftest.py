@@ -29,6 +29,7 @@ from sanic import Sanic
 
 from api.cache import CarCache
 from api.config import Settings
+from tests.auth_issuer import Issuer
 from tests.redis_servers import (
     ACL_PASSWORD,
     ACL_USER,
@@ -38,6 +39,7 @@ from tests.redis_servers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import carkit
 from carkit import free_port, serve
 
 # Several apps of the same name in one process: one per test.
@@ -140,6 +142,16 @@ def redis_settings(redis_deployment: str, request, monkeypatch) -> dict:
     }
 
 
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[Issuer]:
+    """The token issuer every app of the suite trusts (tests/auth_issuer.py)."""
+    server = Issuer().start()
+    carkit.suite_issuer = server
+    yield server
+    carkit.suite_issuer = None
+    server.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request) -> str:
     return request.param
@@ -147,14 +159,22 @@ def backend(request) -> str:
 
 @pytest.fixture
 def settings(
-    backend: str, tmp_path: Path, request, redis_prefix: str, redis_deployment: str, monkeypatch
+    backend: str,
+    tmp_path: Path,
+    request,
+    redis_prefix: str,
+    redis_deployment: str,
+    monkeypatch,
+    issuer: Issuer,
 ) -> Settings:
-    """Production-like settings for ``backend``: the cache on, defaults elsewhere.
+    """Production-like settings for ``backend``: the cache on, writes need a token from the
+    test issuer, defaults elsewhere.
 
     Each test has its own key prefix: SQLite tests all number their cars from 1.
     """
     base = Settings(
         **redis_settings(redis_deployment, request, monkeypatch),
+        **issuer.settings(),
         cache_key_prefix=f"{redis_prefix}{secrets.token_hex(3)}:",
         app_version="v9.9.9-test",
         git_sha="0123abc",
@@ -166,7 +186,8 @@ def settings(
 
 
 @pytest_asyncio.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def client(settings: Settings, issuer: Issuer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the API that sends a valid token (write and read scopes) with every request."""
     async with serve(settings) as client:
         yield client
 
@@ -180,9 +201,10 @@ async def car_cache(settings: Settings) -> AsyncIterator[CarCache]:
 
 
 @pytest.fixture
-def unreachable_pg() -> Settings:
+def unreachable_pg(issuer: Issuer) -> Settings:
     """Settings naming a PostgreSQL nobody listens for."""
     return Settings(
         database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing",
         database_timeout_seconds=1,
+        **issuer.settings(),
     )

@@ -344,3 +344,94 @@ def test_a_secret_variable_is_never_shown_in_an_error(monkeypatch):
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({"REDIS_PASSWORD": "hunter2", "REDIS_HOST": "cache"})
     assert raised.value.problems == ["REDIS_PASSWORD='***': refused"]
+
+
+# --- who may write ------------------------------------------------------------------------------
+
+
+def test_serving_without_an_issuer_or_auth_disabled_exits_2_with_one_line():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "api"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "api-cars: configuration error: AUTH_ISSUER is not set: set it (and AUTH_AUDIENCE) so "
+        "writes need a bearer token, or set AUTH_DISABLED=true to serve with writes open to anyone"
+    ]
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_migrating_needs_no_auth_settings():
+    assert Settings.from_env({}).serving_problems() != []
+    assert Settings.from_env({"AUTH_DISABLED": "true"}).serving_problems() == []
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+        "http://127.0.0.1:8080",
+        "http://[::1]:8080/realms/test",
+        "http://localhost:9000",
+    ],
+)
+def test_an_https_or_loopback_issuer_is_accepted(issuer):
+    settings = Settings.from_env({"AUTH_ISSUER": issuer, "AUTH_AUDIENCE": "client-a, client-b"})
+    assert settings.auth_issuer == issuer
+    assert settings.auth_audience == ("client-a", "client-b")
+    assert settings.serving_problems() == []
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["http://issuer.example.com", "http://10.0.0.1", "ftp://127.0.0.1", "https://", "issuer"],
+)
+def test_an_issuer_that_is_not_https_is_refused_unless_on_loopback(issuer):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"AUTH_ISSUER": issuer, "AUTH_AUDIENCE": "a"})
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].startswith(f"AUTH_ISSUER={issuer!r}: must be an https:// URL")
+
+
+def test_an_issuer_needs_an_audience():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"AUTH_ISSUER": "https://issuer.example.com"})
+    assert raised.value.problems == [
+        "AUTH_ISSUER is set but AUTH_AUDIENCE is not: name the client id(s) or audience the "
+        "tokens must be for"
+    ]
+
+
+def test_auth_disabled_with_an_issuer_is_refused():
+    env = {"AUTH_ISSUER": "https://i.example.com", "AUTH_AUDIENCE": "a", "AUTH_DISABLED": "true"}
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    assert raised.value.problems == ["AUTH_DISABLED=true and AUTH_ISSUER are both set: set one"]
+
+
+def test_scopes_are_whole_strings_with_cognitos_prefix_allowed():
+    settings = Settings.from_env(
+        {"AUTH_WRITE_SCOPE": "api-cars/cars:write", "AUTH_READ_SCOPE": "api-cars/cars:read"}
+    )
+    assert (settings.auth_write_scope, settings.auth_read_scope) == (
+        "api-cars/cars:write",
+        "api-cars/cars:read",
+    )
+    assert Settings.from_env({}).auth_read_scope is None
+    with pytest.raises(ConfigError, match="AUTH_WRITE_SCOPE='cars:write cars:read': must be one"):
+        Settings.from_env({"AUTH_WRITE_SCOPE": "cars:write cars:read"})
+
+
+def test_cors_origins_are_origins():
+    settings = Settings.from_env(
+        {"CORS_ALLOWED_ORIGINS": "https://App.example.com, http://localhost:3000"}
+    )
+    assert settings.cors_allowed_origins == {"https://app.example.com", "http://localhost:3000"}
+    with pytest.raises(ConfigError, match="is not an origin"):
+        Settings.from_env({"CORS_ALLOWED_ORIGINS": "https://app.example.com/path"})
+
+
+def test_a_token_url_must_be_https():
+    with pytest.raises(ConfigError, match="AUTH_TOKEN_URL"):
+        Settings.from_env({"AUTH_TOKEN_URL": "http://auth.example.com/oauth2/token"})

@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest_asyncio.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(Settings(sqlite_path=str(tmp_path / "cars.sqlite3"))) as client:
+    async with serve(
+        Settings(sqlite_path=str(tmp_path / "cars.sqlite3"), auth_disabled=True)
+    ) as client:
         yield client
 
 
@@ -155,7 +157,9 @@ async def test_without_the_copied_files_the_page_is_a_503_and_the_api_still_serv
     tmp_path, monkeypatch
 ):
     monkeypatch.setitem(docs.ASSETS, "swagger-ui.css", (tmp_path / "absent.css", "text/css"))
-    async with serve(Settings(sqlite_path=str(tmp_path / "cars.sqlite3"))) as client:
+    async with serve(
+        Settings(sqlite_path=str(tmp_path / "cars.sqlite3"), auth_disabled=True)
+    ) as client:
         page = await client.get("/docs")
         assert page.status_code == 503
         assert "swagger-ui-assets.sh" in page.json()["detail"]

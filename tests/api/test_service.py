@@ -35,7 +35,9 @@ async def test_version_reports_the_build(client):
 
 
 async def test_version_answers_null_for_build_information_that_is_unset(tmp_path):
-    async with serve(Settings(sqlite_path=str(tmp_path / "v.sqlite3"))) as client:
+    async with serve(
+        Settings(sqlite_path=str(tmp_path / "v.sqlite3"), auth_disabled=True)
+    ) as client:
         version = (await client.get("/version")).json()
     assert (version["git_sha"], version["build_date"]) == (None, None)
 
@@ -122,7 +124,7 @@ async def test_healthcheck_command_exits_1_when_nothing_listens():
 
 
 async def test_sqlite_default_runs_without_any_server(tmp_path):
-    settings = Settings(sqlite_path=str(tmp_path / "embedded.sqlite3"))
+    settings = Settings(sqlite_path=str(tmp_path / "embedded.sqlite3"), auth_disabled=True)
     async with serve(settings) as client:
         created = await client.post(
             "/v1/cars",
@@ -147,7 +149,12 @@ def test_sigterm_right_after_the_first_healthy_answer_exits_0(tmp_path):
 
     for attempt in range(3):
         port = free_port()
-        env = {**os.environ, "PORT": str(port), "SQLITE_PATH": str(tmp_path / "s.sqlite3")}
+        env = {
+            **os.environ,
+            "PORT": str(port),
+            "SQLITE_PATH": str(tmp_path / "s.sqlite3"),
+            "AUTH_DISABLED": "true",
+        }
         process = subprocess.Popen(
             [sys.executable, "-m", "api"],
             env=env,
@@ -179,6 +186,7 @@ def test_factory_accepts_the_sanic_command_line_namespace(monkeypatch, tmp_path)
 
     monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "cli.sqlite3"))
     monkeypatch.setenv("APP_VERSION", "from-env")
+    monkeypatch.setenv("AUTH_DISABLED", "true")
     app = create_app(argparse.Namespace(factory=True))
     assert app.ctx.settings.app_version == "from-env"
 
@@ -201,7 +209,7 @@ async def test_a_database_failure_of_any_kind_is_a_503_problem(pg_url, monkeypat
     async def failing(self, *args, **kwargs):
         raise error
 
-    async with serve(Settings(database_url=pg_url)) as client:
+    async with serve(Settings(database_url=pg_url, auth_disabled=True)) as client:
         monkeypatch.setattr(asyncpg.connection.Connection, "fetchrow", failing)
         response = await client.get("/v1/cars/987654322")
     assert response.status_code == 503

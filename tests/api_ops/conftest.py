@@ -25,6 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.auth_issuer import Issuer
+
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 30.0
 
@@ -294,7 +296,9 @@ class ApiProcess:
     def __init__(self, env: dict[str, str], log_path: Path, command: tuple[str, ...] = API_COMMAND):
         self.port = free_port()
         self.command = [sys.executable, *(arg.format(port=self.port) for arg in command)]
-        self.env = {**_clean_environ(), "PORT": str(self.port), **env}
+        # Writes open unless the test names an issuer: these tests are about operations.
+        open_writes = {} if "AUTH_ISSUER" in env else {"AUTH_DISABLED": "true"}
+        self.env = {**_clean_environ(), "PORT": str(self.port), **open_writes, **env}
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -358,8 +362,16 @@ def _clean_environ() -> dict[str, str]:
     return {
         k: v
         for k, v in os.environ.items()
-        if k not in api_settings and not k.startswith(("PG", "DATABASE_"))
+        if k not in api_settings and not k.startswith(("PG", "DATABASE_", "AUTH_", "CORS_"))
     }
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[Issuer]:
+    """A token issuer on loopback (tests/auth_issuer.py) for APIs started with ``issuer.env()``."""
+    server = Issuer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

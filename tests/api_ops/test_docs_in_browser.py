@@ -41,10 +41,11 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered(start_api, tmp_path_factory) -> tuple[str, str]:
-    """The /docs DOM once Swagger UI has rendered, and Chromium's stderr."""
+def rendered(start_api, tmp_path_factory, issuer) -> tuple[str, str]:
+    """The /docs DOM once Swagger UI has rendered, and Chromium's stderr; writes need tokens, as
+    deployed."""
     root = tmp_path_factory.mktemp("docs-browser")
-    api = start_api(SQLITE_PATH=str(root / "cars.sqlite3"))
+    api = start_api(SQLITE_PATH=str(root / "cars.sqlite3"), **issuer.env())
     profile = root / "profile"
     profile.mkdir()
     done = subprocess.run(
@@ -89,3 +90,10 @@ def test_page_breaks_none_of_its_content_security_policy(rendered):
     _, log = rendered
     violations = [line for line in log.splitlines() if "Content Security Policy" in line]
     assert violations == []
+
+
+def test_page_offers_to_authorize_with_a_bearer_token(rendered):
+    dom, _ = rendered
+    assert re.search(r'<button class="btn authorize[^"]*"', dom)
+    # Each write operation shows the lock of its security requirement; reads show none.
+    assert re.search(r"opblock-post.*?authorization__btn", dom, re.DOTALL)

@@ -35,14 +35,15 @@ SEED = 20261128
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def api(request, start_api, tmp_path_factory):
+def api(request, start_api, tmp_path_factory, issuer):
+    """With authentication on, as deployed: writes need the issuer's tokens."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("schemathesis") / "cars.sqlite3"
-        return start_api(SQLITE_PATH=str(path))
-    return start_api(DATABASE_URL=request.getfixturevalue("new_database")())
+        return start_api(SQLITE_PATH=str(path), **issuer.env())
+    return start_api(DATABASE_URL=request.getfixturevalue("new_database")(), **issuer.env())
 
 
-def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(api, tmp_path):
+def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(api, tmp_path, issuer):
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
     command = [
@@ -50,6 +51,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(api, 
         "--checks", ",".join(CHECKS),
         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED),
         "--workers", "1", "--request-timeout", "10", "--no-color",
+        "--header", f"Authorization: Bearer {issuer.token()}",
     ]  # fmt: skip
     done = subprocess.run(
         command, cwd=tmp_path, capture_output=True, text=True, timeout=100, check=False
@@ -60,10 +62,10 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(api, 
     assert " 0 / " not in done.stdout.split("Operations:", 1)[1].splitlines()[0]
 
 
-def test_an_unrouted_method_is_405_with_allow(api, car_body):
+def test_an_unrouted_method_is_405_with_allow(api, car_body, issuer):
     # RFC 9110 15.5.6: a 405 lists the allowed methods (schemathesis' unsupported_method check).
     with api.client() as client:
-        path = client.post("/v1/cars", json=car_body).headers["location"]
+        path = client.post("/v1/cars", json=car_body, headers=issuer.bearer()).headers["location"]
         response = client.request("TRACE", path)
 
     assert response.status_code == 405

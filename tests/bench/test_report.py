@@ -181,7 +181,7 @@ def test_only_measures_the_named_endpoints_with_the_baseline_and_writes_no_repor
     assert str(args.output) == "-"
     assert str(parse_args(["--only", "post", "--output", "x.md"]).output) == "x.md"
     everything = parse_args([])
-    assert len(everything.endpoints) == 7 and everything.output == DEFAULT_OUTPUT
+    assert len(everything.endpoints) == 8 and everything.output == DEFAULT_OUTPUT
 
 
 def test_the_revision_is_dirty_for_changed_code_but_not_for_a_rewritten_report(tmp_path):

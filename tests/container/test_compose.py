@@ -87,6 +87,11 @@ def test_api_is_published_on_port_8000_and_reaches_its_services_by_name(compose)
     assert api["environment"]["REDIS_URL"] == "redis://redis:6379/0"
 
 
+def test_the_local_stack_opens_writes_explicitly(compose):
+    # No token issuer locally: the API refuses to start unless told, and compose tells it.
+    assert compose["services"]["api"]["environment"]["AUTH_DISABLED"] == "true"
+
+
 def test_api_runs_like_on_fargate_read_only_with_a_writable_tmp(compose):
     api = compose["services"]["api"]
     assert api["read_only"] is True

@@ -27,6 +27,7 @@ from moto.server import ThreadedMotoServer
 
 from cars_stack.cli import main
 from cars_stack.runtime import Runtime
+from template_builder import names
 from template_builder.names import (
     AUTH_DISABLED,
     AUTO_SCALING,
@@ -35,6 +36,7 @@ from template_builder.names import (
     EMBEDDED_DEMO_DATABASE,
     IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    NETWORK_STACK_NAME,
     SERVICE_TEMPLATE_FILE,
 )
 from tests.stack.demo import DEMO_SERVICE
@@ -167,8 +169,17 @@ def _references(node: Any) -> set[str]:
     return found
 
 
+_NETWORK_IMPORT = re.compile(r"\$\{" + NETWORK_STACK_NAME + r"\}-(\w+)")
+
+
 def _substitute(node: Any, replace: Callable[[str, str], Any], removed: set[str]) -> Any:
     if isinstance(node, dict):
+        imported = node.get("Fn::ImportValue") if set(node) == {"Fn::ImportValue"} else None
+        name = imported.get("Fn::Sub") if isinstance(imported, dict) else None
+        match = _NETWORK_IMPORT.fullmatch(name) if isinstance(name, str) else None
+        if match:
+            # The network stack's export of the lookup's attribute: what the lookup answers.
+            return replace(names.VPC_LOOKUP, match.group(1))
         if set(node) == {"Fn::GetAtt"}:
             value = node["Fn::GetAtt"]
             target, attribute = value if isinstance(value, list) else str(value).split(".", 1)
@@ -239,7 +250,8 @@ def without_custom_resources(
 ) -> dict[str, Any]:
     """The real template minus its Lambda-backed custom resources (moto cannot run them).
 
-    Each ``Fn::GetAtt`` of a removed custom resource becomes a parameter holding what the Lambda
+    Each ``Fn::GetAtt`` of a removed custom resource, and each import of the network stack's
+    exports of Custom::VpcLookup's answer, becomes a parameter holding what the Lambda
     would have answered (``attributes``, keyed ``LogicalIdAttribute``), except ImageCheck.ImageUri,
     which stays tied to ImageTag. Resources that only served the custom resources (their functions,
     roles, log groups) go too. The real template is never changed.

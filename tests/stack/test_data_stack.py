@@ -24,6 +24,7 @@ from api.migrations import compatibility
 from api.migrations.compatibility import Contraction
 from cars_stack.protection import LIFTED_POLICY, stack_policy
 from template_builder.names import (
+    ALARM_TOPIC_ARN,
     AUTH_DISABLED,
     AUTH_ISSUER,
     CACHE,
@@ -46,11 +47,13 @@ REGION = "eu-west-1"
 SERVICE = "api-cars"
 DATA = "api-cars-data"
 IDENTITY = "api-cars-identity"
+NETWORK = "api-cars-network"
 ARN_PREFIX = f"arn:aws:cloudformation:{REGION}:123456789012"
 STACK_IDS = {
     SERVICE: f"{ARN_PREFIX}:stack/{SERVICE}/1c2fa620-982a-11e3-aff7-50e2416294e0",
     DATA: f"{ARN_PREFIX}:stack/{DATA}/2d3fb730-982a-11e3-aff7-50e2416294e0",
-    IDENTITY: f"{ARN_PREFIX}:stack/{IDENTITY}/3e4fc840-982a-11e3-aff7-50e2416294e0",
+    IDENTITY: f"{ARN_PREFIX}:stack/{IDENTITY}/4f50d950-982a-11e3-aff7-50e2416294e0",
+    NETWORK: f"{ARN_PREFIX}:stack/{NETWORK}/3e4fc840-982a-11e3-aff7-50e2416294e0",
 }
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 CLUSTER_ID = "api-cars-data-databasecluster-abcdefghijkl"
@@ -132,6 +135,17 @@ def _service_template() -> dict[str, Any]:
 def data_template(tmp_path: Path) -> Path:
     path = tmp_path / "data.json"
     path.write_text(json.dumps(_data_template(), indent=1), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def network_template(tmp_path: Path) -> Path:
+    body = {
+        "Parameters": {"VpcName": {"Type": "String", "Default": ""}},
+        "Resources": {"Lookup": {"Type": "AWS::SNS::Topic"}},
+    }
+    path = tmp_path / "network.json"
+    path.write_text(json.dumps(body, indent=1), encoding="utf-8")
     return path
 
 
@@ -671,8 +685,14 @@ def test_the_first_create_has_no_deletion_protection_and_a_second_change_set_tur
 
 # --- data first, then the service wired to it ----------------------------------------------------
 @pytest.mark.parametrize(("reader_count", "has_readers"), [("0", "false"), ("2", "true")])
-def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
-    cli, aws_stub: Aws, data_template: Path, service_template: Path, reader_count, has_readers
+def test_deploy_updates_the_network_and_data_stacks_then_the_service_wired_to_them(
+    cli,
+    aws_stub: Aws,
+    network_template: Path,
+    data_template: Path,
+    service_template: Path,
+    reader_count,
+    has_readers,
 ) -> None:
     without_cache = {**DATA_PARAMETERS, ENABLE_CACHE: "false", READER_COUNT: reader_count}
     service_parameters = {
@@ -681,7 +701,15 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
         DATA_STACK_HAS_CACHE: "true",
         DATA_STACK_HAS_READERS: "false",
     }
-    # The data stack first: its own change set (nothing to change here), its protections checked.
+    # The network stack first: its own change set (nothing to change here).
+    network_values = {"VpcName": "prod"}
+    aws_stub.cfn.add_response(
+        "describe_stacks",
+        described(NETWORK, "UPDATE_COMPLETE", network_values),
+        {"StackName": NETWORK},
+    )
+    no_changes(aws_stub, NETWORK, network_template, previous(network_values))
+    # Then the data stack: its own change set (nothing to change here), its protections checked.
     aws_stub.cfn.add_response(
         "describe_stacks", described(DATA, "UPDATE_COMPLETE", without_cache), {"StackName": DATA}
     )
@@ -721,6 +749,8 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
         str(service_template),
         "--data-template-file",
         str(data_template),
+        "--network-template-file",
+        str(network_template),
         "--no-execute",
         "--output",
         "json",
@@ -729,6 +759,8 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
     assert result.code == 0, result.err
     document = result.json()
     assert document["stack_name"] == SERVICE
+    assert document["network"]["stack_name"] == NETWORK
+    assert document["network"]["changed"] is False
     assert document["change_set_name"] == cs_id.split("/")[1]  # left for review, not deleted
     assert document["change_set"]["parameters"][DATA_STACK_HAS_CACHE] == "false"
     # Reads go to the reader endpoint only when the data stack has readers.
@@ -740,14 +772,17 @@ def test_deploy_updates_the_data_stack_then_the_service_wired_to_it(
         "changed": False,
         "executed": False,
     }
+    assert result.err.index("No changes: stack api-cars-network") < result.err.index(
+        "No changes: stack api-cars-data"
+    )
     assert result.err.index("No changes: stack api-cars-data") < result.err.index(
         "Change set left for review"
     )
-    aws_stub.done()  # the Stubber's order is the order: data stack, then service
+    aws_stub.done()  # the Stubber's order is the order: network, data stack, then service
 
 
-def test_deploy_goes_data_then_identity_then_the_service_wired_to_both(
-    cli, aws_stub: Aws, data_template: Path, tmp_path: Path
+def test_deploy_goes_network_data_identity_then_the_service_wired_to_them(
+    cli, aws_stub: Aws, network_template: Path, data_template: Path, tmp_path: Path
 ) -> None:
     """The order of deploy.STACKS, as the Stubber's order of answers holds it."""
     identity_template = tmp_path / "identity.json"
@@ -785,6 +820,10 @@ def test_deploy_goes_data_then_identity_then_the_service_wired_to_both(
 
     # Before anything changes: is the service's AuthDisabled kept true? (It is false.)
     describes(SERVICE, service_parameters)
+    # 0. The network stack.
+    network_values = {"VpcName": "prod"}
+    describes(NETWORK, network_values)
+    no_changes(aws_stub, NETWORK, network_template, previous(network_values))
     # 1. The data stack, and its protections checked.
     describes(DATA, DATA_PARAMETERS)
     no_changes(aws_stub, DATA, data_template, previous(DATA_PARAMETERS))
@@ -817,20 +856,26 @@ def test_deploy_goes_data_then_identity_then_the_service_wired_to_both(
         str(data_template),
         "--identity-template-file",
         str(identity_template),
+        "--network-template-file",
+        str(network_template),
         "--output",
         "json",
         clients=aws_stub.clients,
     )
     assert result.code == 0, result.err
     document = result.json()
-    assert [document["data"]["stack_name"], document["identity"]["stack_name"]] == [DATA, IDENTITY]
+    assert [document[stack]["stack_name"] for stack in ("network", "data", "identity")] == [
+        NETWORK,
+        DATA,
+        IDENTITY,
+    ]
     said = [line for line in result.err.splitlines() if line.startswith("No changes: stack")]
-    assert [line.split()[3] for line in said] == [DATA, IDENTITY, SERVICE]
+    assert [line.split()[3] for line in said] == [NETWORK, DATA, IDENTITY, SERVICE]
     aws_stub.done()
 
 
 def test_deploy_with_auth_disabled_skips_the_identity_stack_and_says_writes_are_open(
-    cli, aws_stub: Aws, data_template: Path, tmp_path: Path
+    cli, aws_stub: Aws, network_template: Path, data_template: Path, tmp_path: Path
 ) -> None:
     template = _service_template()
     choice = {"Type": "String", "AllowedValues": ["true", "false"], "Default": "false"}
@@ -840,6 +885,13 @@ def test_deploy_with_auth_disabled_skips_the_identity_stack_and_says_writes_are_
     }
     service_template = tmp_path / "service.json"
     service_template.write_text(json.dumps(template), encoding="utf-8")
+    network_values = {"VpcName": "prod"}
+    aws_stub.cfn.add_response(
+        "describe_stacks",
+        described(NETWORK, "UPDATE_COMPLETE", network_values),
+        {"StackName": NETWORK},
+    )
+    no_changes(aws_stub, NETWORK, network_template, previous(network_values))
     aws_stub.cfn.add_response(
         "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
     )
@@ -876,6 +928,8 @@ def test_deploy_with_auth_disabled_skips_the_identity_stack_and_says_writes_are_
         "v1.2.0",
         "--param",
         "AuthDisabled=true",
+        "--network-template-file",
+        str(network_template),
         "--no-execute",
         "--output",
         "json",
@@ -1143,11 +1197,13 @@ def _resources(name: str, *pairs: tuple[str, str, str]) -> dict[str, Any]:
     }
 
 
-def _expect_data_tier(aws: Aws, *, min_capacity: float, capacity: float | None) -> None:
+def _expect_data_tier(
+    aws: Aws, *, min_capacity: float, capacity: float | None, alarm_topic: str = ""
+) -> None:
     cfn = aws.cfn
     cfn.add_response(
         "describe_stacks",
-        described(SERVICE, "UPDATE_COMPLETE", {IMAGE_TAG: "v1.2.0"}),
+        described(SERVICE, "UPDATE_COMPLETE", {IMAGE_TAG: "v1.2.0", ALARM_TOPIC_ARN: alarm_topic}),
         {"StackName": SERVICE},
     )
     cfn.add_response("list_stack_resources", _resources(SERVICE), {"StackName": SERVICE})
@@ -1241,6 +1297,7 @@ def test_status_shows_the_data_tier_and_that_the_database_is_paused(cli, aws_stu
     assert "Readers      1" in lines
     assert "Paused       yes (0 ACU at 12:00 UTC; resumes on the next connection)" in lines
     assert "Cache        valkey 8.0 (available), at most 10 GB, 5000 ECPU/s" in lines
+    assert "Alarms       none: alarms page nobody" in lines
     aws_stub.done()
 
 
@@ -1253,6 +1310,15 @@ def test_status_of_a_database_with_a_minimum_capacity_never_asks_cloudwatch(
     database = result.json()["data"]["database"]
     assert database["paused"] == "no (MinCapacity 0.5 > 0: never pauses)"
     assert (database["min_capacity"], database["max_capacity"]) == (0.5, 4.0)
+    aws_stub.done()
+
+
+def test_status_says_which_topic_the_alarms_notify(cli, aws_stub: Aws) -> None:
+    topic = "arn:aws:sns:eu-west-1:123456789012:api-cars-alarms"
+    _expect_data_tier(aws_stub, min_capacity=0.5, capacity=None, alarm_topic=topic)
+    result = cli("status", clients=aws_stub.clients)
+    assert result.code == 0, result.err
+    assert f"Alarms       notify {topic}" in result.out.splitlines()
     aws_stub.done()
 
 
@@ -1343,7 +1409,7 @@ def test_only_data_refuses_service_parameters(cli, aws_stub: Aws, data_template:
     result = deploy_data(cli, aws_stub, data_template, "--param", "DesiredCount=3", "--yes")
     assert result.code == 2
     assert result.err == (
-        "cars-stack deploy: --param and --image-tag set the service: with --only data use "
-        "--data-param\n"
+        "cars-stack deploy: --param and --image-tag set the service stack, which --only data "
+        "does not deploy\n"
     )
     aws_stub.done()  # refused before any AWS call

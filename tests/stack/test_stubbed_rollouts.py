@@ -21,7 +21,10 @@ from template_builder.names import (
     DATA_STACK_NAME,
     IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    NETWORK_STACK_NAME,
+    OUTPUT_IMAGE_CHECK_SERVICE_TOKEN,
     REPOSITORY_NAME,
+    VPC_LOOKUP_ATTRIBUTES,
 )
 from tests.stack.demo import DEMO_SERVICE
 
@@ -787,6 +790,22 @@ def test_the_cloudformation_service_role_is_passed_on_the_change_set(
     stubbed.done()
 
 
+def _exports_of_the_network_and_registry(stubbed) -> None:
+    """ListExports as AWS answers it once both stacks are deployed (the deploy checks them)."""
+    owners = {"api-cars-network": VPC_LOOKUP_ATTRIBUTES}
+    owners["api-cars-registry"] = (OUTPUT_IMAGE_CHECK_SERVICE_TOKEN,)
+    exports = [
+        {
+            "ExportingStackId": f"{ARN_PREFIX}:stack/{owner}/1",
+            "Name": f"{owner}-{output}",
+            "Value": "value",
+        }
+        for owner, outputs in owners.items()
+        for output in outputs
+    ]
+    stubbed.cfn_stub.add_response("list_exports", {"Exports": exports}, {})
+
+
 def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
     cli, stubbed, real_template_path
 ) -> None:
@@ -794,6 +813,7 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
         "describe_stacks", stack("ROLLBACK_COMPLETE"), {"StackName": STACK}
     )
     stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
+    _exports_of_the_network_and_registry(stubbed)
     failed = event(STACK, STACK_TYPE, "ROLLBACK_COMPLETE")
     stubbed.cfn_stub.add_response("describe_stack_events", {"StackEvents": [failed]})
     stubbed.cfn_stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
@@ -820,6 +840,7 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
                 {"ParameterKey": DATA_STACK_NAME, "ParameterValue": ""},
                 {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
                 {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
+                {"ParameterKey": NETWORK_STACK_NAME, "ParameterValue": "api-cars-network"},
             ],
             "Capabilities": ["CAPABILITY_IAM"],
             "Description": ANY,
@@ -931,6 +952,7 @@ def test_a_refused_execution_of_a_new_stack_deletes_its_change_set_and_empty_sta
 ) -> None:
     _missing_stack(stubbed)
     stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
+    _exports_of_the_network_and_registry(stubbed)
     stubbed.cfn_stub.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
     created = change_set([change("Cluster", "AWS::ECS::Cluster", action="Add")])
     stubbed.cfn_stub.add_response("describe_change_set", created)

@@ -1,9 +1,10 @@
 """Render the templates and resolve them for a given set of parameters (cloud-radar).
 
 `resolve()` answers with the template CloudFormation would act on: conditions evaluated,
-intrinsic functions resolved, conditional resources gone. Custom::VpcLookup's attributes get
-realistic values, the way the Lambda answers, so the Fn::Split of its lists resolves; the data
-stack's exports and the secrets' dynamic references get values the way AWS would fill them in.
+intrinsic functions resolved, conditional resources gone. Custom::VpcLookup's attributes (in the
+network stack) and the network stack's exports of them get realistic values, the way the Lambda
+answers, so the Fn::Split of its lists resolves; the data and registry stacks' exports and the
+secrets' dynamic references get values the way AWS would fill them in.
 Like CloudFormation, `resolve()` refuses parameters that fail the template's Rules (cloud-radar
 does not evaluate Rules: `rule_failures` does).
 """
@@ -19,6 +20,7 @@ from template_builder import names
 from template_builder.data.stack import build_data_template
 from template_builder.github_oidc import build_github_oidc_template
 from template_builder.identity.stack import build_identity_template
+from template_builder.network_stack import build_network_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
 
@@ -65,6 +67,9 @@ IDENTITY_STACK_OUTPUTS = {
 }
 # The one way to run with writes open: no identity stack, and the explicit switch.
 AUTH_OFF = {names.IDENTITY_STACK_NAME: "", names.AUTH_DISABLED: "true"}
+IMAGE_CHECK_FUNCTION = (
+    f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:api-cars-registry-ImageCheckFunction-AbC123"
+)
 # The parameters of the embedded demo, the one way to run without a database.
 DEMO = {
     names.DATA_STACK_NAME: "",
@@ -104,6 +109,10 @@ def identity_template() -> dict:
     return build_identity_template().to_dict()
 
 
+def network_template() -> dict:
+    return build_network_template().to_dict()
+
+
 def data_exports(stack: str, outputs: dict[str, str] = DATA_STACK_OUTPUTS) -> dict[str, str]:
     return {
         names.DATA_EXPORT.format(stack=stack, output=output): value
@@ -111,9 +120,16 @@ def data_exports(stack: str, outputs: dict[str, str] = DATA_STACK_OUTPUTS) -> di
     }
 
 
-def _parameter(body: dict, parameters: dict, name: str) -> str:
-    default = body.get("Parameters", {}).get(name, {}).get("Default", "")
-    return parameters.get(name, default)
+def network_exports(stack: str) -> dict[str, str]:
+    return {
+        names.EXPORT.format(stack=stack, output=output): value
+        for output, value in VPC_LOOKUP_ANSWER.items()
+    }
+
+
+def registry_exports(stack: str) -> dict[str, str]:
+    output = names.OUTPUT_IMAGE_CHECK_SERVICE_TOKEN
+    return {names.EXPORT.format(stack=stack, output=output): IMAGE_CHECK_FUNCTION}
 
 
 def _rule_value(node, values: dict[str, str]):
@@ -184,13 +200,19 @@ def resolve(
     failures = rule_failures(body, **parameters)
     if failures:
         raise ValueError(f"CloudFormation refuses these parameters: {'; '.join(failures)}")
-    data_stack = _parameter(body, parameters, names.DATA_STACK_NAME)
-    identity_stack = _parameter(body, parameters, names.IDENTITY_STACK_NAME)
+
+    def stack_named_by(parameter: str) -> str:
+        default = body.get("Parameters", {}).get(parameter, {}).get("Default", "")
+        return str(parameters.get(parameter, default))
+
     radar = Template(
         json.loads(json.dumps(body)),
         # cloud-radar resolves both branches of an Fn::If: the imports must resolve even
         # where the condition drops them.
-        imports=data_exports(data_stack) | data_exports(identity_stack, IDENTITY_STACK_OUTPUTS),
+        imports=data_exports(stack_named_by(names.DATA_STACK_NAME))
+        | data_exports(stack_named_by(names.IDENTITY_STACK_NAME), IDENTITY_STACK_OUTPUTS)
+        | network_exports(stack_named_by(names.NETWORK_STACK_NAME))
+        | registry_exports(stack_named_by(names.REGISTRY_STACK_NAME)),
         dynamic_references={"secretsmanager": SECRET_VALUES},
     )
     radar.StackName = stack_name
@@ -262,11 +284,13 @@ class Render:
     auth_off = AUTH_OFF
     data_outputs = DATA_STACK_OUTPUTS
     identity_outputs = IDENTITY_STACK_OUTPUTS
+    image_check_function = IMAGE_CHECK_FUNCTION
     secret_values = SECRET_VALUES
 
     service = staticmethod(service_template)
     data = staticmethod(data_template)
     identity = staticmethod(identity_template)
+    network = staticmethod(network_template)
     rule_failures = staticmethod(rule_failures)
     registry = staticmethod(registry_template)
     oidc = staticmethod(oidc_template)

@@ -8,9 +8,10 @@ from template_builder import names, render
 from template_builder.render import TEMPLATE_BODY_LIMIT, TEMPLATE_BUDGETS, oversized, render_all
 
 ALLOWANCES = {
-    names.REGISTRY_TEMPLATE_FILE: 8_192,
+    names.REGISTRY_TEMPLATE_FILE: 20_480,
+    names.NETWORK_TEMPLATE_FILE: 24_576,
     names.DATA_TEMPLATE_FILE: 40_960,
-    names.SERVICE_TEMPLATE_FILE: 51_200,
+    names.SERVICE_TEMPLATE_FILE: 49_152,
     names.OIDC_TEMPLATE_FILE: 40_960,
     names.IDENTITY_TEMPLATE_FILE: 12_288,
 }
@@ -19,7 +20,7 @@ ALLOWANCES = {
 def test_every_template_has_the_documented_allowance_under_the_deploy_limit():
     assert TEMPLATE_BUDGETS == ALLOWANCES
     assert set(TEMPLATE_BUDGETS) == set(render.BUILDERS)
-    assert all(budget <= TEMPLATE_BODY_LIMIT for budget in TEMPLATE_BUDGETS.values())
+    assert all(budget < TEMPLATE_BODY_LIMIT for budget in TEMPLATE_BUDGETS.values())
 
 
 @pytest.mark.parametrize("path", sorted(ALLOWANCES))

@@ -98,7 +98,7 @@ def test_the_service_waits_for_whichever_listener_forwards(render):
         ({names.CERTIFICATE_ARN: render.certificate}, names.HTTPS_LISTENER),
     ]:
         resources = render.resolve(**params)["Resources"]
-        assert resources[names.SERVICE]["Metadata"] == {"ForwardingListener": listener}
+        assert resources[names.SERVICE]["Metadata"]["ForwardingListener"] == listener
 
 
 @pytest.mark.parametrize(
@@ -222,19 +222,3 @@ def test_a_full_secret_arn_with_its_suffix_is_accepted(render):
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-cars/database-AbCdEf"
     secrets = _container(render.resolve(DatabaseUrlSecretArn=arn)["Resources"])["Secrets"]
     assert {"Name": "DATABASE_URL", "ValueFrom": arn} in secrets
-
-
-def test_the_vpc_lookup_gets_only_the_filters_given(render):
-    lookups = [
-        render.resolve(**params)["Resources"][names.VPC_LOOKUP]["Properties"]
-        for params in (
-            render.demo,
-            {**render.demo, "VpcId": "vpc-0123456789abcdef0"},
-            {**render.demo, "VpcName": "prod"},
-        )
-    ]
-    assert [{k: v for k, v in p.items() if k in ("VpcId", "VpcTags")} for p in lookups] == [
-        {},
-        {"VpcId": "vpc-0123456789abcdef0"},
-        {"VpcTags": {"Name": "prod"}},
-    ]

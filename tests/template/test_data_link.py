@@ -89,15 +89,20 @@ def test_with_a_data_stack_the_tasks_wear_its_client_group_in_its_vpc(render, de
         names.TASK_SECURITY_GROUP,
         render.data_outputs[names.OUTPUT_CLIENT_SECURITY_GROUP],
     ]
-    lookup = default_stack["Resources"][names.VPC_LOOKUP]["Properties"]
-    assert lookup["VpcId"] == render.data_outputs[names.OUTPUT_DATA_VPC_ID]
+    group = default_stack["Resources"][names.TASK_SECURITY_GROUP]["Properties"]
+    # The data stack's VPC is the network stack's, which both import.
+    assert group["VpcId"] == render.vpc["VpcId"]
 
 
 def test_the_data_stacks_name_picks_the_exports(render):
     resolved = render.resolve(DataStackName="cars-staging-data")
     assert render.data_outputs[names.OUTPUT_WRITER_ENDPOINT] == environment(resolved)["PGHOST"]
-    import_of = render.service()["Resources"][names.VPC_LOOKUP]["Properties"]["VpcId"]
-    assert import_of["Fn::If"][1] == {"Fn::ImportValue": {"Fn::Sub": "${DataStackName}-VpcId"}}
+    client_group = render.service()["Resources"][names.SERVICE]["Properties"][
+        "NetworkConfiguration"
+    ]["AwsvpcConfiguration"]["SecurityGroups"][1]
+    assert client_group["Fn::If"][1] == {
+        "Fn::ImportValue": {"Fn::Sub": "${DataStackName}-ClientSecurityGroupId"}
+    }
 
 
 def test_reads_go_to_the_reader_endpoint_only_when_the_data_stack_has_readers(render):
@@ -130,7 +135,6 @@ def test_without_a_data_stack_the_service_gets_none_of_it(render):
     assert set(secrets(resolved)) == {"DATABASE_URL", "REDIS_URL"}
     assert readable_secrets(resolved) == [render.database_secret, render.redis_parameter]
     assert task_security_groups(resolved) == [names.TASK_SECURITY_GROUP]
-    assert "VpcId" not in resolved["Resources"][names.VPC_LOOKUP]["Properties"]
 
 
 def test_a_bring_your_own_secret_still_reaches_the_api_beside_a_data_stack(render):

@@ -248,49 +248,6 @@ def test_every_output_is_exported_under_the_name_the_service_imports(render, cac
         assert output["Export"]["Name"] == f"api-cars-data-{name}"
 
 
-def test_the_service_imports_only_what_the_data_stack_exports(render):
-    imported = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "Fn::ImportValue" in node:
-                imported.add(node["Fn::ImportValue"]["Fn::Sub"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(render.service()["Resources"])
-    exported = {
-        names.DATA_EXPORT.format(stack="${DataStackName}", output=o)
-        for o in render.data()["Outputs"]
-    }
-    # The identity stack's imports: tests/template/test_auth_link.py.
-    assert {i for i in imported if i.startswith("${DataStackName}")} == exported
-
-
-def test_both_stacks_run_the_one_vpc_lookup_handler(render):
-    def lookup(template):
-        return template["Resources"][names.VPC_LOOKUP_FUNCTION]["Properties"]["Code"]["ZipFile"]
-
-    assert lookup(render.data()) == lookup(render.service())
-    policy = render.data()["Resources"][names.VPC_LOOKUP_ROLE]["Properties"]["Policies"]
-    assert policy == render.service()["Resources"][names.VPC_LOOKUP_ROLE]["Properties"]["Policies"]
-
-
-def test_the_data_stacks_lookup_gets_only_the_filters_given(render):
-    lookups = [
-        props(render.resolve(render.data(), **params), names.VPC_LOOKUP)
-        for params in ({}, {"VpcId": "vpc-0123456789abcdef0"}, {"VpcName": "prod"})
-    ]
-    assert [{k: v for k, v in p.items() if k in ("VpcId", "VpcTags")} for p in lookups] == [
-        {},
-        {"VpcId": "vpc-0123456789abcdef0"},
-        {"VpcTags": {"Name": "prod"}},
-    ]
-
-
 # --- capacity: troposphere's validator is older than Aurora's range ------------------------------
 def test_troposphere_alone_still_refuses_valid_capacities():
     """Why ServerlessV2Scaling exists: drop it once this fails (troposphere caught up)."""
@@ -348,7 +305,6 @@ def test_the_data_stacks_own_names_derive_from_its_stack_name(render, stack_name
         names.CACHE_USER_GROUP: ("UserGroupId", stack_name),
         names.CACHE_USER: ("UserId", f"{stack_name}-api"),
         names.CACHE_DEFAULT_USER: ("UserId", f"{stack_name}-default"),
-        names.VPC_LOOKUP_LOG_GROUP: ("LogGroupName", f"/aws/lambda/{stack_name}/vpc-lookup"),
     }
     for logical_id, (prop, value) in named.items():
         assert resources[logical_id]["Properties"][prop] == value, logical_id

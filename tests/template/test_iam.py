@@ -10,6 +10,7 @@ from template_builder import names
 # only ones any policy here may grant on "*".
 MAY_USE_ANY_RESOURCE = {
     "ecr:GetAuthorizationToken",
+    "cloudformation:ListExports",
     "ec2:DescribeVpcs",
     "ec2:DescribeSubnets",
     "ec2:DescribeRouteTables",
@@ -211,38 +212,26 @@ def test_the_task_role_grants_the_api_nothing(default_stack):
     assert statements(default_stack["Resources"][names.TASK_ROLE]) == []
 
 
-def test_the_vpc_lookup_may_only_describe_the_network_and_write_its_logs(default_stack):
-    role = default_stack["Resources"][names.VPC_LOOKUP_ROLE]
-    assert actions_of(role) == {
-        "ec2:DescribeVpcs",
-        "ec2:DescribeSubnets",
-        "ec2:DescribeRouteTables",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-    }
+def _image_check_statements(render, prefix: str, **parameters) -> list:
+    resolved = render.resolve(render.registry(), "api-cars-registry", **parameters)
+    role = resolved["Resources"][names.IMAGE_CHECK_ROLE]
+    return [s for s in statements(role) if s["Action"][0].startswith(prefix)]
 
 
-def test_the_image_check_may_only_read_the_one_repository(render, default_stack):
-    role = default_stack["Resources"][names.IMAGE_CHECK_ROLE]
-    ecr = [s for s in statements(role) if s["Action"][0].startswith("ecr:")]
+def test_the_image_check_may_only_read_the_registrys_repository(render):
+    ecr = _image_check_statements(render, "ecr:")
     assert [(sorted(s["Action"]), s["Resource"]) for s in ecr] == [
-        (
-            ["ecr:DescribeImages", "ecr:DescribeRepositories"],
-            [f"arn:aws:ecr:{render.region}:{render.account_id}:repository/api-cars"],
-        )
+        (["ecr:DescribeImages", "ecr:DescribeRepositories"], [f"{names.REPOSITORY}.Arn"])
     ]
 
 
-def test_the_image_check_may_describe_its_own_stack_only(render, default_stack):
-    """To know that the stack rolls back, so that its answer never blocks the rollback."""
-    role = default_stack["Resources"][names.IMAGE_CHECK_ROLE]
-    stack = [s for s in statements(role) if s["Action"][0].startswith("cloudformation:")]
-    own_id = (
-        f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
-        f"{names.DEFAULT_STACK_NAME}/{render.stack_uuid}"
-    )
+@pytest.mark.parametrize("service", ["api-cars", "shop"])
+def test_the_image_check_may_describe_only_stacks_named_like_the_service(render, service):
+    """To know that the calling stack rolls back, so that its answer never blocks the rollback."""
+    stack = _image_check_statements(render, "cloudformation:", ServiceStackName=service)
+    prefix = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
     assert [(s["Action"], s["Resource"]) for s in stack] == [
-        (["cloudformation:DescribeStacks"], [own_id])
+        (["cloudformation:DescribeStacks"], [f"{prefix}{service}/*", f"{prefix}{service}-*/*"])
     ]
 
 
@@ -279,15 +268,20 @@ def test_only_the_deploy_role_executes_change_sets(oidc):
     assert not {a for a in actions_of(oidc[names.DEPLOY_ROLE]) if a.startswith("ecr:")}
 
 
-def test_change_sets_are_allowed_on_the_service_its_data_and_identity_stacks_only(render, oidc):
+def test_change_sets_are_allowed_on_the_service_and_the_stacks_it_uses_only(render, oidc):
     prefix = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
-    stacks = {f"{prefix}api-cars/*", f"{prefix}api-cars-data/*", f"{prefix}api-cars-identity/*"}
+    stacks = {
+        f"{prefix}api-cars/*",
+        f"{prefix}api-cars-data/*",
+        f"{prefix}api-cars-network/*",
+        f"{prefix}api-cars-identity/*",
+    }
     for role in (names.PUBLISH_ROLE, names.DEPLOY_ROLE):
         found = set()
         for statement in statements(oidc[role]):
-            if any(a.startswith("cloudformation:") for a in statement["Action"]):
-                (stack,) = statement["Resource"]
-                found.add(stack)
+            actions = set(statement["Action"])
+            if actions & {"cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"}:
+                found.update(as_list(statement["Resource"]))
         assert found == stacks, role
 
 
@@ -295,7 +289,9 @@ def test_only_the_deploy_role_executes_data_stack_change_sets_and_protects_it(re
     data = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/api-cars-data/*"
 
     def on_data(role):
-        return {a for s in statements(oidc[role]) if s["Resource"] == [data] for a in s["Action"]}
+        return {
+            a for s in statements(oidc[role]) if data in as_list(s["Resource"]) for a in s["Action"]
+        }
 
     assert {
         "cloudformation:ExecuteChangeSet",
@@ -465,6 +461,49 @@ def test_the_cloudformation_role_may_create_exactly_the_linked_roles_a_fresh_acc
         "elasticache.amazonaws.com",
     }
     assert all(as_list(s["Action"]) == ["iam:CreateServiceLinkedRole"] for s in linked)
+
+
+KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b6d6f2e-1111-4a2b-9c3d-123456789abc"
+
+
+def _decrypt_statements(resolved: dict) -> list:
+    role = resolved["Resources"][names.EXECUTION_ROLE]
+    return [s for s in statements(role) if "kms:Decrypt" in s["Action"]]
+
+
+def test_a_customer_managed_key_is_decrypted_only_through_secrets_manager_or_ssm(render):
+    resolved = render.resolve(DatabaseUrlSecretArn=render.database_secret, SecretsKmsKeyArn=KMS_KEY)
+    (statement,) = _decrypt_statements(resolved)
+    assert statement["Action"] == ["kms:Decrypt"]
+    assert statement["Resource"] == [KMS_KEY]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": [
+                f"secretsmanager.{render.region}.amazonaws.com",
+                f"ssm.{render.region}.amazonaws.com",
+            ]
+        }
+    }
+
+
+def test_without_a_key_the_execution_role_decrypts_nothing(render):
+    assert _decrypt_statements(render.resolve(DatabaseUrlSecretArn=render.database_secret)) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        (KMS_KEY, True),
+        ("arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab", True),
+        ("arn:aws:kms:eu-west-1:123456789012:alias/api-cars", False),
+        ("0b6d6f2e-1111-4a2b-9c3d-123456789abc", False),
+    ],
+)
+def test_the_key_parameter_takes_key_arns_only(render, value, accepted):
+    import re
+
+    pattern = render.service()["Parameters"][names.SECRETS_KMS_KEY_ARN]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
 
 
 # What the identity stack's pool does not use, so its handlers' permissions for it are not granted.

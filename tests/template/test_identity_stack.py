@@ -110,7 +110,7 @@ def test_the_outputs_are_what_a_machine_and_the_service_need(render, pool):
 
 def test_every_output_is_exported_under_the_name_the_service_imports(pool):
     assert {name: o["Export"]["Name"] for name, o in pool["Outputs"].items()} == {
-        name: names.DATA_EXPORT.format(stack=STACK, output=name) for name in pool["Outputs"]
+        name: names.EXPORT.format(stack=STACK, output=name) for name in pool["Outputs"]
     }
 
 

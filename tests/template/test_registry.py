@@ -78,4 +78,5 @@ def test_the_repository_name_is_the_service_stacks_default(render):
         names.OUTPUT_REPOSITORY_NAME,
         names.OUTPUT_REPOSITORY_URI,
         names.OUTPUT_REPOSITORY_ARN,
+        names.OUTPUT_IMAGE_CHECK_SERVICE_TOKEN,
     }

@@ -76,18 +76,6 @@ def test_a_failing_deployment_rolls_back_by_circuit_breaker_and_by_alarms(defaul
     assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == (100, 200)
 
 
-def test_the_deployment_alarms_watch_load_balancer_and_target_5xx(default_stack):
-    alarms = {
-        props(default_stack, a)["MetricName"]: props(default_stack, a)
-        for a in (names.LOAD_BALANCER_5XX_ALARM, names.TARGET_5XX_ALARM)
-    }
-    assert set(alarms) == {"HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"}
-    target = alarms["HTTPCode_Target_5XX_Count"]
-    assert {d["Name"] for d in target["Dimensions"]} == {"LoadBalancer", "TargetGroup"}
-    for alarm in alarms.values():
-        assert alarm["TreatMissingData"] == "notBreaching"
-
-
 def test_the_service_waits_for_the_image_check_so_a_missing_image_fails_fast(render):
     resources = render.service()["Resources"]
     assert names.IMAGE_CHECK in resources[names.SERVICE]["DependsOn"]
@@ -194,4 +182,5 @@ def test_outputs_give_what_status_and_the_workflows_read(render):
         names.OUTPUT_LOG_GROUP: names.LOG_GROUP,
         names.OUTPUT_DATABASE_MODE: "data stack api-cars-data (Aurora PostgreSQL)",
         names.OUTPUT_WRITE_ACCESS: "protected by the issuer of api-cars-identity",
+        names.OUTPUT_ALARM_TOPIC: "none: alarms page nobody",
     }
