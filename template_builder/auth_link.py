@@ -1,11 +1,11 @@
 """Who may write: the service trusts the issuer its identity stack names, or nobody is asked.
 
 With `IdentityStackName` (default api-cars-identity) the service imports the identity stack's
-exports (names.EXPORT): issuer, audience, write and read scopes (not the token endpoint:
-the API finds it in the issuer's discovery document, and the budget has no room). That stack
-holds either a Cognito user pool or an existing issuer (Auth0, Okta, Entra ID, another pool:
-template_builder/identity/), so the service's template has one mode with an issuer, not two, which
-its byte budget could not hold. `AuthDisabled=true` with `IdentityStackName` empty is the only way
+exports (names.EXPORT): issuer, audience, write and read scopes (not the token endpoint: the API
+finds it in the issuer's discovery document). That stack holds either a Cognito user pool or an
+existing issuer (Auth0, Okta, Entra ID, another pool: template_builder/identity/), so the service
+has one shape whatever the issuer (chosen while its template was full; also one set of imports
+and of outputs for status). `AuthDisabled=true` with `IdentityStackName` empty is the only way
 to run with writes open: the Rules refuse every other combination, the task then gets
 AUTH_DISABLED=true (the API refuses to start without an issuer otherwise), and the WriteAccess
 output says OPEN.
@@ -68,7 +68,7 @@ class AuthLink:
 
 
 def add_auth_link(template: Template) -> AuthLink:
-    # A console group without labels, and terse texts: the service template's byte budget.
+    # A console group without labels, and terse texts: written while the service template was full.
     identity_stack_name = template.add_parameter(
         Parameter(
             names.IDENTITY_STACK_NAME,
