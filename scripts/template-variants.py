@@ -1,5 +1,5 @@
-"""Write each deploy-time variant of the data and service templates, conditions decided, to a
-folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov sees a
+"""Write each deploy-time variant of the data, identity and service templates, conditions decided,
+to a folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov sees a
 template with its Conditions only as one template; a variant is what CloudFormation acts on).
 
 The variants come from tests/template/conftest.py (`variant`, cloud-radar), the same ones the
@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "template")]
 
 from conftest import (  # noqa: E402 (after the path set-up)
+    AUTH_OFF,
     CERTIFICATE,
     DATABASE_SECRET,
     DEMO,
     data_template,
+    identity_template,
     service_template,
     variant,
 )
@@ -69,17 +71,41 @@ SERVICE = {
 }
 
 
+IDENTITY = {
+    "identity-user-pool": {},
+    "identity-existing-issuer": {
+        names.AUTH_ISSUER: "https://example.eu.auth0.com/",
+        names.AUTH_AUDIENCE: "https://cars.example.com",
+        names.AUTH_TOKEN_URL: "https://example.eu.auth0.com/oauth/token",
+    },
+}
+# Who may write, beside the data stack over HTTP (the database and scheme variants above all use
+# the identity stack, the default).
+SERVICE |= {
+    "service-data-stack-reads-need-scope": {
+        names.IMAGE_TAG: "v1.0.0",
+        names.AUTH_READ_SCOPE: "true",
+    },
+    "service-data-stack-auth-off": {names.IMAGE_TAG: "v1.0.0", **AUTH_OFF},
+    "service-demo-auth-off": {names.IMAGE_TAG: "v1.0.0", **DEMO, **AUTH_OFF},
+}
+
+
 def main(folder: str) -> int:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
         old.unlink()
-    for build, variants in ((data_template, DATA), (service_template, SERVICE)):
+    for build, variants in (
+        (data_template, DATA),
+        (identity_template, IDENTITY),
+        (service_template, SERVICE),
+    ):
         for name, parameters in variants.items():
             with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints each stack
                 decided = variant(build(), **parameters)
             (out / f"{name}.json").write_text(json.dumps(decided))
-    print(f"wrote {len(DATA) + len(SERVICE)} template variants to {out}")
+    print(f"wrote {len(DATA) + len(IDENTITY) + len(SERVICE)} template variants to {out}")
     return 0
 
 

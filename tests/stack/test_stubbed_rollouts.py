@@ -17,7 +17,9 @@ import pytest
 from botocore.stub import ANY
 
 from template_builder.names import (
+    AUTH_DISABLED,
     DATA_STACK_NAME,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
     LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
@@ -836,7 +838,9 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
             "ChangeSetType": "CREATE",
             "TemplateBody": real_template_path.read_text(),
             "Parameters": [
+                {"ParameterKey": AUTH_DISABLED, "ParameterValue": "true"},
                 {"ParameterKey": DATA_STACK_NAME, "ParameterValue": ""},
+                {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
                 {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
                 {"ParameterKey": NETWORK_STACK_NAME, "ParameterValue": "api-cars-network"},
                 # A create runs unprotected, so that it can roll back if it fails.
