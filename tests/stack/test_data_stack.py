@@ -851,6 +851,8 @@ def test_deploy_goes_network_data_identity_then_the_service_wired_to_them(
             {"ParameterKey": AUTH_DISABLED, "UsePreviousValue": True},
         ],
     )
+    # The service's load balancer protection is read after its change set (on already here).
+    describes(SERVICE, service_parameters)
     result = cli(
         "deploy",
         "--template-file",
