@@ -13,6 +13,7 @@ from cars_stack import (
     changeset,
     data,
     deletion_protection,
+    identity,
     images,
     network,
     protection,
@@ -41,6 +42,7 @@ from template_builder.names import (
     DATA_STACK_SUFFIX,
     DELETION_PROTECTION,
     ENABLE_CACHE,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
     LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
@@ -63,7 +65,7 @@ class DeployOptions:
     no_execute: bool = False
     summary_file: Path | None = None
     timeout_minutes: float = 30
-    # "network", "data" or "service" deploys that stack alone; None deploys all three in order.
+    # One of STACKS deploys that stack alone; None deploys them all, in that order.
     only: str | None = None
     network_template_path: Path | None = None
     network_params: list[str] = field(default_factory=list)
@@ -72,8 +74,16 @@ class DeployOptions:
     data_params: list[str] = field(default_factory=list)
     data_stack_name: str | None = None
     allow_data_loss: bool = False
+    identity_template_path: Path | None = None
+    identity_params: list[str] = field(default_factory=list)
+    identity_stack_name: str | None = None
     # --permissions-boundary-arn; deploy() fills it in from --cfn-role-arn when not given.
     permissions_boundary_arn: str | None = None
+
+
+# The stacks `deploy` deploys, in this order: a stack's exports exist before a later one imports
+# them. The service comes last; the others are what it imports (and outlive it).
+STACKS = ("network", "data", "identity", "service")
 
 
 _ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::([0-9]{12}):role/[\w+=,.@/-]+")
@@ -315,6 +325,7 @@ def _refuse_misplaced_flags(options: DeployOptions) -> None:
         "service": ("--param and --image-tag", bool(options.params or options.image_tag)),
         "data": ("--data-param", bool(options.data_params)),
         "network": ("--network-param", bool(options.network_params)),
+        "identity": ("--identity-param", bool(options.identity_params)),
     }
     if options.only is None:
         return
@@ -338,6 +349,7 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
     network_name = options.network_stack_name or ctx.stack_name + NETWORK_STACK_SUFFIX
     options.network_stack_name = network_name
     service_template = given = None
+    auth_off, skip_identity = False, ""
     if options.only in (None, "service"):
         # Everything about the service is checked before the other stacks change.
         service_template = Template.from_file(options.template_path)
@@ -345,37 +357,42 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
         given = _service_params(ctx, service_template, options)
         if options.only is None:
             _refuse_unwirable(service_template, data_name)
+        auth_off = identity.auth_disabled(ctx, service_template, given)
+        if auth_off:
+            skip_identity = "the service has AuthDisabled=true"
+        elif IDENTITY_STACK_NAME not in service_template.parameters:
+            skip_identity = f"{service_template.source} has no {IDENTITY_STACK_NAME} parameter"
+    identity_name = identity.stack_name(ctx, options, given)
+    dependencies = {
+        "network": (network_name, network.deploy_network),
+        "data": (data_name, data.deploy_data),
+        "identity": (identity_name, identity.deploy_identity),
+    }
     document: dict[str, Any] = {}
-    if options.only in (None, "network"):
-        network_result = network.deploy_network(ctx.for_stack(network_name), options)
-        if options.only == "network":
-            ctx.emit(network_result)
+    for position, stack in enumerate(STACKS[:-1]):
+        if options.only not in (None, stack):
+            continue
+        if stack == "identity" and options.only is None and skip_identity:
+            ctx.say(f"Identity stack {identity_name} not deployed: {skip_identity}")
+            continue
+        name, deploy_stack = dependencies[stack]
+        result = deploy_stack(ctx.for_stack(name), options)
+        if options.only == stack:
+            ctx.emit(result)
             return 0
-        document["network"] = network_result
-        if not data.is_ready(network_result):
+        document[stack] = result
+        if not data.is_ready(result):
+            waiting = ", ".join(STACKS[position + 1 :])
             ctx.say(
-                f"Data stack and service not deployed: they wait for network stack "
-                f"{network_name}; once that change set is executed: cars-stack deploy"
-            )
-            ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
-            return 0
-    if options.only in (None, "data"):
-        data_ctx = ctx.for_stack(data_name)
-        data_result = data.deploy_data(data_ctx, options)
-        if options.only == "data":
-            ctx.emit(data_result)
-            return 0
-        document["data"] = data_result
-        if not data.is_ready(data_result):
-            ctx.say(
-                f"Service {ctx.stack_name} not deployed: it waits for data stack {data_name}; "
-                "once that change set is executed: cars-stack deploy --only service"
+                f"Not deployed yet ({waiting}): they wait for {stack} stack {name}; once that "
+                "change set is executed: cars-stack deploy"
             )
             ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
             return 0
     assert service_template is not None and given is not None
     _wire_to_data_stack(ctx, service_template, given, data_name)
     _wire_to_network_stack(service_template, given, network_name)
+    identity.wire(ctx, service_template, given, identity_name, off=auth_off)
     service_ctx = ctx.for_stack(ctx.stack_name)
     service_result = _deploy_service(service_ctx, service_template, given, options)
     ctx.emit({**service_result, **document})

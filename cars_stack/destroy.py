@@ -18,6 +18,7 @@ from cars_stack.template import Template
 from template_builder.names import (
     ACCESS_LOG_BUCKET_NAME,
     DATA_STACK_SUFFIX,
+    IDENTITY_STACK_NAME,
     LOAD_BALANCER,
     LOAD_BALANCER_DELETION_PROTECTION,
     REPOSITORY_NAME,
@@ -37,6 +38,9 @@ def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> li
     log_bucket = parameters.get(ACCESS_LOG_BUCKET_NAME)
     if log_bucket:
         stays.append(f"access-log bucket {log_bucket} and its logs (not part of this stack)")
+    identity = parameters.get(IDENTITY_STACK_NAME)
+    if identity:
+        stays.append(f"identity stack {identity}, its issuer and its clients' credentials")
     template = Template.of_stack(cfn, stack_name)
     ids = physical_ids(cfn, stack_name)
     resources = template.document.get("Resources") or {}

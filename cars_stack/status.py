@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cars_stack import images, render
+from cars_stack import identity, images, render
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, physical_ids, require
 from template_builder.names import (
@@ -16,6 +16,7 @@ from template_builder.names import (
     CLUSTER,
     DATA_STACK_SUFFIX,
     DATABASE_CLUSTER,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
     LOAD_BALANCER_DELETION_PROTECTION,
     NO_ALARM_TOPIC,
@@ -214,7 +215,13 @@ def _guard_rails(stack: Stack, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None = None) -> int:
+def status(
+    ctx: Context,
+    *,
+    releases_shown: int = 5,
+    data_stack_name: str | None = None,
+    identity_stack_name: str | None = None,
+) -> int:
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     ids = {} if stack.is_new else physical_ids(ctx.client("cloudformation"), stack.name)
     service = _service(ctx, ids)
@@ -229,6 +236,11 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
         "image_tag": stack.parameters.get(IMAGE_TAG),
         "service_url": stack.outputs.get(OUTPUT_SERVICE_URL),
         "service": service,
+        "write_access": identity.write_access(
+            ctx,
+            stack.outputs,
+            identity_stack_name or stack.parameters.get(IDENTITY_STACK_NAME),
+        ),
         "alarm_topic": alarm_topic,
         "releases": [r.as_dict() for r in history],
         "data": data_tier(ctx, data_stack_name or stack.name + DATA_STACK_SUFFIX),
@@ -253,6 +265,7 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
         ),
         ("Tasks", tasks),
         ("Rollout", rollout),
+        *identity.write_access_rows(document["write_access"]),
         ("Alarms", f"notify {alarm_topic}" if alarm_topic else NO_ALARM_TOPIC),
         *_data_rows(document["data"]),
     ]

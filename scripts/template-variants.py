@@ -1,4 +1,4 @@
-"""Write each deploy-time variant of the data, network and service templates, conditions
+"""Write each deploy-time variant of the data, identity, network and service templates, conditions
 decided, to a folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov
 sees a template with its Conditions only as one template; a variant is what CloudFormation acts on).
 
@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "template")]
 
 from conftest import (  # noqa: E402 (after the path set-up)
+    AUTH_OFF,
     CERTIFICATE,
     DATABASE_SECRET,
     DEMO,
     data_template,
+    identity_template,
     network_template,
     service_template,
     variant,
@@ -76,12 +78,37 @@ SERVICE = {
 SERVICE["service-data-stack-https-boundary"] = {**SERVICE["service-data-stack-https"], **BOUNDARY}
 
 
+IDENTITY = {
+    "identity-user-pool": {},
+    "identity-existing-issuer": {
+        names.AUTH_ISSUER: "https://example.eu.auth0.com/",
+        names.AUTH_AUDIENCE: "https://cars.example.com",
+        names.AUTH_TOKEN_URL: "https://example.eu.auth0.com/oauth/token",
+    },
+}
+# Who may write, beside the data stack over HTTP (the database and scheme variants above all use
+# the identity stack, the default).
+SERVICE |= {
+    "service-data-stack-reads-need-scope": {
+        names.IMAGE_TAG: "v1.0.0",
+        names.AUTH_READ_SCOPE: "true",
+    },
+    "service-data-stack-auth-off": {names.IMAGE_TAG: "v1.0.0", **AUTH_OFF},
+    "service-demo-auth-off": {names.IMAGE_TAG: "v1.0.0", **DEMO, **AUTH_OFF},
+}
+
+
 def main(folder: str) -> int:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
         old.unlink()
-    every = ((data_template, DATA), (network_template, NETWORK), (service_template, SERVICE))
+    every = (
+        (data_template, DATA),
+        (identity_template, IDENTITY),
+        (network_template, NETWORK),
+        (service_template, SERVICE),
+    )
     for build, variants in every:
         for name, parameters in variants.items():
             with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints each stack

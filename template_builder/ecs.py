@@ -16,6 +16,7 @@ from troposphere import logs as cwlogs
 
 from template_builder import names
 from template_builder.alarms import Alarms
+from template_builder.auth_link import AuthLink
 from template_builder.custom_resources import ImageCheck
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
@@ -72,6 +73,7 @@ def add_task_definition(
     template: Template,
     params: ServiceParameters,
     data: DataLink,
+    auth: AuthLink,
     cluster: Cluster,
     roles: TaskRoles,
     image_check: ImageCheck,
@@ -87,6 +89,7 @@ def add_task_definition(
             ecs.Environment(Name="APP_VERSION", Value=Ref(params.image_tag)),
             ecs.Environment(Name="PORT", Value=Ref(params.container_port)),
             *data.environment(),
+            *auth.environment(),
         ],
         Secrets=[
             _secret("DATABASE_URL", names.HAS_DATABASE_URL_SECRET, params.database_url_secret_arn),

@@ -23,6 +23,7 @@ from awacs import (
     application_autoscaling,
     cloudformation,
     cloudwatch,
+    cognito_idp,
     ec2,
     ecr,
     ecs,
@@ -78,6 +79,8 @@ DATA_STACK = "${Stack}" + names.DATA_STACK_SUFFIX
 ACCESS_LOG_BUCKET = names.ACCESS_LOG_BUCKET_NAME_PATTERN.format(
     stack=DATA_STACK, account="${AWS::AccountId}", region="${AWS::Region}", id="*"
 )
+# The identity stack of this service: `${Stack}-identity`.
+IDENTITY_STACK = "${Stack}" + names.IDENTITY_STACK_SUFFIX
 
 
 def _bound(text: str) -> dict:
@@ -426,6 +429,63 @@ def _data_stack_resources() -> list:
     ]
 
 
+def _identity_stack_arn():
+    return _arn("cloudformation", f"stack/{IDENTITY_STACK}/*")
+
+
+def _identity_stack_change_sets(*actions) -> list:
+    """Change sets on the identity stack; DescribeStacks also serves cars-stack status, which reads
+    its Issuer, and deploy, which checks it before wiring the service to it."""
+    return [policies.allow(list(actions), _identity_stack_arn())]
+
+
+def _identity_stack_resources() -> list:
+    """What CloudFormation's handlers need for the identity stack's Cognito resources (their
+    published permissions, minus features the pool does not use: no KMS key, no custom domain,
+    no SMS, e-mail or analytics role). Pool ids are generated (`<region>_<random>`), so the pool's
+    sub-resources are scoped to this account's user pools in this region; creating a pool, and
+    reading a domain by its name, take no resource: AWS requires "*"."""
+    return [
+        policies.allow(
+            [
+                cognito_idp.DescribeUserPool,
+                cognito_idp.UpdateUserPool,
+                cognito_idp.DeleteUserPool,
+                cognito_idp.SetUserPoolMfaConfig,
+                cognito_idp.GetUserPoolMfaConfig,
+                cognito_idp.AddCustomAttributes,
+                cognito_idp.TagResource,
+                cognito_idp.UntagResource,
+                cognito_idp.ListTagsForResource,
+                cognito_idp.CreateUserPoolDomain,
+                cognito_idp.UpdateUserPoolDomain,
+                cognito_idp.DeleteUserPoolDomain,
+                cognito_idp.CreateResourceServer,
+                cognito_idp.DescribeResourceServer,
+                cognito_idp.UpdateResourceServer,
+                cognito_idp.DeleteResourceServer,
+                cognito_idp.ListResourceServers,
+                cognito_idp.CreateUserPoolClient,
+                cognito_idp.DescribeUserPoolClient,
+                cognito_idp.UpdateUserPoolClient,
+                cognito_idp.DeleteUserPoolClient,
+                cognito_idp.ListUserPoolClients,
+                cognito_idp.ListUserPoolClientSecrets,
+            ],
+            _arn("cognito-idp", "userpool/*"),
+        ),
+        # A new pool has no ARN yet, and a domain is read by its name: AWS requires "*".
+        policies.allow(
+            [
+                cognito_idp.CreateUserPool,
+                cognito_idp.ListUserPools,
+                cognito_idp.DescribeUserPoolDomain,
+            ],
+            policies.ANY_RESOURCE,
+        ),
+    ]
+
+
 def _manage_log_groups(log_groups: list):
     """What CloudFormation does to the log groups a stack owns (create, retention, tags, delete)."""
     return policies.allow(
@@ -469,14 +529,12 @@ def _permissions_boundary(template: Template) -> cfn_iam.ManagedPolicy:
     any_account = lambda service, resource: Sub(  # noqa: E731
         f"arn:${{AWS::Partition}}:{service}:*:*:{resource}"
     )
-    log_groups = [
-        _arn("logs", f"log-group:{group}{suffix}") for group in LOG_GROUPS for suffix in ("", ":*")
-    ]
+    # Log streams only, as the roles' own grants (the log group's Arn attribute ends in ":*").
+    log_streams = [_arn("logs", f"log-group:{group}:*") for group in LOG_GROUPS]
     return template.add_resource(
         cfn_iam.ManagedPolicy(
             names.PERMISSIONS_BOUNDARY,
             ManagedPolicyName=_sub(names.PERMISSIONS_BOUNDARY_POLICY_NAME.format(stack="${Stack}")),
-            Description=_sub("Permissions boundary of every role of the ${Stack} stacks"),
             PolicyDocument=policies.document(
                 # ECR's registry-wide login token has no resource: AWS requires "*".
                 policies.allow([ecr.GetAuthorizationToken], policies.ANY_RESOURCE),
@@ -488,7 +546,7 @@ def _permissions_boundary(template: Template) -> cfn_iam.ManagedPolicy:
                     ],
                     policies.ecr_repository_arn(Ref(names.REPOSITORY_NAME)),
                 ),
-                policies.allow([logs.CreateLogStream, logs.PutLogEvents], log_groups),
+                policies.allow([logs.CreateLogStream, logs.PutLogEvents], log_streams),
                 policies.allow(
                     [secretsmanager.GetSecretValue],
                     any_account("secretsmanager", "secret:*"),
@@ -776,11 +834,12 @@ def _cloudformation_role(template: Template, boundary: cfn_iam.ManagedPolicy) ->
             Policies=[
                 policies.inline_policy("manage-service-stack", *statements),
                 policies.inline_policy("manage-data-stack", *_data_stack_resources()),
+                policies.inline_policy("manage-identity-stack", *_identity_stack_resources()),
             ],
             Metadata=checkov_skips(
                 CKV_AWS_111='Writes on "*" are only those AWS cannot scope: task-definition '
-                "(de)registration and Application Auto Scaling; every other write is scoped to "
-                "the stack's names or to this account and region.",
+                "(de)registration, Application Auto Scaling and creating a Cognito user pool; "
+                "every other write is scoped to the stack's names or to this account and region.",
             ),
         )
     )
@@ -834,6 +893,17 @@ def _publish_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> c
                         cloudformation.GetTemplateSummary,
                         cloudformation.GetStackPolicy,
                     ),
+                    *_identity_stack_change_sets(
+                        cloudformation.CreateChangeSet,
+                        cloudformation.DeleteChangeSet,
+                        cloudformation.DescribeChangeSet,
+                        cloudformation.ListChangeSets,
+                        cloudformation.DescribeStacks,
+                        cloudformation.DescribeStackEvents,
+                        cloudformation.DescribeStackResources,
+                        cloudformation.GetTemplate,
+                        cloudformation.GetTemplateSummary,
+                    ),
                     _pass_role(cfn_role),
                 )
             ],
@@ -870,6 +940,15 @@ def _deploy_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> cf
                     _data_stack_protection(),
                     *_rollout_diagnosis_read(),
                     *_data_stack_change_sets(
+                        cloudformation.ExecuteChangeSet,
+                        cloudformation.DescribeChangeSet,
+                        cloudformation.DeleteChangeSet,
+                        cloudformation.DescribeStacks,
+                        cloudformation.DescribeStackEvents,
+                        cloudformation.DescribeStackResources,
+                        cloudformation.CancelUpdateStack,
+                    ),
+                    *_identity_stack_change_sets(
                         cloudformation.ExecuteChangeSet,
                         cloudformation.DescribeChangeSet,
                         cloudformation.DeleteChangeSet,
@@ -932,7 +1011,7 @@ def build_github_oidc_template() -> Template:
             ),
             Output(
                 names.OUTPUT_PERMISSIONS_BOUNDARY_ARN,
-                Description="Boundary the stacks' roles must carry (their PermissionsBoundaryArn)",
+                Description="Permissions boundary of the stacks' roles (PermissionsBoundaryArn)",
                 Value=Ref(boundary),
             ),
         ]

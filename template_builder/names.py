@@ -16,6 +16,10 @@ NETWORK_TEMPLATE_FILE = "templates/network.yaml"
 # The data stack's default name: the service stack's name plus this suffix (api-cars-data).
 DATA_STACK_SUFFIX = "-data"
 DEFAULT_DATA_STACK_NAME = DEFAULT_STACK_NAME + DATA_STACK_SUFFIX
+IDENTITY_TEMPLATE_FILE = "templates/identity.yaml"
+# The identity stack's default name, derived like the data stack's (api-cars-identity).
+IDENTITY_STACK_SUFFIX = "-identity"
+DEFAULT_IDENTITY_STACK_NAME = DEFAULT_STACK_NAME + IDENTITY_STACK_SUFFIX
 # The network stack's (api-cars-network) and the registry stack's (api-cars-registry) likewise.
 NETWORK_STACK_SUFFIX = "-network"
 DEFAULT_NETWORK_STACK_NAME = DEFAULT_STACK_NAME + NETWORK_STACK_SUFFIX
@@ -69,6 +73,11 @@ DATA_STACK_NAME = "DataStackName"
 DATA_STACK_HAS_CACHE = "DataStackHasCache"
 DATA_STACK_HAS_READERS = "DataStackHasReaders"
 EMBEDDED_DEMO_DATABASE = "EmbeddedDemoDatabase"
+# ... and to its issuer (docs/architecture.md, "Who may write"): the identity stack's, or none with
+# the explicit AuthDisabled=true.
+IDENTITY_STACK_NAME = "IdentityStackName"
+AUTH_READ_SCOPE = "AuthReadScope"
+AUTH_DISABLED = "AuthDisabled"
 
 # Conditions (deploy-time decisions), read as booleans
 USE_HTTPS = "UseHttps"
@@ -90,6 +99,9 @@ HAS_ACCESS_LOG_BUCKET = "HasAccessLogBucket"
 HAS_DATA_STACK = "HasDataStack"
 HAS_DATA_STACK_CACHE = "HasDataStackCache"
 HAS_DATA_STACK_READERS = "HasDataStackReaders"
+# ... and those the auth parameters drive
+HAS_IDENTITY_STACK = "HasIssuer"  # short names: the service template's byte budget
+AUTH_PROTECTS_READS = "ReadsScoped"
 
 # Fixed names inside the stack
 CONTAINER_NAME = "api-cars-container"
@@ -155,6 +167,8 @@ OUTPUT_SERVICE_NAME = "ServiceName"
 OUTPUT_LOAD_BALANCER_DNS = "LoadBalancerDnsName"
 OUTPUT_LOG_GROUP = "LogGroupName"
 OUTPUT_DATABASE_MODE = "DatabaseMode"
+OUTPUT_WRITE_ACCESS = "WriteAccess"  # "protected by <issuer>" or "OPEN: ..." (cars-stack status)
+WRITE_ACCESS_OPEN = "OPEN: anyone can write (AuthDisabled=true)"
 OUTPUT_ALARM_TOPIC = "AlarmTopic"
 # What the AlarmTopic output and `cars-stack status` say without AlarmTopicArn.
 NO_ALARM_TOPIC = "none: alarms page nobody"
@@ -166,6 +180,9 @@ DATABASE_REQUIRED_RULE = "DatabaseRequired"
 EMBEDDED_DEMO_RULE = "EmbeddedDemoIsOneTask"
 HTTPS_REQUIRED_RULE = "HttpsRequired"
 ACCESS_LOG_BUCKET_RULE = "AccessLogsNeedABucket"
+# Rules of the auth mode: an issuer or the explicit switch, never both, never neither.
+AUTH_REQUIRED_RULE = "AuthRequired"
+AUTH_DISABLED_RULE = "AuthOffAlone"
 
 # Registry stack (templates/registry.yaml)
 KEEP_PRE_RELEASES = "KeepPreReleases"
@@ -266,3 +283,37 @@ ACCESS_LOG_BUCKET_POLICY = "AccessLogBucketPolicy"
 ELB_ACCOUNT_REGION = "ElbAccountRegion"  # a Region whose log delivery is an ELB account
 ELB_ACCOUNT_IN_REGION = "ElbAccountIn{region}"  # ElbAccountInEuWest1: the stack is in eu-west-1
 OUTPUT_ACCESS_LOG_BUCKET = "AccessLogBucket"
+
+# Identity stack (templates/identity.yaml): the issuer the service trusts, a Cognito user pool for
+# machine clients or an existing issuer. Its outputs are exported like the data stack's
+# (EXPORT); the service stack imports them by IdentityStackName.
+DOMAIN_PREFIX = "DomainPrefix"
+ACCESS_TOKEN_MINUTES = "AccessTokenValidityMinutes"
+AUTH_ISSUER = "AuthIssuer"
+AUTH_AUDIENCE = "AuthAudience"
+AUTH_TOKEN_URL = "AuthTokenUrl"
+WRITE_SCOPE_NAME = "WriteScopeName"
+READ_SCOPE_NAME = "ReadScopeName"
+HAS_DOMAIN_PREFIX = "HasDomainPrefix"
+CREATES_USER_POOL = "CreatesUserPool"  # AuthIssuer empty
+USES_EXISTING_ISSUER = "UsesExistingIssuer"
+# Its rules: an existing issuer comes with its audience and token URL; Cognito takes neither.
+EXISTING_ISSUER_RULE = "ExistingIssuerIsComplete"
+USER_POOL_RULE = "UserPoolTakesNoIssuerSettings"
+EXISTING_ISSUER = "ExistingIssuer"  # the placeholder resource when no pool is created
+USER_POOL = "UserPool"
+USER_POOL_DOMAIN = "UserPoolDomain"
+RESOURCE_SERVER = "ResourceServer"
+MACHINE_CLIENT = "MachineClient"
+# The resource server's identifier and the API's scopes; Cognito names one "<identifier>/<name>".
+RESOURCE_SERVER_ID = "api-cars"
+WRITE_SCOPE = "cars:write"
+READ_SCOPE = "cars:read"
+# Physical names, `{stack}` standing for the identity stack's name.
+USER_POOL_NAME = "{stack}-machines"
+OUTPUT_ISSUER = "Issuer"
+OUTPUT_AUDIENCE = "Audience"
+OUTPUT_TOKEN_URL = "TokenUrl"
+OUTPUT_WRITE_SCOPE = "WriteScope"
+OUTPUT_READ_SCOPE = "ReadScope"
+OUTPUT_USER_POOL_ID = "UserPoolId"

@@ -1,5 +1,6 @@
-"""What the stack tests pass to deploy the service alone, as the embedded demo: moto's
-CloudFormation cannot build the data stack (Aurora, ElastiCache), so there is none to wire to.
+"""What the stack tests pass to deploy the service alone, as the embedded demo with writes open:
+moto's CloudFormation cannot build the data stack (Aurora, ElastiCache) nor a Cognito pool, so
+there is neither to wire to (tests/stack/test_identity_stack.py wires an existing issuer).
 
 And without the load balancer's deletion protection: turning it on is a second, parameter-only
 update, and moto's CloudFormation has no update for an ELBv2 load balancer (it loses the records
@@ -13,6 +14,8 @@ DEMO_SERVICE = (
     "service",
     "--param",
     "DataStackName=",
+    "--param",
+    "AuthDisabled=true",
     "--param",
     f"{LOAD_BALANCER_DELETION_PROTECTION}=false",
 )

@@ -27,6 +27,8 @@ from template_builder.names import (
     ACCESS_LOG_BUCKET,
     ACCESS_LOGS,
     ALARM_TOPIC_ARN,
+    AUTH_DISABLED,
+    AUTH_ISSUER,
     CACHE,
     CACHE_SECRET,
     DATA_STACK_HAS_CACHE,
@@ -37,6 +39,7 @@ from template_builder.names import (
     DATABASE_WRITER,
     DELETION_PROTECTION,
     ENABLE_CACHE,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
     MIN_CAPACITY,
     READER_COUNT,
@@ -45,11 +48,13 @@ from template_builder.names import (
 REGION = "eu-west-1"
 SERVICE = "api-cars"
 DATA = "api-cars-data"
+IDENTITY = "api-cars-identity"
 NETWORK = "api-cars-network"
 ARN_PREFIX = f"arn:aws:cloudformation:{REGION}:123456789012"
 STACK_IDS = {
     SERVICE: f"{ARN_PREFIX}:stack/{SERVICE}/1c2fa620-982a-11e3-aff7-50e2416294e0",
     DATA: f"{ARN_PREFIX}:stack/{DATA}/2d3fb730-982a-11e3-aff7-50e2416294e0",
+    IDENTITY: f"{ARN_PREFIX}:stack/{IDENTITY}/4f50d950-982a-11e3-aff7-50e2416294e0",
     NETWORK: f"{ARN_PREFIX}:stack/{NETWORK}/3e4fc840-982a-11e3-aff7-50e2416294e0",
 }
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -777,6 +782,171 @@ def test_deploy_updates_the_network_and_data_stacks_then_the_service_wired_to_th
         "Change set left for review"
     )
     aws_stub.done()  # the Stubber's order is the order: network, data stack, then service
+
+
+def test_deploy_goes_network_data_identity_then_the_service_wired_to_them(
+    cli, aws_stub: Aws, network_template: Path, data_template: Path, tmp_path: Path
+) -> None:
+    """The order of deploy.STACKS, as the Stubber's order of answers holds it."""
+    identity_template = tmp_path / "identity.json"
+    identity_template.write_text(
+        json.dumps(
+            {
+                "Parameters": {AUTH_ISSUER: {"Type": "String", "Default": ""}},
+                "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    template = _service_template()
+    choice = {"Type": "String", "AllowedValues": ["true", "false"], "Default": "false"}
+    template["Parameters"] |= {
+        IDENTITY_STACK_NAME: {"Type": "String", "Default": IDENTITY},
+        AUTH_DISABLED: choice,
+    }
+    service_template = tmp_path / "service.json"
+    service_template.write_text(json.dumps(template), encoding="utf-8")
+    service_parameters = {
+        IMAGE_TAG: "v1.2.0",
+        DATA_STACK_NAME: DATA,
+        DATA_STACK_HAS_CACHE: "true",
+        DATA_STACK_HAS_READERS: "false",
+        IDENTITY_STACK_NAME: IDENTITY,
+        AUTH_DISABLED: "false",
+    }
+    identity_parameters = {AUTH_ISSUER: ""}
+
+    def describes(name: str, parameters: dict[str, str]) -> None:
+        aws_stub.cfn.add_response(
+            "describe_stacks", described(name, "UPDATE_COMPLETE", parameters), {"StackName": name}
+        )
+
+    # Before anything changes: is the service's AuthDisabled kept true? (It is false.)
+    describes(SERVICE, service_parameters)
+    # 0. The network stack.
+    network_values = {"VpcName": "prod"}
+    describes(NETWORK, network_values)
+    no_changes(aws_stub, NETWORK, network_template, previous(network_values))
+    # 1. The data stack, and its protections checked.
+    describes(DATA, DATA_PARAMETERS)
+    no_changes(aws_stub, DATA, data_template, previous(DATA_PARAMETERS))
+    expect_protected_already(aws_stub)
+    # 2. The identity stack.
+    describes(IDENTITY, identity_parameters)
+    no_changes(aws_stub, IDENTITY, identity_template, previous(identity_parameters))
+    # 3. The service, wired to both (each checked to be there).
+    describes(DATA, DATA_PARAMETERS)
+    describes(IDENTITY, identity_parameters)
+    describes(SERVICE, service_parameters)
+    no_changes(
+        aws_stub,
+        SERVICE,
+        service_template,
+        [
+            {"ParameterKey": IMAGE_TAG, "UsePreviousValue": True},
+            {"ParameterKey": DATA_STACK_NAME, "ParameterValue": DATA},
+            {"ParameterKey": DATA_STACK_HAS_CACHE, "ParameterValue": "true"},
+            {"ParameterKey": DATA_STACK_HAS_READERS, "ParameterValue": "false"},
+            {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": IDENTITY},
+            {"ParameterKey": AUTH_DISABLED, "UsePreviousValue": True},
+        ],
+    )
+    # The service's load balancer protection is read after its change set (on already here).
+    describes(SERVICE, service_parameters)
+    result = cli(
+        "deploy",
+        "--template-file",
+        str(service_template),
+        "--data-template-file",
+        str(data_template),
+        "--identity-template-file",
+        str(identity_template),
+        "--network-template-file",
+        str(network_template),
+        "--output",
+        "json",
+        clients=aws_stub.clients,
+    )
+    assert result.code == 0, result.err
+    document = result.json()
+    assert [document[stack]["stack_name"] for stack in ("network", "data", "identity")] == [
+        NETWORK,
+        DATA,
+        IDENTITY,
+    ]
+    said = [line for line in result.err.splitlines() if line.startswith("No changes: stack")]
+    assert [line.split()[3] for line in said] == [NETWORK, DATA, IDENTITY, SERVICE]
+    aws_stub.done()
+
+
+def test_deploy_with_auth_disabled_skips_the_identity_stack_and_says_writes_are_open(
+    cli, aws_stub: Aws, network_template: Path, data_template: Path, tmp_path: Path
+) -> None:
+    template = _service_template()
+    choice = {"Type": "String", "AllowedValues": ["true", "false"], "Default": "false"}
+    template["Parameters"] |= {
+        IDENTITY_STACK_NAME: {"Type": "String", "Default": IDENTITY},
+        AUTH_DISABLED: choice,
+    }
+    service_template = tmp_path / "service.json"
+    service_template.write_text(json.dumps(template), encoding="utf-8")
+    network_values = {"VpcName": "prod"}
+    aws_stub.cfn.add_response(
+        "describe_stacks",
+        described(NETWORK, "UPDATE_COMPLETE", network_values),
+        {"StackName": NETWORK},
+    )
+    no_changes(aws_stub, NETWORK, network_template, previous(network_values))
+    aws_stub.cfn.add_response(
+        "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
+    )
+    no_changes(aws_stub, DATA, data_template, previous(DATA_PARAMETERS))
+    expect_protected_already(aws_stub)
+    aws_stub.cfn.add_response(
+        "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
+    )
+    missing(aws_stub.cfn, SERVICE)
+    cs_id = expect_change_set(
+        aws_stub,
+        SERVICE,
+        purpose="deploy",
+        change_type="CREATE",
+        parameters=[
+            {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.2.0"},
+            {"ParameterKey": DATA_STACK_NAME, "ParameterValue": DATA},
+            {"ParameterKey": DATA_STACK_HAS_CACHE, "ParameterValue": "true"},
+            {"ParameterKey": DATA_STACK_HAS_READERS, "ParameterValue": "false"},
+            {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
+            {"ParameterKey": AUTH_DISABLED, "ParameterValue": "true"},
+        ],
+        changes=[change("Topic", "AWS::SNS::Topic", action="Add")],
+        values={IMAGE_TAG: "v1.2.0", AUTH_DISABLED: "true"},
+        template=service_template,
+    )
+    result = cli(
+        "deploy",
+        "--template-file",
+        str(service_template),
+        "--data-template-file",
+        str(data_template),
+        "--image-tag",
+        "v1.2.0",
+        "--param",
+        "AuthDisabled=true",
+        "--network-template-file",
+        str(network_template),
+        "--no-execute",
+        "--output",
+        "json",
+        clients=aws_stub.clients,
+    )
+    assert result.code == 0, result.err
+    assert "Identity stack api-cars-identity not deployed: the service has AuthDisabled=true" in (
+        result.err
+    )
+    assert "Writes will be OPEN: anyone can write (AuthDisabled=true)" in result.err
+    assert result.json()["change_set_name"] == cs_id.split("/")[1]
+    aws_stub.done()
 
 
 def test_deploy_refuses_a_service_template_that_cannot_take_the_data_stack(

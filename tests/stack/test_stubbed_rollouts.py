@@ -17,7 +17,9 @@ import pytest
 from botocore.stub import ANY
 
 from template_builder.names import (
+    AUTH_DISABLED,
     DATA_STACK_NAME,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
     LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
@@ -836,11 +838,13 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
             "ChangeSetType": "CREATE",
             "TemplateBody": real_template_path.read_text(),
             "Parameters": [
+                {"ParameterKey": AUTH_DISABLED, "ParameterValue": "true"},
                 {"ParameterKey": DATA_STACK_NAME, "ParameterValue": ""},
+                {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
                 {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
-                {"ParameterKey": NETWORK_STACK_NAME, "ParameterValue": "api-cars-network"},
                 # A create runs unprotected, so that it can roll back if it fails.
                 {"ParameterKey": LOAD_BALANCER_DELETION_PROTECTION, "ParameterValue": "false"},
+                {"ParameterKey": NETWORK_STACK_NAME, "ParameterValue": "api-cars-network"},
             ],
             "Capabilities": ["CAPABILITY_IAM"],
             "Description": ANY,
@@ -873,6 +877,7 @@ def test_a_failed_first_create_rolls_back_and_no_protection_change_set_follows(
     stack ends ROLLBACK_COMPLETE (never ROLLBACK_FAILED), and nothing tries to protect it."""
     _missing_stack(stubbed)
     stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
+    _exports_of_the_network_and_registry(stubbed)
     stubbed.cfn_stub.add_response(
         "create_change_set",
         {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
@@ -882,9 +887,12 @@ def test_a_failed_first_create_rolls_back_and_no_protection_change_set_follows(
             "ChangeSetType": "CREATE",
             "TemplateBody": real_template_path.read_text(),
             "Parameters": [
+                {"ParameterKey": AUTH_DISABLED, "ParameterValue": "true"},
                 {"ParameterKey": DATA_STACK_NAME, "ParameterValue": ""},
+                {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
                 {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
                 {"ParameterKey": LOAD_BALANCER_DELETION_PROTECTION, "ParameterValue": "false"},
+                {"ParameterKey": NETWORK_STACK_NAME, "ParameterValue": "api-cars-network"},
             ],
             "Capabilities": ["CAPABILITY_IAM"],
             "Description": ANY,
@@ -920,6 +928,8 @@ def test_a_failed_first_create_rolls_back_and_no_protection_change_set_follows(
         "service",
         "--param",
         "DataStackName=",
+        "--param",
+        "AuthDisabled=true",
         "--template-file",
         str(real_template_path),
         "--image-tag",

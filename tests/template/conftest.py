@@ -19,6 +19,7 @@ from cloud_radar.cf.unit import Template
 from template_builder import names
 from template_builder.data.stack import build_data_template
 from template_builder.github_oidc import build_github_oidc_template
+from template_builder.identity.stack import build_identity_template
 from template_builder.network_stack import build_network_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
@@ -55,6 +56,18 @@ DATA_STACK_OUTPUTS = {
     names.OUTPUT_DATA_VPC_ID: "vpc-0da7a0da7a0da7a00",
     names.OUTPUT_ACCESS_LOG_BUCKET: f"api-cars-data-alb-{ACCOUNT_ID}-{REGION}-2d3fb730",
 }
+# What an identity stack named api-cars-identity exports (a Cognito pool's shapes).
+IDENTITY_STACK_OUTPUTS = {
+    names.OUTPUT_ISSUER: f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_AbCdEf123",
+    names.OUTPUT_AUDIENCE: "1example23456789abcdefghij",
+    names.OUTPUT_TOKEN_URL: f"https://api-cars-identity-{ACCOUNT_ID}.auth.{REGION}"
+    ".amazoncognito.com/oauth2/token",
+    names.OUTPUT_WRITE_SCOPE: "api-cars/cars:write",
+    names.OUTPUT_READ_SCOPE: "api-cars/cars:read",
+    names.OUTPUT_USER_POOL_ID: f"{REGION}_AbCdEf123",
+}
+# The one way to run with writes open: no identity stack, and the explicit switch.
+AUTH_OFF = {names.IDENTITY_STACK_NAME: "", names.AUTH_DISABLED: "true"}
 IMAGE_CHECK_FUNCTION = (
     f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:api-cars-registry-ImageCheckFunction-AbC123"
 )
@@ -94,14 +107,18 @@ def data_template() -> dict:
 
 
 @cache
+def identity_template() -> dict:
+    return build_identity_template().to_dict()
+
+
 def network_template() -> dict:
     return build_network_template().to_dict()
 
 
-def data_exports(stack: str) -> dict[str, str]:
+def data_exports(stack: str, outputs: dict[str, str] = DATA_STACK_OUTPUTS) -> dict[str, str]:
     return {
         names.DATA_EXPORT.format(stack=stack, output=output): value
-        for output, value in DATA_STACK_OUTPUTS.items()
+        for output, value in outputs.items()
     }
 
 
@@ -199,6 +216,7 @@ def resolve(
         # cloud-radar resolves both branches of an Fn::If: the imports must resolve even
         # where the condition drops them.
         imports=data_exports(stack_named_by(names.DATA_STACK_NAME))
+        | data_exports(stack_named_by(names.IDENTITY_STACK_NAME), IDENTITY_STACK_OUTPUTS)
         | network_exports(stack_named_by(names.NETWORK_STACK_NAME))
         | registry_exports(stack_named_by(names.REGISTRY_STACK_NAME)),
         dynamic_references={"secretsmanager": SECRET_VALUES},
@@ -269,12 +287,15 @@ class Render:
     redis_parameter = REDIS_PARAMETER
     certificate = CERTIFICATE
     demo = DEMO
+    auth_off = AUTH_OFF
     data_outputs = DATA_STACK_OUTPUTS
+    identity_outputs = IDENTITY_STACK_OUTPUTS
     image_check_function = IMAGE_CHECK_FUNCTION
     secret_values = SECRET_VALUES
 
     service = staticmethod(service_template)
     data = staticmethod(data_template)
+    identity = staticmethod(identity_template)
     network = staticmethod(network_template)
     rule_failures = staticmethod(rule_failures)
     registry = staticmethod(registry_template)

@@ -21,7 +21,9 @@ def container(resolved: dict) -> dict:
 
 
 def environment(resolved: dict) -> dict[str, str]:
-    return {e["Name"]: e["Value"] for e in container(resolved)["Environment"]}
+    """The variables of the data tier and the image (AUTH_*: test_auth_link.py)."""
+    variables = {e["Name"]: e["Value"] for e in container(resolved)["Environment"]}
+    return {k: v for k, v in variables.items() if not k.startswith("AUTH_")}
 
 
 def secrets(resolved: dict) -> dict[str, str]:

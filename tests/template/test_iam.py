@@ -48,6 +48,10 @@ MAY_USE_ANY_RESOURCE = {
     "application-autoscaling:TagResource",
     "application-autoscaling:UntagResource",
     "application-autoscaling:ListTagsForResource",
+    # The identity stack's handlers: a new pool has no ARN yet, a domain is read by its name.
+    "cognito-idp:CreateUserPool",
+    "cognito-idp:ListUserPools",
+    "cognito-idp:DescribeUserPoolDomain",
     # The data stack's handlers (RDS Describe* and account reads, the password generator).
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
@@ -298,9 +302,14 @@ def test_only_the_deploy_role_executes_change_sets(oidc):
     assert not {a for a in actions_of(oidc[names.DEPLOY_ROLE]) if a.startswith("ecr:")}
 
 
-def test_change_sets_are_allowed_on_the_service_its_network_and_data_stacks_only(render, oidc):
+def test_change_sets_are_allowed_on_the_service_and_the_stacks_it_uses_only(render, oidc):
     prefix = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
-    stacks = {f"{prefix}api-cars/*", f"{prefix}api-cars-data/*", f"{prefix}api-cars-network/*"}
+    stacks = {
+        f"{prefix}api-cars/*",
+        f"{prefix}api-cars-data/*",
+        f"{prefix}api-cars-network/*",
+        f"{prefix}api-cars-identity/*",
+    }
     for role in (names.PUBLISH_ROLE, names.DEPLOY_ROLE):
         found = set()
         for statement in statements(oidc[role]):
@@ -533,3 +542,66 @@ def test_the_key_parameter_takes_key_arns_only(render, value, accepted):
 
     pattern = render.service()["Parameters"][names.SECRETS_KMS_KEY_ARN]["AllowedPattern"]
     assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+# What the identity stack's pool does not use, so its handlers' permissions for it are not granted.
+UNUSED_IDENTITY_FEATURES = {
+    "kms:": "no customer-managed KMS key on the pool",
+    "cloudfront:": "a Cognito prefix domain, no custom domain (CloudFront)",
+    "iam:PassRole": "no SMS role, no analytics (Pinpoint) role",
+    "iam:PutRolePolicy": "no analytics (Pinpoint) role",
+    "iam:DeleteRolePolicy": "no analytics (Pinpoint) role",
+    "iam:CreateServiceLinkedRole": "no e-mail, SMS or analytics configuration",
+}
+
+
+def test_the_cloudformation_role_can_manage_every_resource_of_the_identity_stack(render, oidc):
+    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
+    types = {r["Type"] for r in render.identity()["Resources"].values()}
+    assert "AWS::Cognito::UserPool" in types
+    missing = {}
+    for resource_type in sorted(types):
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+        needed = {
+            permission
+            for handler in schema.get("handlers", {}).values()
+            for permission in handler.get("permissions", [])
+            if not any(permission.startswith(prefix) for prefix in UNUSED_IDENTITY_FEATURES)
+        }
+        if needed - granted:
+            missing[resource_type] = sorted(needed - granted)
+    assert missing == {}
+
+
+def test_identity_stack_writes_are_scoped_to_the_accounts_user_pools(render, oidc):
+    role = oidc[names.CLOUDFORMATION_ROLE]["Properties"]
+    (identity,) = [p for p in role["Policies"] if p["PolicyName"] == "manage-identity-stack"]
+    scoped, unscoped = identity["PolicyDocument"]["Statement"]
+    assert scoped["Resource"] == [
+        f"arn:aws:cognito-idp:{render.region}:{render.account_id}:userpool/*"
+    ]
+    assert unscoped["Resource"] == ["*"]
+    assert set(unscoped["Action"]) == {
+        "cognito-idp:CreateUserPool",
+        "cognito-idp:ListUserPools",
+        "cognito-idp:DescribeUserPoolDomain",
+    }
+    assert not any(a.startswith("cognito-idp:") for a in actions_of(oidc[names.PUBLISH_ROLE]))
+    assert not any(a.startswith("cognito-idp:") for a in actions_of(oidc[names.DEPLOY_ROLE]))
+
+
+def test_only_the_deploy_role_executes_identity_stack_change_sets(render, oidc):
+    identity = (
+        f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/api-cars-identity/*"
+    )
+
+    def on_identity(role):
+        return {
+            a for s in statements(oidc[role]) if s["Resource"] == [identity] for a in s["Action"]
+        }
+
+    assert "cloudformation:ExecuteChangeSet" in on_identity(names.DEPLOY_ROLE)
+    assert {"cloudformation:CreateChangeSet", "cloudformation:DescribeStacks"} <= on_identity(
+        names.PUBLISH_ROLE
+    )
+    assert "cloudformation:ExecuteChangeSet" not in on_identity(names.PUBLISH_ROLE)

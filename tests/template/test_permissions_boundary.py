@@ -49,6 +49,7 @@ def _stacks(render) -> dict[str, tuple[dict, str]]:
         "service": (render.service(), names.DEFAULT_STACK_NAME),
         "network": (render.network(), names.DEFAULT_NETWORK_STACK_NAME),
         "data": (render.data(), names.DEFAULT_STACK_NAME + names.DATA_STACK_SUFFIX),
+        "identity": (render.identity(), names.DEFAULT_STACK_NAME + names.IDENTITY_STACK_SUFFIX),
     }
 
 
@@ -63,18 +64,18 @@ def boundary(render) -> dict:
     return render.oidc()["Resources"][names.PERMISSIONS_BOUNDARY]
 
 
-@pytest.mark.parametrize("stack", ["service", "network", "data"])
+@pytest.mark.parametrize("stack", ["service", "network", "data", "identity"])
 def test_every_stack_that_creates_roles_takes_the_boundary_parameter(render, stack):
     template, _ = _stacks(render)[stack]
     if roles(template):
         assert template["Parameters"][names.PERMISSIONS_BOUNDARY_ARN]["Default"] == ""
 
 
-@pytest.mark.parametrize("stack", ["service", "network", "data"])
+@pytest.mark.parametrize("stack", ["service", "network", "data", "identity"])
 def test_with_the_boundary_set_every_role_carries_it(render, stack):
     template, name = _stacks(render)[stack]
     parameters = {names.PERMISSIONS_BOUNDARY_ARN: BOUNDARY_ARN}
-    if stack == "data":
+    if stack in ("data", "identity"):
         assert roles(template) == {}  # nothing to bound, so no parameter either
         parameters = {}
     resolved = render.resolve(template, name, **parameters)
@@ -179,6 +180,7 @@ def test_the_boundary_denies_iam_organizations_and_assuming_roles(boundary):
 def _service_variants(render) -> list[dict]:
     secrets = {
         names.DATA_STACK_NAME: "",
+        names.ACCESS_LOGS: "false",
         names.DATABASE_URL_SECRET_ARN: render.database_secret,
         names.REDIS_URL_SECRET_ARN: render.redis_parameter,
         names.SECRETS_KMS_KEY_ARN: (
