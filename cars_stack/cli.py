@@ -308,6 +308,13 @@ def _parser() -> argparse.ArgumentParser:
         help="set a template parameter (repeatable)",
     )
     cmd.add_argument(
+        "--permissions-boundary-arn",
+        metavar="ARN",
+        help="set PermissionsBoundaryArn of every stack that has it (the boundary of its IAM "
+        "roles; empty: none); default with --cfn-role-arn: the GitHub OIDC stack's boundary "
+        "policy <stack>-permissions-boundary in that role's account",
+    )
+    cmd.add_argument(
         "--replace-failed",
         action="store_true",
         help="delete a ROLLBACK_COMPLETE stack (a failed first create) and create it again",
@@ -445,6 +452,7 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             network_template_path=args.network_template_file,
             network_params=args.network_param,
             network_stack_name=args.network_stack_name,
+            permissions_boundary_arn=args.permissions_boundary_arn,
         )
         return deploy.deploy(ctx, options)
     if args.command in ("release", "rollback"):

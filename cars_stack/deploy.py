@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,12 @@ from template_builder.names import (
     NETWORK_STACK_NAME,
     NETWORK_STACK_SUFFIX,
     OUTPUT_ACCESS_LOG_BUCKET,
+    PERMISSIONS_BOUNDARY_ARN,
+    PERMISSIONS_BOUNDARY_POLICY_NAME,
     READER_COUNT,
     REPOSITORY_NAME,
 )
+from template_builder.parameters import POLICY_ARN_PATTERN
 
 
 @dataclass
@@ -73,11 +77,40 @@ class DeployOptions:
     identity_template_path: Path | None = None
     identity_params: list[str] = field(default_factory=list)
     identity_stack_name: str | None = None
+    # --permissions-boundary-arn; deploy() fills it in from --cfn-role-arn when not given.
+    permissions_boundary_arn: str | None = None
 
 
 # The stacks `deploy` deploys, in this order: a stack's exports exist before a later one imports
 # them. The service comes last; the others are what it imports (and outlive it).
 STACKS = ("network", "data", "identity", "service")
+
+
+_ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::([0-9]{12}):role/[\w+=,.@/-]+")
+
+
+def permissions_boundary(ctx: Context, given: str | None) -> str | None:
+    """The PermissionsBoundaryArn of every stack that has the parameter: as given, else with
+    --cfn-role-arn the boundary the GitHub OIDC stack made for this stack in that role's
+    account (the role creates no role without it), else None: the parameter keeps its value."""
+    if given is not None:
+        if re.fullmatch(POLICY_ARN_PATTERN, given) is None:
+            raise BadInput(
+                f"--permissions-boundary-arn {given!r} is not an IAM managed policy ARN "
+                "(arn:aws:iam::<account>:policy/<name>), nor empty for none"
+            )
+        return given
+    if not ctx.cfn_role_arn:
+        return None
+    match = _ROLE_ARN.fullmatch(ctx.cfn_role_arn)
+    if match is None:
+        raise BadInput(
+            f"--cfn-role-arn {ctx.cfn_role_arn!r} is not an IAM role ARN "
+            "(arn:aws:iam::<account>:role/<name>)"
+        )
+    partition, account = match.groups()
+    name = PERMISSIONS_BOUNDARY_POLICY_NAME.format(stack=ctx.stack_name)
+    return f"arn:{partition}:iam::{account}:policy/{name}"
 
 
 def parse_params(pairs: list[str], template: Template, *, flag: str = "--param") -> dict[str, str]:
@@ -141,6 +174,9 @@ def deploy_template(
 
     ``on_create`` overrides parameter values for a first create only.
     """
+    boundary = options.permissions_boundary_arn
+    if boundary is not None and PERMISSIONS_BOUNDARY_ARN in template.parameters:
+        given = {PERMISSIONS_BOUNDARY_ARN: boundary, **given}  # an explicit --param wins
     stack = describe(ctx.client("cloudformation"), ctx.stack_name)
     _refuse_unusable(stack, options)
     # The service template over another stack (the registry's, the data stack's) would replace
@@ -308,6 +344,7 @@ def _wire_to_network_stack(template: Template, given: dict[str, str], network_na
 
 def deploy(ctx: Context, options: DeployOptions) -> int:
     _refuse_misplaced_flags(options)
+    options.permissions_boundary_arn = permissions_boundary(ctx, options.permissions_boundary_arn)
     data_name = options.data_stack_name or ctx.stack_name + DATA_STACK_SUFFIX
     network_name = options.network_stack_name or ctx.stack_name + NETWORK_STACK_SUFFIX
     options.network_stack_name = network_name

@@ -1,6 +1,6 @@
-"""Write each deploy-time variant of the data, identity and service templates, conditions decided,
-to a folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov sees a
-template with its Conditions only as one template; a variant is what CloudFormation acts on).
+"""Write each deploy-time variant of the data, identity, network and service templates, conditions
+decided, to a folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov
+sees a template with its Conditions only as one template; a variant is what CloudFormation acts on).
 
 The variants come from tests/template/conftest.py (`variant`, cloud-radar), the same ones the
 cfn-lint tests check: `python scripts/template-variants.py DIR`.
@@ -23,6 +23,7 @@ from conftest import (  # noqa: E402 (after the path set-up)
     DEMO,
     data_template,
     identity_template,
+    network_template,
     service_template,
     variant,
 )
@@ -37,6 +38,11 @@ DATA = {
     }
     for readers, min_capacity, cache in itertools.product([0, 1], [0, 0.5], ["true", "false"])
 }
+# What the GitHub OIDC stack's PermissionsBoundaryArn output looks like for the stack api-cars.
+BOUNDARY = {
+    names.PERMISSIONS_BOUNDARY_ARN: "arn:aws:iam::123456789012:policy/api-cars-permissions-boundary"
+}
+NETWORK = {"network-boundary": BOUNDARY}
 KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b6d6f2e-1111-4a2b-9c3d-123456789abc"
 SERVICE_DATABASE = {
     "data-stack": {},
@@ -69,6 +75,7 @@ SERVICE = {
         SERVICE_DATABASE.items(), ["http", "https"]
     )
 }
+SERVICE["service-data-stack-https-boundary"] = {**SERVICE["service-data-stack-https"], **BOUNDARY}
 
 
 IDENTITY = {
@@ -96,16 +103,18 @@ def main(folder: str) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
         old.unlink()
-    for build, variants in (
+    every = (
         (data_template, DATA),
         (identity_template, IDENTITY),
+        (network_template, NETWORK),
         (service_template, SERVICE),
-    ):
+    )
+    for build, variants in every:
         for name, parameters in variants.items():
             with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints each stack
                 decided = variant(build(), **parameters)
             (out / f"{name}.json").write_text(json.dumps(decided))
-    print(f"wrote {len(DATA) + len(IDENTITY) + len(SERVICE)} template variants to {out}")
+    print(f"wrote {sum(len(v) for _, v in every)} template variants to {out}")
     return 0
 
 

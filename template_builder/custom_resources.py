@@ -23,7 +23,11 @@ from template_builder import names, policies
 from template_builder.exports import imported
 from template_builder.lambda_code import inline_source
 from template_builder.metadata import checkov_skips, guard_skips
-from template_builder.parameters import ServiceParameters, optional_value
+from template_builder.parameters import (
+    ServiceParameters,
+    optional_value,
+    permissions_boundary,
+)
 
 LAMBDA_RUNTIME = "python3.13"
 LAMBDA_TIMEOUT_SECONDS = 60
@@ -81,9 +85,10 @@ def _add_function(
     log_group_id: str,
     description: str,
     statements: list,
+    boundary: object | None = None,
 ) -> tuple[awslambda.Function, iam.Role, cwlogs.LogGroup]:
     """A Lambda function with its own log group (with retention) and a role allowed only
-    `statements` plus writing to that log group."""
+    `statements` plus writing to that log group, within the permissions `boundary` if given."""
     log_group = template.add_resource(
         cwlogs.LogGroup(
             log_group_id,
@@ -108,6 +113,7 @@ def _add_function(
                     *statements,
                 )
             ],
+            **({} if boundary is None else {"PermissionsBoundary": boundary}),
         )
     )
     function = template.add_resource(
@@ -128,10 +134,15 @@ def _add_function(
 
 
 def add_vpc_lookup(
-    template: Template, log_retention_days: Parameter, **properties: object
+    template: Template,
+    log_retention_days: Parameter,
+    permissions_boundary_arn: Parameter,
+    **properties: object,
 ) -> VpcLookup:
     """The network stack's VPC lookup; `properties` narrow it (VpcId, VpcTags) or name the
-    subnets outright (PublicSubnetIds, TaskSubnetIds)."""
+    subnets outright (PublicSubnetIds, TaskSubnetIds). Its role is created by the GitHub OIDC
+    stack's CloudFormation role, so it takes the permissions boundary; the registry's image
+    check is deployed by an administrator and needs none."""
     function, role, log_group = _add_function(
         template,
         log_retention_days,
@@ -140,6 +151,7 @@ def add_vpc_lookup(
         role_id=names.VPC_LOOKUP_ROLE,
         log_group_id=names.VPC_LOOKUP_LOG_GROUP,
         description="Custom::VpcLookup: finds the VPC, public and task subnets at deploy time",
+        boundary=permissions_boundary(permissions_boundary_arn),
         statements=[
             # EC2 Describe* actions support no resource-level permissions: AWS requires "*".
             policies.allow(

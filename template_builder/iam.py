@@ -9,7 +9,11 @@ from troposphere import logs as cwlogs
 
 from template_builder import names, policies
 from template_builder.data_link import DataLink
-from template_builder.parameters import ServiceParameters, optional_value
+from template_builder.parameters import (
+    ServiceParameters,
+    optional_value,
+    permissions_boundary,
+)
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,12 @@ def add_task_roles(
             ),
         ),
     )
+    boundary = permissions_boundary(params.permissions_boundary_arn)
     execution = template.add_resource(
         iam.Role(
             names.EXECUTION_ROLE,
             AssumeRolePolicyDocument=policies.service_trust_policy("ecs-tasks.amazonaws.com"),
+            PermissionsBoundary=boundary,
             Policies=[
                 policies.inline_policy(
                     "pull-image-and-write-logs",
@@ -84,6 +90,7 @@ def add_task_roles(
         iam.Role(
             names.TASK_ROLE,
             AssumeRolePolicyDocument=policies.service_trust_policy("ecs-tasks.amazonaws.com"),
+            PermissionsBoundary=boundary,
         )
     )
     return TaskRoles(execution=execution, task=task)

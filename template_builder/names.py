@@ -51,6 +51,8 @@ VPC_NAME = "VpcName"
 PUBLIC_SUBNET_IDS = "PublicSubnetIds"
 TASK_SUBNET_IDS = "TaskSubnetIds"
 SECRETS_KMS_KEY_ARN = "SecretsKmsKeyArn"
+# Every stack that creates IAM roles for the CloudFormation role takes this (optional) parameter.
+PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
 
 # Parameters naming the longer-lived stacks a stack imports from (docs/architecture.md)
 NETWORK_STACK_NAME = "NetworkStackName"
@@ -90,6 +92,7 @@ HAS_PUBLIC_SUBNET_IDS = "HasPublicSubnetIds"
 HAS_TASK_SUBNET_IDS = "HasTaskSubnetIds"
 HAS_SECRETS_KMS_KEY = "HasSecretsKmsKey"
 HAS_ALARM_TOPIC = "HasAlarmTopic"
+HAS_PERMISSIONS_BOUNDARY = "HasPermissionsBoundary"
 ENABLE_ACCESS_LOGS = "EnableAccessLogs"
 HAS_ACCESS_LOG_BUCKET = "HasAccessLogBucket"
 # ... and those the data-stack parameters drive
@@ -203,6 +206,12 @@ PRODUCTION_ENVIRONMENT = "production"
 OUTPUT_PUBLISH_ROLE_ARN = "PublishRoleArn"
 OUTPUT_DEPLOY_ROLE_ARN = "DeployRoleArn"
 OUTPUT_CLOUDFORMATION_ROLE_ARN = "CloudFormationRoleArn"
+# The permissions boundary every role the CloudFormation role creates must carry; cars-stack
+# derives its ARN from the --cfn-role-arn's account and the stack name.
+PERMISSIONS_BOUNDARY = "PermissionsBoundary"
+PERMISSIONS_BOUNDARY_POLICY_NAME = "{stack}-permissions-boundary"
+OUTPUT_PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
+RELEASE_ROLES_GUARD = "ReleaseRolesGuard"
 
 # Every exported output is "${AWS::StackName}-<output name>": a stack imports another's with
 # EXPORT.format(stack=<that stack's name>, output=<name>) (the network, data and registry stacks).

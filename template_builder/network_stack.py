@@ -15,6 +15,7 @@ from template_builder.parameters import (
     add_grouped,
     add_log_retention_parameter,
     add_network_parameters,
+    add_permissions_boundary_parameter,
     is_set,
     optional_value,
 )
@@ -72,9 +73,11 @@ def build_network_template() -> Template:
     log_retention_days = add_log_retention_parameter(
         template, "Days to keep the VPC lookup's logs."
     )
+    boundary = add_permissions_boundary_parameter(template)
     lookup = add_vpc_lookup(
         template,
         log_retention_days,
+        boundary,
         VpcId=optional_value(names.HAS_VPC_ID, Ref(vpc_id)),
         VpcTags=vpc_tags_filter(vpc_name),
         PublicSubnetIds=optional_value(names.HAS_PUBLIC_SUBNET_IDS, Ref(public)),

@@ -46,6 +46,10 @@ STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
 CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
 # A standard topic's ARN: CloudWatch alarms cannot notify FIFO topics (names ending in .fifo).
 SNS_TOPIC_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+# A managed policy's ARN (customer managed, or AWS managed: account "aws"), optionally on a path.
+POLICY_ARN_PATTERN = (
+    r"^$|^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}$"
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class ServiceParameters:
     secrets_kms_key_arn: Parameter
     registry_stack_name: Parameter
     alarms: AlarmParameters
+    permissions_boundary_arn: Parameter
     require_https: Parameter
     access_logs: Parameter
     access_log_bucket_name: Parameter
@@ -435,6 +440,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         template, "Days CloudWatch keeps the API's logs."
     )
     alarms = add_alarm_parameters(template)
+    permissions_boundary_arn = add_permissions_boundary_parameter(template)
 
     template.add_condition(names.USE_HTTPS, is_set(certificate_arn))
     template.add_condition(names.HAS_DOMAIN_NAME, is_set(domain_name))
@@ -488,6 +494,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         secrets_kms_key_arn=secrets_kms_key_arn,
         registry_stack_name=registry_stack_name,
         alarms=alarms,
+        permissions_boundary_arn=permissions_boundary_arn,
         require_https=require_https,
         access_logs=access_logs,
         access_log_bucket_name=access_log_bucket_name,
@@ -574,6 +581,33 @@ def add_alarm_parameters(template: Template) -> AlarmParameters:
     )
     template.add_condition(names.HAS_ALARM_TOPIC, is_set(topic_arn))
     return AlarmParameters(topic_arn, error_rate_percent, latency_p99_seconds)
+
+
+def add_permissions_boundary_parameter(template: Template) -> Parameter:
+    """PermissionsBoundaryArn and HasPermissionsBoundary: declared alike by every stack whose
+    roles the GitHub OIDC stack's CloudFormation role creates (it creates none without it)."""
+    parameter = add_grouped(
+        template,
+        "IAM",
+        "Permissions boundary (optional)",
+        Parameter(
+            names.PERMISSIONS_BOUNDARY_ARN,
+            Type="String",
+            Default="",
+            Description="Managed policy set as the permissions boundary of every role of this "
+            "stack: the GitHub OIDC stack's PermissionsBoundaryArn output, which its "
+            "CloudFormation role requires. Empty: no boundary.",
+            AllowedPattern=POLICY_ARN_PATTERN,
+            ConstraintDescription="must be empty or an IAM managed policy ARN (...:policy/<name>)",
+        ),
+    )
+    template.add_condition(names.HAS_PERMISSIONS_BOUNDARY, is_set(parameter))
+    return parameter
+
+
+def permissions_boundary(parameter: Parameter) -> If:
+    """A role's PermissionsBoundary property: the parameter's policy, or left out."""
+    return optional_value(names.HAS_PERMISSIONS_BOUNDARY, Ref(parameter))
 
 
 def add_log_retention_parameter(template: Template, description: str) -> Parameter:

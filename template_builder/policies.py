@@ -7,6 +7,7 @@ naming the AWS API that cannot be scoped, and tests/template check nothing else 
 from awacs.aws import (
     Allow,
     Condition,
+    Deny,
     PolicyDocument,
     Principal,
     Statement,
@@ -27,6 +28,14 @@ def allow(actions: list, resources: list | str, condition: Condition | None = No
     if condition is None:
         return Statement(Effect=Allow, Action=actions, Resource=resources)
     return Statement(Effect=Allow, Action=actions, Resource=resources, Condition=condition)
+
+
+def deny(actions: list, resources: list | str, condition: Condition | None = None) -> Statement:
+    """An explicit Deny: it wins over any Allow, in this policy or any other of the principal."""
+    resources = resources if isinstance(resources, list) else [resources]
+    if condition is None:
+        return Statement(Effect=Deny, Action=actions, Resource=resources)
+    return Statement(Effect=Deny, Action=actions, Resource=resources, Condition=condition)
 
 
 def document(*statements: Statement) -> PolicyDocument:

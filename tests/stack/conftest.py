@@ -38,6 +38,7 @@ from template_builder.names import (
     IDENTITY_STACK_NAME,
     IMAGE_TAG,
     NETWORK_STACK_NAME,
+    PERMISSIONS_BOUNDARY_ARN,
     SERVICE_TEMPLATE_FILE,
 )
 from tests.stack.demo import DEMO_SERVICE
@@ -363,15 +364,29 @@ def moto_document(real_template: dict[str, Any]) -> dict[str, Any]:
     return without_custom_resources(as_embedded_demo(real_template), {})
 
 
-@pytest.fixture
-def moto_template(moto_document: dict[str, Any], tmp_path: Path) -> Path:
+def _write_moto_template(moto_document: dict[str, Any], path: Path) -> Path:
     document = copy.deepcopy(moto_document)
     for name, value in moto_network().items():
         if name in document["Parameters"]:
             document["Parameters"][name]["Default"] = value
-    path = tmp_path / "api-cars-moto.json"
     path.write_text(json.dumps(document, indent=1), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def moto_template(moto_document: dict[str, Any], tmp_path: Path) -> Path:
+    return _write_moto_template(moto_document, tmp_path / "api-cars-moto.json")
+
+
+@pytest.fixture
+def bounded_moto_template(real_template: dict[str, Any], tmp_path: Path) -> Path:
+    """The moto template with its roles' PermissionsBoundary kept (the conditions are decided on
+    the defaults): a placeholder default; the value the roles get is the one deployed."""
+    document = as_embedded_demo(real_template)
+    placeholder = "arn:aws:iam::123456789012:policy/placeholder"
+    document["Parameters"][PERMISSIONS_BOUNDARY_ARN]["Default"] = placeholder
+    bounded = without_custom_resources(document, {})
+    return _write_moto_template(bounded, tmp_path / "api-cars-moto-bounded.json")
 
 
 def push_image(tag: str, repository: str = "api-cars") -> None:

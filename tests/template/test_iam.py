@@ -169,8 +169,7 @@ UNUSED_FEATURES = {
     "logs:PutLogGroupDeletionProtection": "no deletion protection on log groups",
     "iam:AttachRolePolicy": "roles carry inline policies only",
     "iam:DetachRolePolicy": "roles carry inline policies only",
-    "iam:PutRolePermissionsBoundary": "no permissions boundaries",
-    "iam:DeleteRolePermissionsBoundary": "no permissions boundaries",
+    "iam:DeleteRolePermissionsBoundary": "denied: a role never loses its permissions boundary",
 }
 
 
@@ -183,6 +182,10 @@ def statements(resource: dict) -> list[dict]:
 
 def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def allows(statements: list[dict]) -> list[dict]:
+    return [s for s in statements if s["Effect"] == "Allow"]
 
 
 def all_statements(render) -> list[tuple[str, dict]]:
@@ -199,7 +202,7 @@ def all_statements(render) -> list[tuple[str, dict]]:
         for template in resolved
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
-        for statement in statements(resource)
+        for statement in allows(statements(resource))
     ]
 
 
@@ -209,7 +212,7 @@ def oidc(render) -> dict:
 
 
 def actions_of(role: dict) -> set[str]:
-    return {action for s in statements(role) for action in as_list(s["Action"])}
+    return {action for s in allows(statements(role)) for action in as_list(s["Action"])}
 
 
 def test_only_actions_aws_cannot_scope_are_granted_on_any_resource(render):
