@@ -7,8 +7,7 @@ import pytest
 
 from template_builder.names import OUTPUT_IMAGE_CHECK_SERVICE_TOKEN, VPC_LOOKUP_ATTRIBUTES
 from tests.stack.demo import DEMO_SERVICE
-
-ARN_PREFIX = "arn:aws:cloudformation:eu-west-1:123456789012"
+from tests.stack.exports import list_exports_answer
 
 
 def _no_service_stack(stubbed) -> None:
@@ -21,16 +20,7 @@ def _no_service_stack(stubbed) -> None:
 
 
 def _exports(stubbed, owners: dict[str, tuple[str, ...]]) -> None:
-    exports = [
-        {
-            "ExportingStackId": f"{ARN_PREFIX}:stack/{owner}/1",
-            "Name": f"{owner}-{output}",
-            "Value": "value",
-        }
-        for owner, outputs in owners.items()
-        for output in outputs
-    ]
-    stubbed.cfn_stub.add_response("list_exports", {"Exports": exports}, {})
+    stubbed.cfn_stub.add_response("list_exports", list_exports_answer(owners), {})
 
 
 def _deploy_service(cli, stubbed, real_template_path, *extra: str):

@@ -23,11 +23,10 @@ from template_builder.names import (
     IMAGE_TAG,
     LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
-    OUTPUT_IMAGE_CHECK_SERVICE_TOKEN,
     REPOSITORY_NAME,
-    VPC_LOOKUP_ATTRIBUTES,
 )
 from tests.stack.demo import DEMO_SERVICE
+from tests.stack.exports import NETWORK_AND_REGISTRY, list_exports_answer
 
 STACK = "api-cars"
 ARN_PREFIX = "arn:aws:cloudformation:eu-west-1:123456789012"
@@ -793,19 +792,7 @@ def test_the_cloudformation_service_role_is_passed_on_the_change_set(
 
 
 def _exports_of_the_network_and_registry(stubbed) -> None:
-    """ListExports as AWS answers it once both stacks are deployed (the deploy checks them)."""
-    owners = {"api-cars-network": VPC_LOOKUP_ATTRIBUTES}
-    owners["api-cars-registry"] = (OUTPUT_IMAGE_CHECK_SERVICE_TOKEN,)
-    exports = [
-        {
-            "ExportingStackId": f"{ARN_PREFIX}:stack/{owner}/1",
-            "Name": f"{owner}-{output}",
-            "Value": "value",
-        }
-        for owner, outputs in owners.items()
-        for output in outputs
-    ]
-    stubbed.cfn_stub.add_response("list_exports", {"Exports": exports}, {})
+    stubbed.cfn_stub.add_response("list_exports", list_exports_answer(NETWORK_AND_REGISTRY), {})
 
 
 def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
