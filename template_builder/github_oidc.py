@@ -911,6 +911,19 @@ def _publish_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> c
     )
 
 
+# What the deploy role does to a reviewed change set, on each stack cars-stack deploys.
+_EXECUTE_CHANGE_SETS = [
+    cloudformation.ExecuteChangeSet,
+    cloudformation.DescribeChangeSet,
+    # Removes the change set when the job stops before executing it.
+    cloudformation.DeleteChangeSet,
+    cloudformation.DescribeStacks,
+    cloudformation.DescribeStackEvents,
+    cloudformation.DescribeStackResources,
+    cloudformation.CancelUpdateStack,
+]
+
+
 def _deploy_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> cfn_iam.Role:
     return template.add_resource(
         cfn_iam.Role(
@@ -924,39 +937,11 @@ def _deploy_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> cf
             Policies=[
                 policies.inline_policy(
                     "execute-reviewed-change-set",
-                    policies.allow(
-                        [
-                            cloudformation.ExecuteChangeSet,
-                            cloudformation.DescribeChangeSet,
-                            # Removes the change set when the job stops before executing it.
-                            cloudformation.DeleteChangeSet,
-                            cloudformation.DescribeStacks,
-                            cloudformation.DescribeStackEvents,
-                            cloudformation.DescribeStackResources,
-                            cloudformation.CancelUpdateStack,
-                        ],
-                        _stack_arn(),
-                    ),
+                    policies.allow(_EXECUTE_CHANGE_SETS, _stack_arn()),
                     _data_stack_protection(),
                     *_rollout_diagnosis_read(),
-                    *_data_stack_change_sets(
-                        cloudformation.ExecuteChangeSet,
-                        cloudformation.DescribeChangeSet,
-                        cloudformation.DeleteChangeSet,
-                        cloudformation.DescribeStacks,
-                        cloudformation.DescribeStackEvents,
-                        cloudformation.DescribeStackResources,
-                        cloudformation.CancelUpdateStack,
-                    ),
-                    *_identity_stack_change_sets(
-                        cloudformation.ExecuteChangeSet,
-                        cloudformation.DescribeChangeSet,
-                        cloudformation.DeleteChangeSet,
-                        cloudformation.DescribeStacks,
-                        cloudformation.DescribeStackEvents,
-                        cloudformation.DescribeStackResources,
-                        cloudformation.CancelUpdateStack,
-                    ),
+                    *_data_stack_change_sets(*_EXECUTE_CHANGE_SETS),
+                    *_identity_stack_change_sets(*_EXECUTE_CHANGE_SETS),
                     _pass_role(cfn_role),
                 )
             ],
