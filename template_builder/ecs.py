@@ -19,7 +19,12 @@ from template_builder.alarms import Alarms
 from template_builder.custom_resources import ImageCheck
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
-from template_builder.load_balancer import LoadBalancing
+from template_builder.load_balancer import (
+    HEALTH_CHECK_INTERVAL_SECONDS,
+    HEALTH_CHECK_TIMEOUT_SECONDS,
+    UNHEALTHY_THRESHOLD,
+    LoadBalancing,
+)
 from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.network import SecurityGroups
 from template_builder.network_link import NetworkLink
@@ -30,6 +35,13 @@ RUN_AS_USER = "10001"  # the image's non-root uid/gid (contract with the Dockerf
 # ECS waits this long after SIGTERM before SIGKILL; longer than the API's 20 s drain.
 STOP_TIMEOUT_SECONDS = 30
 HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "api.healthcheck"]
+# On SIGTERM the API fails its health check and keeps serving until the load balancer has seen
+# enough failed checks to stop sending (a Spot interruption signals before it deregisters);
+# capped so in-flight requests still have one health-check timeout before SIGKILL.
+SHUTDOWN_DRAIN_SECONDS = min(
+    HEALTH_CHECK_INTERVAL_SECONDS * UNHEALTHY_THRESHOLD,
+    STOP_TIMEOUT_SECONDS - HEALTH_CHECK_TIMEOUT_SECONDS,
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ def add_task_definition(
         Environment=[
             ecs.Environment(Name="APP_VERSION", Value=Ref(params.image_tag)),
             ecs.Environment(Name="PORT", Value=Ref(params.container_port)),
+            ecs.Environment(Name="SHUTDOWN_DRAIN_SECONDS", Value=str(SHUTDOWN_DRAIN_SECONDS)),
             *data.environment(),
         ],
         Secrets=[
