@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
 import re
 from collections.abc import Callable
@@ -104,8 +105,9 @@ def _conditions(doc: dict[str, Any]) -> dict[str, bool]:
     for parameter in body.get("Parameters", {}).values():
         if "Default" in parameter:
             parameter["Default"] = str(parameter["Default"])
-    radar = RadarTemplate(body, imports=_imports(body, body.get("Parameters", {})))
-    radar.create_stack({IMAGE_TAG: "v1.0.0"}, region=REGION)
+    with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints the template object
+        radar = RadarTemplate(body, imports=_imports(body, body.get("Parameters", {})))
+        radar.create_stack({IMAGE_TAG: "v1.0.0"}, region=REGION)
     return radar.template["Conditions"]
 
 
