@@ -114,7 +114,7 @@ class Run:
     work: Path
     procs: Processes
     factor: float
-    say: Callable[[str], None] = print
+    say: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
     phases: list[tuple[str, float, float]] = field(default_factory=list)  # name, start, end
     rollouts: dict[str, Rollout] = field(default_factory=dict)
     checks: list[tuple[str, bool]] = field(default_factory=list)  # deterministic gates
@@ -538,6 +538,12 @@ def main(argv: list[str] | None = None) -> int:
         f"stop; {sum(lost.values())} acknowledged writes lost"
         + (f" (--fast {factor:g})" if args.fast else "")
     )
+    failures = [o for o in traffic.outcomes if o.kind != "ok"]
+    if failures:
+        print(f"\nfailed requests ({len(failures)}; the first 12, all in {work}/failures.txt):")
+        lines = [f"  {o.phase}: {o.method} {o.detail}" for o in failures]
+        (work / "failures.txt").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines[:12]))
     print()
     print(text_table(rows))
     for line in rollout_lines:

@@ -34,6 +34,7 @@ class Outcome:
     method: str
     kind: str
     latency_s: float
+    detail: str = ""  # for a failure: path, status or exception, the problem's detail
 
 
 @dataclass
@@ -94,13 +95,15 @@ class Traffic:
     async def _call(
         self, client: httpx.AsyncClient, method: str, path: str, expected: tuple[int, ...], **kw
     ) -> httpx.Response | None:
-        phase, started = self.phase, time.monotonic()
+        phase, started, detail = self.phase, time.monotonic(), ""
         try:
             response = await client.request(method, path, **kw)
             kind = classify(response, expected)
-        except httpx.HTTPError:
-            response, kind = None, CONNECTION
-        self.outcomes.append(Outcome(phase, method, kind, time.monotonic() - started))
+            if kind != OK:
+                detail = f"{path} {response.status_code} {response.text[:160]!r}"
+        except httpx.HTTPError as error:
+            response, kind, detail = None, CONNECTION, f"{path} {type(error).__name__}: {error}"
+        self.outcomes.append(Outcome(phase, method, kind, time.monotonic() - started, detail))
         return response if kind == OK else None
 
     async def _worker(self, client: httpx.AsyncClient, number: int) -> None:
