@@ -316,7 +316,7 @@ def release(run: Run, service: Service, base: dict[str, str], argv: list[str], w
 def faults(run: Run, service: Service, pg: ThrowawayPostgres, redis: ThrowawayRedis,
            env: dict[str, str], phase: Callable[[str], None]) -> None:  # fmt: skip
     lb = service.lb
-    hold = max(2.0, 5 * run.factor)
+    hold = max(1.0, 5 * run.factor)
 
     phase("postgres restart")
     started = time.monotonic()
@@ -413,7 +413,7 @@ def rehearse(run: Run) -> tuple[Traffic, dict[str, int], int]:
 
         phase("steady")
         traffic.start(read_ids)
-        time.sleep(max(2.0, 5 * run.factor))  # some traffic before the first change
+        time.sleep(max(1.0, 5 * run.factor))  # some traffic before the first change
         seen = _versions(lb.url, 4 * run.args.tasks)
         run.check(f"/version through HAProxy before the release: {sorted(seen)}", seen == {FIRST})
 
