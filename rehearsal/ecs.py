@@ -10,6 +10,7 @@ MinimumHealthyPercent and MaximumPercent of the desired count, read from the gen
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import signal
@@ -102,7 +103,9 @@ class Service:
     def _terminate(self, task: Task) -> None:
         """SIGTERM, SIGKILL after stopTimeout, then out of the target group."""
         self.procs.stop(task.proc, timeout=self.settings.stop_timeout_s)
-        self.lb.remove(task.name)
+        # On an interrupted run HAProxy may already be gone, and its servers with it.
+        with contextlib.suppress(OSError):
+            self.lb.remove(task.name)
 
     def stop_tasks(self, tasks: list[Task]) -> None:
         """ECS's stop: deregister, wait the deregistration delay, then SIGTERM (the wait for the
