@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -504,11 +505,20 @@ def targets(run: Run, traffic: Traffic, lost: dict[str, int]) -> list[tuple[str,
     return gates
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Ctrl-C and SIGTERM stop every process started (also when started with SIGINT ignored).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     factor = args.fast or 1.0
     work = Path(tempfile.mkdtemp(prefix="api-cars-rehearsal-"))
     started = datetime.now(UTC)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True, check=False).stdout.strip() or "unknown"  # fmt: skip
     try:
         with Processes(work) as procs:
             run = Run(args, work, procs, factor)
@@ -551,14 +561,12 @@ def main(argv: list[str] | None = None) -> int:
     for what in missed:
         print(f"target missed: {what}")
     if args.record:
-        record(args, rows, rollout_lines, gates, headline, started)
+        record(args, rows, rollout_lines, gates, headline, started, commit)
     print(headline)
     return 1 if missed else 0
 
 
-def record(args, rows, rollout_lines, gates, headline, started) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                            text=True, check=False).stdout.strip() or "unknown"  # fmt: skip
+def record(args, rows, rollout_lines, gates, headline, started, commit) -> None:
     command = "python -m rehearsal" + (f" --fast {args.fast:g}" if args.fast else "")
     body = "\n".join([
         RECORD_START, "",
