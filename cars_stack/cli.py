@@ -102,7 +102,8 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         return argparse.ArgumentParser(add_help=False)
 
     groups = {name: group() for name in ("aws", "changing", "role", "following", "review")}
-    groups |= {name: group() for name in ("template", "verifying", "data", "data_loss", "network")}
+    groups |= {name: group() for name in ("template", "verifying", "data", "data_loss")}
+    groups |= {name: group() for name in ("network", "identity")}
     aws = groups["aws"]
     aws.add_argument(
         "--stack-name",
@@ -171,6 +172,12 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         metavar="NAME",
         help="the data stack (default: the stack name + '-data', e.g. api-cars-data)",
     )
+    groups["identity"].add_argument(
+        "--identity-stack-name",
+        metavar="NAME",
+        help="the identity stack (default: the service's IdentityStackName, else the stack name "
+        "+ '-identity', e.g. api-cars-identity)",
+    )
     groups["network"].add_argument(
         "--network-stack-name",
         metavar="NAME",
@@ -211,19 +218,23 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = command(
         "deploy",
-        "create or update the network and data stacks, then the service wired to them",
-        "Create or update the network stack (templates/network.yaml, default name "
-        "<stack>-network: the VPC and subnets), the data stack (templates/data.yaml, default "
-        "name <stack>-data) and then the service (templates/api-cars.yaml) wired to them, in "
-        "that order, each through a change set "
-        "that is shown and asked for before it is executed. Parameters not given keep their "
-        "deployed values; a new service needs --image-tag. A change set that would replace or "
-        "delete the database or the cache is refused unless --allow-data-loss is given.",
+        "create or update the network, data and identity stacks, then the service wired to them",
+        "Create or update, in this order, the network stack (templates/network.yaml, default "
+        "name <stack>-network: the VPC and subnets), the data stack (templates/data.yaml, "
+        "default name <stack>-data), the identity stack (templates/identity.yaml, default name "
+        "<stack>-identity: the issuer of the tokens writes need) and then the service "
+        "(templates/api-cars.yaml) wired to them, each through a change set that is shown and "
+        "asked for before it is executed. Parameters not given keep their deployed values; a "
+        "new service needs --image-tag. With --param AuthDisabled=true the identity stack is "
+        "skipped and anyone can write. A change set that would replace or delete the database "
+        "or the cache is refused unless --allow-data-loss is given.",
         _examples(
-            "cars-stack deploy --image-tag v1.0.0           # data stack, then a new service",
+            "cars-stack deploy --image-tag v1.0.0           # data, identity, then a new service",
             "cars-stack deploy --param DesiredCount=3       # one parameter, the rest kept",
             "cars-stack deploy --only data --data-param ReaderCount=1",
             "cars-stack deploy --only network --network-param VpcName=prod",
+            "cars-stack deploy --only identity --identity-param AuthIssuer=https://x.eu.auth0.com/ "
+            "...",
         ),
         "changing",
         "role",
@@ -233,11 +244,12 @@ def _parser() -> argparse.ArgumentParser:
         "data",
         "data_loss",
         "network",
+        "identity",
     )
     cmd.add_argument(
         "--only",
-        choices=("network", "data", "service"),
-        help="deploy this stack alone (default: network, data, then the service wired to them)",
+        choices=deploy.STACKS,
+        help="deploy this stack alone (default: each in this order, the service wired to them)",
     )
     cmd.add_argument(
         "--network-template-file",
@@ -267,6 +279,21 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="set a data-stack parameter (repeatable)",
+    )
+    cmd.add_argument(
+        "--identity-template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the identity stack's template (default: templates/identity.yaml)",
+    )
+    cmd.add_argument(
+        "--identity-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an identity-stack parameter (repeatable), e.g. AuthIssuer=... for an existing "
+        "issuer instead of a Cognito pool",
     )
     cmd.add_argument(
         "--image-tag",
@@ -356,22 +383,28 @@ def _parser() -> argparse.ArgumentParser:
 
     command(
         "status",
-        "stack, live image, tasks, last releases, the data tier",
-        "Show the stack's status, the live image tag, the service URL, running and desired "
-        "tasks, the rollout state, the SNS topic the alarms notify (or that they page nobody) "
-        "and the last releases, and the data stack: engine, capacity, "
-        "readers, cache, protections, whether the database is paused. Changes nothing.",
+        "stack, live image, tasks, who may write, last releases, the data tier",
+        "Show the stack's status, the live image tag, the service URL and whether its traffic is "
+        "encrypted, where the access logs go, the load balancer's deletion protection, running "
+        "and desired tasks, the rollout state, whether writes are protected (and by which "
+        "issuer) or OPEN, the SNS topic the alarms notify (or that they page nobody) and the "
+        "last releases, and the data stack: engine, capacity, readers, cache, protections, "
+        "whether the database is paused. Changes nothing.",
         _examples("cars-stack status", "cars-stack status --output json"),
         "data",
+        "identity",
     )
     cmd = command(
         "destroy",
-        "delete the service stack (type its name to confirm); the data stack stays",
-        "Delete the service stack and its resources after you type its name; say what stays "
-        "(the data stack and its data, the ECR repository and its images, resources with "
-        "DeletionPolicy Retain). A stack that does not exist is nothing to do (exit 0). "
+        "delete the service stack (type its name to confirm); the data and identity stacks stay",
+        "Delete the service stack and its resources after you type its name; the load "
+        "balancer's deletion protection is lifted first, in a reviewed change set. Say what "
+        "stays (the data stack and its data, the identity stack and its clients, the ECR "
+        "repository and its images, resources with DeletionPolicy Retain). A stack that does "
+        "not exist is nothing to do (exit 0). "
         "--delete-data NAME also deletes the data stack: its deletion protection is lifted in a "
-        "reviewed change set and the final snapshot's id is printed.",
+        "reviewed change set, the final snapshot's id is printed, and the access-log bucket is "
+        "kept and named with the command that deletes it.",
         _examples(
             "cars-stack destroy",
             "cars-stack destroy --stack-name api-cars-test --yes",
@@ -406,6 +439,9 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             data_params=args.data_param,
             data_stack_name=args.data_stack_name,
             allow_data_loss=args.allow_data_loss,
+            identity_template_path=args.identity_template_file,
+            identity_params=args.identity_param,
+            identity_stack_name=args.identity_stack_name,
             network_template_path=args.network_template_file,
             network_params=args.network_param,
             network_stack_name=args.network_stack_name,
@@ -434,7 +470,9 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             allow_data_loss=args.allow_data_loss,
         )
     if args.command == "status":
-        return status.status(ctx, data_stack_name=args.data_stack_name)
+        return status.status(
+            ctx, data_stack_name=args.data_stack_name, identity_stack_name=args.identity_stack_name
+        )
     return destroy.destroy(
         ctx,
         timeout_minutes=args.timeout,

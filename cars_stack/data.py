@@ -1,8 +1,7 @@
 """The data stack: deployed before the service and outliving it (docs/architecture.md).
 
-Its first create runs with the cluster's deletion protection off: CloudFormation cannot delete a
-protected cluster, so a create that fails half-way with protection on would end ROLLBACK_FAILED
-with a cluster nobody can remove without a hand. Once the create succeeded, termination
+Its first create runs with the cluster's deletion protection off (cars_stack.deletion_protection:
+a create failing half-way must be able to roll back). Once the create succeeded, termination
 protection and the stack policy go on, then a second reviewed change set turns deletion
 protection on.
 """
@@ -15,14 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, protection, rollout
+from cars_stack import deletion_protection, protection
 from cars_stack import deploy as deploying
-from cars_stack.errors import CarsStackError, DeploymentFailed, Refused
+from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, physical_ids
 from cars_stack.template import Template, default_template_path
 from template_builder.names import (
+    ACCESS_LOG_BUCKET,
+    ACCESS_LOG_BUCKET_NAME_PATTERN,
+    ACCESS_LOG_DAYS,
     DATA_TEMPLATE_FILE,
     DATABASE_CLUSTER,
     DELETION_PROTECTION,
@@ -42,6 +44,14 @@ def is_ready(result: dict[str, Any]) -> bool:
     return bool(result.get("executed")) or result.get("changed") is False
 
 
+def kept_log_bucket_line(bucket: str, region: str) -> str:
+    """The access-log bucket outlives the data stack (its logs expire by its lifecycle rule)."""
+    return (
+        f"Access-log bucket {bucket} kept with the load balancer's logs (they expire by its "
+        f"lifecycle rule); to delete it and them: aws s3 rb s3://{bucket} --force --region {region}"
+    )
+
+
 def _protect_later_hint(stack_name: str) -> str:
     return (
         f"data stack {stack_name} has no deletion protection yet: "
@@ -49,49 +59,36 @@ def _protect_later_hint(stack_name: str) -> str:
     )
 
 
-def _deletion_protection_change_set(
-    ctx: Context, stack: Stack, *, on: bool, purpose: str, description: str
-) -> changeset.ChangeSet:
-    """A change set of the data stack that sets DeletionProtection and keeps every other value."""
-    parameters: list[dict[str, Any]] = [
-        {"ParameterKey": DELETION_PROTECTION, "ParameterValue": "true" if on else "false"}
-    ] + [
-        {"ParameterKey": key, "UsePreviousValue": True}
-        for key in stack.parameters
-        if key != DELETION_PROTECTION
-    ]
-    return changeset.create(
-        ctx,
-        name=changeset.new_name(purpose),
-        change_type="UPDATE",
-        parameters=parameters,
-        description=description,
-    )
-
-
 def _turn_on_deletion_protection(ctx: Context, options: DeployOptions) -> dict[str, Any]:
     """The second change set after a first create: only DeletionProtection changes."""
-    stack = describe(ctx.client("cloudformation"), ctx.stack_name)
-    assert stack is not None  # just created
-    result: dict[str, Any] = {"stack_name": ctx.stack_name, "action": "deletion-protection"}
-    change_set = _deletion_protection_change_set(
+    return deletion_protection.turn_on(
         ctx,
-        stack,
-        on=True,
-        purpose="deletion-protection",
-        description="cars-stack deploy: deletion protection on for the new data stack",
-    )
-    plan = rollout.Plan(
-        change_set=change_set,
+        DELETION_PROTECTION,
         headline=f"Turn on deletion protection of {ctx.stack_name}",
+        description="cars-stack deploy: deletion protection on for the new data stack",
+        later_hint=_protect_later_hint(ctx.stack_name),
         timeout_minutes=options.timeout_minutes,
     )
-    try:
-        rollout.run(ctx, plan, result=result)
-    except CarsStackError as error:
-        error.hints = (*error.hints, _protect_later_hint(ctx.stack_name))
-        raise
-    return result
+
+
+def _refuse_a_name_too_long_for_the_log_bucket(ctx: Context, template: Template) -> None:
+    """The access-log bucket's name carries the stack's (template_builder/access_logs.py), and S3
+    takes at most 63 characters: refused here, before a create that would roll back."""
+    if ACCESS_LOG_DAYS not in template.parameters:
+        return  # a data template without the bucket
+    bucket = ACCESS_LOG_BUCKET_NAME_PATTERN.format(
+        stack=ctx.stack_name, account="0" * 12, region=ctx.region, id="0" * 8
+    )
+    if len(bucket) > BUCKET_NAME_LIMIT:
+        room = BUCKET_NAME_LIMIT - (len(bucket) - len(ctx.stack_name))
+        raise BadInput(
+            f"data stack name {ctx.stack_name} is too long for its access-log bucket "
+            f"({len(bucket)} > {BUCKET_NAME_LIMIT} characters): in {ctx.region} it may have at "
+            f"most {room} (--data-stack-name)"
+        )
+
+
+BUCKET_NAME_LIMIT = 63
 
 
 def deploy_data(ctx: Context, options: DeployOptions) -> dict[str, Any]:
@@ -101,14 +98,10 @@ def deploy_data(ctx: Context, options: DeployOptions) -> dict[str, Any]:
     given = deploying.parse_params(options.data_params, template, flag="--data-param")
     if NETWORK_STACK_NAME in template.parameters and options.network_stack_name:
         given.setdefault(NETWORK_STACK_NAME, options.network_stack_name)
-    on_create: dict[str, str] = {}
-    protect_after_create = False
-    if DELETION_PROTECTION in template.parameters:
-        wanted = given.get(
-            DELETION_PROTECTION, str(template.parameters[DELETION_PROTECTION].get("Default"))
-        )
-        protect_after_create = wanted == "true"
-        on_create[DELETION_PROTECTION] = "false"
+    _refuse_a_name_too_long_for_the_log_bucket(ctx, template)
+    on_create, protect_after_create = deletion_protection.on_create(
+        template, given, DELETION_PROTECTION
+    )
     result = deploying.deploy_template(ctx, template, given, options, on_create=on_create)
     if not is_ready(result):
         if result.get("type") == "CREATE" and protect_after_create:
@@ -122,7 +115,7 @@ def deploy_data(ctx: Context, options: DeployOptions) -> dict[str, Any]:
     protection.ensure(ctx, termination_protected=stack.termination_protection)
     # After the first create, and after one whose follow-up did not happen (--no-execute, a
     # declined second change set), unless the user asked for it off.
-    if protect_after_create and stack.parameters.get(DELETION_PROTECTION) == "false":
+    if protect_after_create and deletion_protection.is_off(stack, DELETION_PROTECTION):
         result["deletion_protection"] = _turn_on_deletion_protection(ctx, options)
     return result
 
@@ -175,21 +168,14 @@ def refuse_if_imported(
 def _lift_deletion_protection(ctx: Context, stack: Stack, timeout_minutes: float) -> None:
     """A reviewed change set that changes DeletionProtection only (CloudFormation cannot delete
     a protected cluster)."""
-    if stack.parameters.get(DELETION_PROTECTION) != "true":
-        return
-    change_set = _deletion_protection_change_set(
+    deletion_protection.lift(
         ctx,
         stack,
-        on=False,
-        purpose="lift-deletion-protection",
-        description="cars-stack destroy --delete-data: deletion protection off before the delete",
-    )
-    plan = rollout.Plan(
-        change_set=change_set,
+        DELETION_PROTECTION,
         headline=f"Lift deletion protection of {stack.name} to delete it and its data",
+        description="cars-stack destroy --delete-data: deletion protection off before the delete",
         timeout_minutes=timeout_minutes,
     )
-    rollout.run(ctx, plan, result={"stack_name": stack.name, "action": "lift-protection"})
 
 
 def final_snapshot(ctx: Context, cluster_id: str, since: datetime | None) -> dict[str, Any] | None:
@@ -213,7 +199,8 @@ def final_snapshot(ctx: Context, cluster_id: str, since: datetime | None) -> dic
 def delete_data_stack(ctx: Context, stack: Stack, *, timeout_minutes: float) -> dict[str, Any]:
     """Deletion protection off (reviewed), termination protection off, delete, the snapshot."""
     cfn = ctx.client("cloudformation")
-    cluster_id = physical_ids(cfn, stack.name).get(DATABASE_CLUSTER)
+    ids = physical_ids(cfn, stack.name)
+    cluster_id = ids.get(DATABASE_CLUSTER)
     _lift_deletion_protection(ctx, stack, timeout_minutes)
     # A stack policy governs updates only: the delete itself needs no lifting of it.
     protection.lift_termination_protection(ctx)
@@ -229,6 +216,10 @@ def delete_data_stack(ctx: Context, stack: Stack, *, timeout_minutes: float) -> 
         raise DeploymentFailed(f"data stack {stack.name} ended {outcome.status}{cause}")
     ctx.say(f"Data stack {stack.name} deleted.")
     result: dict[str, Any] = {"stack_name": stack.name, "deleted": True, "cluster": cluster_id}
+    log_bucket = ids.get(ACCESS_LOG_BUCKET)
+    if log_bucket:
+        result["kept_access_log_bucket"] = log_bucket
+        ctx.say(kept_log_bucket_line(log_bucket, ctx.region))
     if cluster_id is None:
         return result
     began = min((e["Timestamp"] for e in outcome.events if "Timestamp" in e), default=None)

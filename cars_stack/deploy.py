@@ -8,7 +8,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cars_stack import changeset, data, images, network, protection, release, rollout, verify
+from cars_stack import (
+    changeset,
+    data,
+    deletion_protection,
+    identity,
+    images,
+    network,
+    protection,
+    release,
+    rollout,
+    verify,
+)
 from cars_stack.changeset import ChangeSet
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
@@ -22,15 +33,20 @@ from cars_stack.stack import (
 )
 from cars_stack.template import Template
 from template_builder.names import (
+    ACCESS_LOG_BUCKET_NAME,
+    ACCESS_LOGS,
     DATA_STACK_HAS_CACHE,
     DATA_STACK_HAS_READERS,
     DATA_STACK_NAME,
     DATA_STACK_SUFFIX,
     DELETION_PROTECTION,
     ENABLE_CACHE,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
     NETWORK_STACK_SUFFIX,
+    OUTPUT_ACCESS_LOG_BUCKET,
     READER_COUNT,
     REPOSITORY_NAME,
 )
@@ -45,7 +61,7 @@ class DeployOptions:
     no_execute: bool = False
     summary_file: Path | None = None
     timeout_minutes: float = 30
-    # "network", "data" or "service" deploys that stack alone; None deploys all three in order.
+    # One of STACKS deploys that stack alone; None deploys them all, in that order.
     only: str | None = None
     network_template_path: Path | None = None
     network_params: list[str] = field(default_factory=list)
@@ -54,6 +70,14 @@ class DeployOptions:
     data_params: list[str] = field(default_factory=list)
     data_stack_name: str | None = None
     allow_data_loss: bool = False
+    identity_template_path: Path | None = None
+    identity_params: list[str] = field(default_factory=list)
+    identity_stack_name: str | None = None
+
+
+# The stacks `deploy` deploys, in this order: a stack's exports exist before a later one imports
+# them. The service comes last; the others are what it imports (and outlive it).
+STACKS = ("network", "data", "identity", "service")
 
 
 def parse_params(pairs: list[str], template: Template, *, flag: str = "--param") -> dict[str, str]:
@@ -228,10 +252,27 @@ def _wire_to_data_stack(
         if ENABLE_CACHE not in data_stack.parameters:
             raise Refused(f"stack {name} has no {ENABLE_CACHE} parameter: is it a data stack?")
         given[DATA_STACK_HAS_CACHE] = data_stack.parameters[ENABLE_CACHE]
+    _refuse_logs_without_the_data_stacks_bucket(template, given, data_stack)
     if DATA_STACK_HAS_READERS in template.parameters and DATA_STACK_HAS_READERS not in given:
         # Reads go to the reader endpoint only when there are readers (data_link.py).
         readers = data_stack.parameters.get(READER_COUNT, "0")
         given[DATA_STACK_HAS_READERS] = "true" if readers not in ("", "0") else "false"
+
+
+def _refuse_logs_without_the_data_stacks_bucket(
+    template: Template, given: dict[str, str], data_stack: Stack
+) -> None:
+    """A data stack from before the access-log bucket exports none: the service's update would
+    fail on the import and roll back. Said before anything changes."""
+    if ACCESS_LOGS not in template.parameters or OUTPUT_ACCESS_LOG_BUCKET in data_stack.outputs:
+        return
+    if given.get(ACCESS_LOGS) == "false" or given.get(ACCESS_LOG_BUCKET_NAME):
+        return
+    raise Refused(
+        f"data stack {data_stack.name} has no access-log bucket yet (output "
+        f"{OUTPUT_ACCESS_LOG_BUCKET}): deploy it first (cars-stack deploy --only data), or pass "
+        f"--param {ACCESS_LOG_BUCKET_NAME}=BUCKET or --param {ACCESS_LOGS}=false"
+    )
 
 
 # A data stack the service can import from: created, and not in the middle of a change.
@@ -248,6 +289,7 @@ def _refuse_misplaced_flags(options: DeployOptions) -> None:
         "service": ("--param and --image-tag", bool(options.params or options.image_tag)),
         "data": ("--data-param", bool(options.data_params)),
         "network": ("--network-param", bool(options.network_params)),
+        "identity": ("--identity-param", bool(options.identity_params)),
     }
     if options.only is None:
         return
@@ -270,6 +312,7 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
     network_name = options.network_stack_name or ctx.stack_name + NETWORK_STACK_SUFFIX
     options.network_stack_name = network_name
     service_template = given = None
+    auth_off, skip_identity = False, ""
     if options.only in (None, "service"):
         # Everything about the service is checked before the other stacks change.
         service_template = Template.from_file(options.template_path)
@@ -277,41 +320,82 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
         given = _service_params(ctx, service_template, options)
         if options.only is None:
             _refuse_unwirable(service_template, data_name)
+        auth_off = identity.auth_disabled(ctx, service_template, given)
+        if auth_off:
+            skip_identity = "the service has AuthDisabled=true"
+        elif IDENTITY_STACK_NAME not in service_template.parameters:
+            skip_identity = f"{service_template.source} has no {IDENTITY_STACK_NAME} parameter"
+    identity_name = identity.stack_name(ctx, options, given)
+    dependencies = {
+        "network": (network_name, network.deploy_network),
+        "data": (data_name, data.deploy_data),
+        "identity": (identity_name, identity.deploy_identity),
+    }
     document: dict[str, Any] = {}
-    if options.only in (None, "network"):
-        network_result = network.deploy_network(ctx.for_stack(network_name), options)
-        if options.only == "network":
-            ctx.emit(network_result)
+    for position, stack in enumerate(STACKS[:-1]):
+        if options.only not in (None, stack):
+            continue
+        if stack == "identity" and options.only is None and skip_identity:
+            ctx.say(f"Identity stack {identity_name} not deployed: {skip_identity}")
+            continue
+        name, deploy_stack = dependencies[stack]
+        result = deploy_stack(ctx.for_stack(name), options)
+        if options.only == stack:
+            ctx.emit(result)
             return 0
-        document["network"] = network_result
-        if not data.is_ready(network_result):
+        document[stack] = result
+        if not data.is_ready(result):
+            waiting = ", ".join(STACKS[position + 1 :])
             ctx.say(
-                f"Data stack and service not deployed: they wait for network stack "
-                f"{network_name}; once that change set is executed: cars-stack deploy"
-            )
-            ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
-            return 0
-    if options.only in (None, "data"):
-        data_ctx = ctx.for_stack(data_name)
-        data_result = data.deploy_data(data_ctx, options)
-        if options.only == "data":
-            ctx.emit(data_result)
-            return 0
-        document["data"] = data_result
-        if not data.is_ready(data_result):
-            ctx.say(
-                f"Service {ctx.stack_name} not deployed: it waits for data stack {data_name}; "
-                "once that change set is executed: cars-stack deploy --only service"
+                f"Not deployed yet ({waiting}): they wait for {stack} stack {name}; once that "
+                "change set is executed: cars-stack deploy"
             )
             ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
             return 0
     assert service_template is not None and given is not None
     _wire_to_data_stack(ctx, service_template, given, data_name)
     _wire_to_network_stack(service_template, given, network_name)
+    identity.wire(ctx, service_template, given, identity_name, off=auth_off)
     service_ctx = ctx.for_stack(ctx.stack_name)
-    service_result = deploy_template(service_ctx, service_template, given, options)
+    service_result = _deploy_service(service_ctx, service_template, given, options)
     ctx.emit({**service_result, **document})
     return 0
+
+
+def _deploy_service(
+    ctx: Context, template: Template, given: dict[str, str], options: DeployOptions
+) -> dict[str, Any]:
+    """The service through its change set; after its first create, a second one turns on the
+    load balancer's deletion protection (cars_stack.deletion_protection), as for the data stack."""
+    on_create, protect = deletion_protection.on_create(
+        template, given, LOAD_BALANCER_DELETION_PROTECTION
+    )
+    result = deploy_template(ctx, template, given, options, on_create=on_create)
+    if not data.is_ready(result):
+        if result.get("type") == "CREATE" and protect:
+            ctx.say(
+                "Once it is executed, run cars-stack deploy --only service again: it turns on "
+                "the load balancer's deletion protection"
+            )
+        return result
+    stack = describe(ctx.client("cloudformation"), ctx.stack_name)
+    if (
+        protect
+        and stack is not None
+        and deletion_protection.is_off(stack, LOAD_BALANCER_DELETION_PROTECTION)
+    ):
+        result["deletion_protection"] = deletion_protection.turn_on(
+            ctx,
+            LOAD_BALANCER_DELETION_PROTECTION,
+            headline=f"Turn on deletion protection of the load balancer of {ctx.stack_name}",
+            description="cars-stack deploy: load balancer deletion protection on after the create",
+            later_hint=(
+                f"the load balancer of {ctx.stack_name} has no deletion protection yet: "
+                "cars-stack deploy --only service turns it on"
+            ),
+            timeout_minutes=options.timeout_minutes,
+        )
+    return result
 
 
 def execute(
@@ -376,5 +460,14 @@ def execute(
         executed = describe(cfn, stack.stack_id)
         protection.ensure(
             ctx, termination_protected=bool(executed and executed.termination_protection)
+        )
+    if (
+        result.get("executed")
+        and change_set.change_type == "CREATE"
+        and change_set.parameters.get(LOAD_BALANCER_DELETION_PROTECTION) == "false"
+    ):
+        ctx.say(
+            f"The load balancer of {stack.name} has no deletion protection yet (off for the "
+            "first create): cars-stack deploy --only service turns it on"
         )
     return code

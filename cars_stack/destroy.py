@@ -1,19 +1,31 @@
 """``destroy``: delete the service stack after the user types its name, and say what stays.
 
-The data stack stays unless ``--delete-data`` names it: see ``cars_stack.data``.
+The load balancer's deletion protection is lifted first, in a reviewed change set
+(``cars_stack.deletion_protection``). The data stack stays unless ``--delete-data`` names it: see
+``cars_stack.data``; its access-log bucket stays even then.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cars_stack import data
+from cars_stack import data, deletion_protection
 from cars_stack.errors import Aborted, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
-from cars_stack.stack import describe, physical_ids
+from cars_stack.stack import Stack, describe, physical_ids
 from cars_stack.template import Template
-from template_builder.names import DATA_STACK_SUFFIX, REPOSITORY_NAME
+from template_builder.names import (
+    ACCESS_LOG_BUCKET_NAME,
+    DATA_STACK_SUFFIX,
+    IDENTITY_STACK_NAME,
+    LOAD_BALANCER,
+    LOAD_BALANCER_DELETION_PROTECTION,
+    REPOSITORY_NAME,
+)
+
+# States in which CloudFormation takes no change set, so cannot lift the protection itself.
+_NO_UPDATES = {"ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED"}
 
 
 def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> list[str]:
@@ -23,6 +35,12 @@ def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> li
     repository = parameters.get(REPOSITORY_NAME)
     if repository:
         stays.append(f"ECR repository {repository} and its images (not part of this stack)")
+    log_bucket = parameters.get(ACCESS_LOG_BUCKET_NAME)
+    if log_bucket:
+        stays.append(f"access-log bucket {log_bucket} and its logs (not part of this stack)")
+    identity = parameters.get(IDENTITY_STACK_NAME)
+    if identity:
+        stays.append(f"identity stack {identity}, its issuer and its clients' credentials")
     template = Template.of_stack(cfn, stack_name)
     ids = physical_ids(cfn, stack_name)
     resources = template.document.get("Resources") or {}
@@ -32,6 +50,36 @@ def _what_stays(ctx: Context, stack_name: str, parameters: dict[str, str]) -> li
     return stays
 
 
+def _refuse_if_protection_cannot_be_lifted(ctx: Context, stack: Stack) -> None:
+    """In these states no change set runs: the protection must come off by hand, and the delete
+    would otherwise fail on the load balancer (DELETE_FAILED) after deleting the rest."""
+    if stack.status not in _NO_UPDATES or not deletion_protection.is_on(
+        stack, LOAD_BALANCER_DELETION_PROTECTION
+    ):
+        return
+    arn = physical_ids(ctx.client("cloudformation"), stack.name).get(LOAD_BALANCER, "<its ARN>")
+    raise Refused(
+        f"stack {stack.name} is {stack.status}, so no change set can lift its load balancer's "
+        "deletion protection: nothing was changed",
+        hints=(
+            "lift it by hand, then destroy again: aws elbv2 modify-load-balancer-attributes "
+            f"--load-balancer-arn {arn} --attributes "
+            f"Key=deletion_protection.enabled,Value=false --region {ctx.region}",
+        ),
+    )
+
+
+def _lift_load_balancer_protection(ctx: Context, stack: Stack, timeout_minutes: float) -> None:
+    deletion_protection.lift(
+        ctx,
+        stack,
+        LOAD_BALANCER_DELETION_PROTECTION,
+        headline=f"Lift deletion protection of the load balancer of {stack.name} to delete it",
+        description="cars-stack destroy: load balancer deletion protection off before the delete",
+        timeout_minutes=timeout_minutes,
+    )
+
+
 def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
     cfn = ctx.client("cloudformation")
     stack = describe(cfn, ctx.stack_name)
@@ -39,11 +87,13 @@ def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
         ctx.say(f"No stack named {ctx.stack_name} in {ctx.region}: nothing to destroy")
         return {"stack_name": ctx.stack_name, "deleted": False, "existed": False}
     stack.refuse_if_busy()
+    _refuse_if_protection_cannot_be_lifted(ctx, stack)
     stays = [] if stack.is_new else _what_stays(ctx, stack.name, stack.parameters)
     ctx.say(
         f"Stack {stack.name} ({stack.status}) in {ctx.region} will be deleted with its resources."
     )
     ctx.confirm_by_typing(stack.name, f"delete stack {stack.name}")
+    _lift_load_balancer_protection(ctx, stack, timeout_minutes)
     marker = newest_event_id(ctx, stack.stack_id)
     request = {"StackName": stack.stack_id}
     if ctx.cfn_role_arn:
@@ -99,8 +149,8 @@ def destroy(
         document["data"] = {"stack_name": data_name, "existed": False}
     elif delete_data is None:
         ctx.say(
-            f"Data stack {data_name} kept, with its database and cache: to delete it and its "
-            f"data, cars-stack destroy --delete-data {data_name}"
+            f"Data stack {data_name} kept, with its database, cache and access logs: to delete "
+            f"it and its data, cars-stack destroy --delete-data {data_name}"
         )
         document["data"] = {"stack_name": data_name, "deleted": False, "existed": True}
     else:

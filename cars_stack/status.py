@@ -5,18 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cars_stack import images, render
+from cars_stack import identity, images, render
 from cars_stack.runtime import Context
-from cars_stack.stack import describe, physical_ids, require
+from cars_stack.stack import Stack, describe, physical_ids, require
 from template_builder.names import (
+    ACCESS_LOG_BUCKET_NAME,
+    ACCESS_LOGS,
     ALARM_TOPIC_ARN,
     CACHE,
     CLUSTER,
     DATA_STACK_SUFFIX,
     DATABASE_CLUSTER,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    LOAD_BALANCER_DELETION_PROTECTION,
     NO_ALARM_TOPIC,
+    OUTPUT_ACCESS_LOG_BUCKET,
     OUTPUT_SERVICE_URL,
+    OUTPUT_TRANSPORT,
+    PLAIN_HTTP,
     SERVICE,
 )
 
@@ -121,6 +128,7 @@ def data_tier(ctx: Context, data_name: str) -> dict[str, Any]:
         "exists": True,
         "stack_status": stack.status,
         "termination_protection": stack.termination_protection,
+        "access_log_bucket": stack.outputs.get(OUTPUT_ACCESS_LOG_BUCKET),
     }
     if ids.get(DATABASE_CLUSTER):
         document["database"] = _database(ctx, ids[DATABASE_CLUSTER])
@@ -178,7 +186,42 @@ def _data_rows(tier: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
-def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None = None) -> int:
+def transport(outputs: dict[str, str]) -> str | None:
+    """What the Transport output says; for a stack from before it, what the URL's scheme says."""
+    if outputs.get(OUTPUT_TRANSPORT):
+        return outputs[OUTPUT_TRANSPORT]
+    url = outputs.get(OUTPUT_SERVICE_URL) or ""
+    if url.startswith("http://"):
+        return PLAIN_HTTP
+    return "HTTPS" if url.startswith("https://") else None
+
+
+def _guard_rails(stack: Stack, data: dict[str, Any]) -> dict[str, Any]:
+    """Access logs and deletion protection of the load balancer, from the stack's parameters
+    (and the data stack's bucket output): no call beyond DescribeStacks."""
+    parameters = stack.parameters
+    logs: str | None = None
+    if parameters.get(ACCESS_LOGS) == "false":
+        logs = "OFF (AccessLogs=false)"
+    elif parameters.get(ACCESS_LOG_BUCKET_NAME):
+        logs = f"s3://{parameters[ACCESS_LOG_BUCKET_NAME]}/{stack.name}/"
+    elif data.get("access_log_bucket"):
+        logs = f"s3://{data['access_log_bucket']}/{stack.name}/"
+    protection = parameters.get(LOAD_BALANCER_DELETION_PROTECTION)
+    return {
+        "transport": transport(stack.outputs),
+        "access_logs": logs,
+        "deletion_protection": None if protection is None else protection == "true",
+    }
+
+
+def status(
+    ctx: Context,
+    *,
+    releases_shown: int = 5,
+    data_stack_name: str | None = None,
+    identity_stack_name: str | None = None,
+) -> int:
     stack = require(ctx.client("cloudformation"), ctx.stack_name, ctx.region)
     ids = {} if stack.is_new else physical_ids(ctx.client("cloudformation"), stack.name)
     service = _service(ctx, ids)
@@ -193,10 +236,17 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
         "image_tag": stack.parameters.get(IMAGE_TAG),
         "service_url": stack.outputs.get(OUTPUT_SERVICE_URL),
         "service": service,
+        "write_access": identity.write_access(
+            ctx,
+            stack.outputs,
+            identity_stack_name or stack.parameters.get(IDENTITY_STACK_NAME),
+        ),
         "alarm_topic": alarm_topic,
         "releases": [r.as_dict() for r in history],
         "data": data_tier(ctx, data_stack_name or stack.name + DATA_STACK_SUFFIX),
     }
+    guard = document["load_balancer"] = _guard_rails(stack, document["data"])
+    protected = guard["deletion_protection"]
     tasks = f"{service['running']} running / {service['desired']} desired" if service else None
     rollout = service.get("rollout_state")
     if rollout and service.get("deployments", 0) > 1:
@@ -205,8 +255,17 @@ def status(ctx: Context, *, releases_shown: int = 5, data_stack_name: str | None
         ("Stack", f"{stack.name} ({stack.status}, {render.when(stack.last_changed)})"),
         ("Image tag", stack.parameters.get(IMAGE_TAG)),
         ("Service URL", stack.outputs.get(OUTPUT_SERVICE_URL)),
+        ("Transport", guard["transport"]),
+        ("Access logs", guard["access_logs"]),
+        (
+            "ALB",
+            None
+            if protected is None
+            else ("deletion protection on" if protected else "deletion protection OFF"),
+        ),
         ("Tasks", tasks),
         ("Rollout", rollout),
+        *identity.write_access_rows(document["write_access"]),
         ("Alarms", f"notify {alarm_topic}" if alarm_topic else NO_ALARM_TOPIC),
         *_data_rows(document["data"]),
     ]

@@ -33,7 +33,14 @@ from cfn_flip import load_yaml
 from bench.procs import BenchError, Processes, free_port, http_status, wait_for_status
 from rehearsal.ecs import DeploymentSettings, Rollout, Service
 from rehearsal.haproxy import HAProxy, TargetGroupSettings
-from rehearsal.moto import REGION, image_answers, moto_template, network_answers, push_image
+from rehearsal.moto import (
+    DEMO_SERVICE,
+    REGION,
+    image_answers,
+    moto_template,
+    network_answers,
+    push_image,
+)
 from rehearsal.traffic import API_503, CONNECTION, FAILURES, LB_ERROR, OTHER, Traffic, lost_writes
 from template_builder.names import SERVICE_TEMPLATE_FILE
 from tests.postgres_servers import ThrowawayPostgres
@@ -121,6 +128,7 @@ class Run:
     checks: list[tuple[str, bool]] = field(default_factory=list)  # deterministic gates
     moto_document: dict[str, Any] = field(default_factory=dict)
     noted_environment: bool = False
+    noted_auth: bool = False
 
     def check(self, what: str, ok: bool) -> None:
         self.checks.append((what, ok))
@@ -215,7 +223,8 @@ def _stack_resources(cfn: Any) -> dict[str, str]:
 
 def task_environment(run: Run, base: dict[str, str]) -> dict[str, str]:
     """The environment of the task definition the stack's service now runs, and the rehearsal's
-    own database, cache and (the template sets no auth) AUTH_DISABLED=true.
+    own database and cache (the task definition's auth settings as they are: the demo's sets
+    AUTH_DISABLED=true, as no identity stack is deployed).
 
     moto's ECS holds it for the first revision; the revision a stack update registers comes back
     without any environment (moto's CloudFormation update drops it), so that one is the template's
@@ -238,6 +247,12 @@ def task_environment(run: Run, base: dict[str, str]) -> dict[str, str]:
             run.say(
                 "  (its stack update drops it): the template's own, with the stack's parameters"
             )
+    if "AUTH_ISSUER" not in env and "AUTH_DISABLED" not in env:
+        # A template from before the auth mode: the API refuses to serve without either.
+        env["AUTH_DISABLED"] = "true"
+        if not run.noted_auth:
+            run.noted_auth = True
+            run.say("  the task definition sets no auth: AUTH_DISABLED=true added by the rehearsal")
     if "SHUTDOWN_DRAIN_SECONDS" in env:
         env["SHUTDOWN_DRAIN_SECONDS"] = f"{float(env['SHUTDOWN_DRAIN_SECONDS']) * run.factor:g}"
     return {**base, **env}
@@ -279,8 +294,8 @@ def deploy(run: Run, template: dict[str, Any]) -> Path:
     path.write_text(json.dumps(doc, indent=1))
     env = dict(os.environ)
     _run(
-        [str(REPO / "aws-deploy.sh"), "--only", "service", "--param", "DataStackName=",
-         "--param", f"DesiredCount={run.args.tasks}", "--template-file", str(path),
+        [str(REPO / "aws-deploy.sh"), *DEMO_SERVICE, "--param", f"DesiredCount={run.args.tasks}",
+         "--template-file", str(path),
          "--image-tag", FIRST, "--yes"],
         env, run.work / "deploy.log", "./aws-deploy.sh",
     )  # fmt: skip
@@ -293,7 +308,8 @@ def deploy(run: Run, template: dict[str, Any]) -> Path:
     run.say(
         "  the service is the embedded demo (DataStackName empty), its tasks on this rehearsal's"
     )
-    run.say("  PostgreSQL and Redis")
+    run.say("  PostgreSQL and Redis; identity stack: not deployed (AuthDisabled=true, the demo's")
+    run.say("  choice: its tasks get AUTH_DISABLED=true from the task definition, writes are open)")
     status = _stack_status()
     run.check(f"./aws-deploy.sh: stack {STACK} {status}", status == "CREATE_COMPLETE")
     return path
@@ -389,9 +405,10 @@ def rehearse(run: Run) -> tuple[Traffic, dict[str, int], int]:
     try:
         database = pg.create_database("cars")
         redis.start()
-        base = {**_clean_env(), "DATABASE_URL": database, "REDIS_URL": redis.url,
-                "AUTH_DISABLED": "true", "WORKERS": "1"}  # fmt: skip
-        read_ids = launch_locally(run, base)
+        base = {**_clean_env(), "DATABASE_URL": database, "REDIS_URL": redis.url, "WORKERS": "1"}
+        # As make run starts it without AUTH_ISSUER: writes open, said in one line.
+        run.say("  AUTH_DISABLED=true for the local API, as make run sets it without AUTH_ISSUER")
+        read_ids = launch_locally(run, {**base, "AUTH_DISABLED": "true"})
 
         run.say("== 2. deploy new infra: ./aws-deploy.sh against moto's server")
         run.say(f"  moto on {start_moto(run)}")

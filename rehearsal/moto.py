@@ -23,11 +23,15 @@ from cloud_radar.cf.unit import Template as RadarTemplate
 from lambdas import image_check, vpc_lookup
 from template_builder import names
 from template_builder.names import (
+    ACCESS_LOGS,
+    AUTH_DISABLED,
     AUTO_SCALING,
     DATA_STACK_NAME,
     DESIRED_COUNT,
     EMBEDDED_DEMO_DATABASE,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
 )
 
@@ -201,15 +205,31 @@ def without_custom_resources(
 
 
 # moto's CloudFormation cannot build Aurora or ElastiCache, so no data stack can export anything
-# there: the suite deploys the service as the embedded demo (what its Rules accept without one).
+# there: the suite deploys the service as the embedded demo (what its Rules accept without one),
+# and with writes open unless a test wires it to an identity stack of its own.
 EMBEDDED_DEMO = {DATA_STACK_NAME: "", EMBEDDED_DEMO_DATABASE: "true", DESIRED_COUNT: 1}
 EMBEDDED_DEMO[AUTO_SCALING] = "false"
+EMBEDDED_DEMO[ACCESS_LOGS] = "false"  # no data stack to own the log bucket: the demo opts out
+AUTH_OFF = {IDENTITY_STACK_NAME: "", AUTH_DISABLED: "true"}
 
 
-def as_embedded_demo(document: dict[str, Any]) -> dict[str, Any]:
-    """The template with the demo's parameter values as its defaults."""
+# What deploys the service alone as that demo (tests/stack/demo.py says why each one).
+DEMO_SERVICE = (
+    "--only",
+    "service",
+    "--param",
+    "DataStackName=",
+    "--param",
+    "AuthDisabled=true",
+    "--param",
+    f"{LOAD_BALANCER_DELETION_PROTECTION}=false",
+)
+
+
+def as_embedded_demo(document: dict[str, Any], *, auth_off: bool = True) -> dict[str, Any]:
+    """The template with the demo's parameter values as its defaults (and writes open)."""
     doc = copy.deepcopy(document)
-    for name, value in EMBEDDED_DEMO.items():
+    for name, value in (EMBEDDED_DEMO | (AUTH_OFF if auth_off else {})).items():
         doc["Parameters"][name]["Default"] = value
     return doc
 

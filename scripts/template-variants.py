@@ -1,5 +1,5 @@
-"""Write each deploy-time variant of the data and service templates, conditions decided, to a
-folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov sees a
+"""Write each deploy-time variant of the data, identity and service templates, conditions decided,
+to a folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov sees a
 template with its Conditions only as one template; a variant is what CloudFormation acts on).
 
 The variants come from tests/template/conftest.py (`variant`, cloud-radar), the same ones the
@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "template")]
 
 from conftest import (  # noqa: E402 (after the path set-up)
+    AUTH_OFF,
     CERTIFICATE,
     DATABASE_SECRET,
     DEMO,
     data_template,
+    identity_template,
     service_template,
     variant,
 )
@@ -39,11 +41,21 @@ KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b6d6f2e-1111-4a2b-9c3d-123456
 SERVICE_DATABASE = {
     "data-stack": {},
     "data-stack-no-cache": {names.DATA_STACK_HAS_CACHE: "false"},
-    "own-database": {names.DATA_STACK_NAME: "", names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET},
+    "own-database": {
+        names.DATA_STACK_NAME: "",
+        names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
+        names.ACCESS_LOG_BUCKET_NAME: "company-alb-logs",
+    },
     "own-database-kms": {
         names.DATA_STACK_NAME: "",
         names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
         names.SECRETS_KMS_KEY_ARN: KMS_KEY,
+        names.ACCESS_LOGS: "false",
+    },
+    "own-database-no-access-logs": {
+        names.DATA_STACK_NAME: "",
+        names.DATABASE_URL_SECRET_ARN: DATABASE_SECRET,
+        names.ACCESS_LOGS: "false",
     },
     "demo": DEMO,
 }
@@ -59,17 +71,41 @@ SERVICE = {
 }
 
 
+IDENTITY = {
+    "identity-user-pool": {},
+    "identity-existing-issuer": {
+        names.AUTH_ISSUER: "https://example.eu.auth0.com/",
+        names.AUTH_AUDIENCE: "https://cars.example.com",
+        names.AUTH_TOKEN_URL: "https://example.eu.auth0.com/oauth/token",
+    },
+}
+# Who may write, beside the data stack over HTTP (the database and scheme variants above all use
+# the identity stack, the default).
+SERVICE |= {
+    "service-data-stack-reads-need-scope": {
+        names.IMAGE_TAG: "v1.0.0",
+        names.AUTH_READ_SCOPE: "true",
+    },
+    "service-data-stack-auth-off": {names.IMAGE_TAG: "v1.0.0", **AUTH_OFF},
+    "service-demo-auth-off": {names.IMAGE_TAG: "v1.0.0", **DEMO, **AUTH_OFF},
+}
+
+
 def main(folder: str) -> int:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
         old.unlink()
-    for build, variants in ((data_template, DATA), (service_template, SERVICE)):
+    for build, variants in (
+        (data_template, DATA),
+        (identity_template, IDENTITY),
+        (service_template, SERVICE),
+    ):
         for name, parameters in variants.items():
             with contextlib.redirect_stdout(io.StringIO()):  # cloud-radar prints each stack
                 decided = variant(build(), **parameters)
             (out / f"{name}.json").write_text(json.dumps(decided))
-    print(f"wrote {len(DATA) + len(SERVICE)} template variants to {out}")
+    print(f"wrote {len(DATA) + len(IDENTITY) + len(SERVICE)} template variants to {out}")
     return 0
 
 

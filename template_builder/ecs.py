@@ -16,6 +16,7 @@ from troposphere import logs as cwlogs
 
 from template_builder import names
 from template_builder.alarms import Alarms
+from template_builder.auth_link import AuthLink
 from template_builder.custom_resources import ImageCheck
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
@@ -84,6 +85,7 @@ def add_task_definition(
     template: Template,
     params: ServiceParameters,
     data: DataLink,
+    auth: AuthLink,
     cluster: Cluster,
     roles: TaskRoles,
     image_check: ImageCheck,
@@ -100,6 +102,7 @@ def add_task_definition(
             ecs.Environment(Name="PORT", Value=Ref(params.container_port)),
             ecs.Environment(Name="SHUTDOWN_DRAIN_SECONDS", Value=str(SHUTDOWN_DRAIN_SECONDS)),
             *data.environment(),
+            *auth.environment(),
         ],
         Secrets=[
             _secret("DATABASE_URL", names.HAS_DATABASE_URL_SECRET, params.database_url_secret_arn),

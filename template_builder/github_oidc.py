@@ -18,6 +18,7 @@ from awacs import (
     application_autoscaling,
     cloudformation,
     cloudwatch,
+    cognito_idp,
     ec2,
     ecr,
     ecs,
@@ -26,6 +27,7 @@ from awacs import (
     iam,
     logs,
     rds,
+    s3,
     secretsmanager,
 )
 from awacs import awslambda as lambda_
@@ -64,6 +66,12 @@ LOG_GROUPS = (
 STACK_PREFIX = "${Stack}-*"
 # The data stack of this service (names.py): `${Stack}-data`, and its physical names.
 DATA_STACK = "${Stack}" + names.DATA_STACK_SUFFIX
+# Its access-log bucket: `<data stack>-alb-<account>-<region>-<8 characters of the stack ID>`.
+ACCESS_LOG_BUCKET = names.ACCESS_LOG_BUCKET_NAME_PATTERN.format(
+    stack=DATA_STACK, account="${AWS::AccountId}", region="${AWS::Region}", id="*"
+)
+# The identity stack of this service: `${Stack}-identity`.
+IDENTITY_STACK = "${Stack}" + names.IDENTITY_STACK_SUFFIX
 
 
 def _bound(text: str) -> dict:
@@ -365,8 +373,107 @@ def _data_stack_resources() -> list:
                 _arn("ec2", "security-group/*"),
             ],
         ),
+        # The access-log bucket and its policy (template_builder/access_logs.py): what the
+        # AWS::S3::Bucket handler calls for the properties the template sets, and its reads.
+        # DeleteBucket: a failed first create removes it (RetainExceptOnCreate).
+        policies.allow(
+            [
+                s3.CreateBucket,
+                s3.DeleteBucket,
+                s3.ListBucket,
+                s3.GetBucketAcl,
+                s3.PutEncryptionConfiguration,
+                s3.PutBucketPublicAccessBlock,
+                s3.PutBucketOwnershipControls,
+                s3.PutLifecycleConfiguration,
+                s3.PutBucketTagging,
+                s3.TagResource,
+                s3.UntagResource,
+                s3.ListTagsForResource,
+                s3.GetBucketPolicy,
+                s3.PutBucketPolicy,
+                s3.DeleteBucketPolicy,
+                s3.GetEncryptionConfiguration,
+                s3.GetBucketPublicAccessBlock,
+                s3.GetBucketOwnershipControls,
+                s3.GetLifecycleConfiguration,
+                s3.GetBucketTagging,
+                s3.GetAccelerateConfiguration,
+                s3.GetAnalyticsConfiguration,
+                s3.GetBucketCORS,
+                s3.GetInventoryConfiguration,
+                s3.GetBucketLogging,
+                s3.GetMetricsConfiguration,
+                s3.GetBucketNotification,
+                s3.GetBucketVersioning,
+                s3.GetReplicationConfiguration,
+                s3.GetBucketWebsite,
+                s3.GetBucketObjectLockConfiguration,
+                s3.GetIntelligentTieringConfiguration,
+                s3.GetBucketAbac,
+                s3.GetBucketMetadataTableConfiguration,
+            ],
+            _sub("arn:${AWS::Partition}:s3:::" + ACCESS_LOG_BUCKET),
+        ),
         # First use of RDS and of ElastiCache in an account creates their linked roles.
         _service_linked_roles("rds.amazonaws.com", "elasticache.amazonaws.com"),
+    ]
+
+
+def _identity_stack_arn():
+    return _arn("cloudformation", f"stack/{IDENTITY_STACK}/*")
+
+
+def _identity_stack_change_sets(*actions) -> list:
+    """Change sets on the identity stack; DescribeStacks also serves cars-stack status, which reads
+    its Issuer, and deploy, which checks it before wiring the service to it."""
+    return [policies.allow(list(actions), _identity_stack_arn())]
+
+
+def _identity_stack_resources() -> list:
+    """What CloudFormation's handlers need for the identity stack's Cognito resources (their
+    published permissions, minus features the pool does not use: no KMS key, no custom domain,
+    no SMS, e-mail or analytics role). Pool ids are generated (`<region>_<random>`), so the pool's
+    sub-resources are scoped to this account's user pools in this region; creating a pool, and
+    reading a domain by its name, take no resource: AWS requires "*"."""
+    return [
+        policies.allow(
+            [
+                cognito_idp.DescribeUserPool,
+                cognito_idp.UpdateUserPool,
+                cognito_idp.DeleteUserPool,
+                cognito_idp.SetUserPoolMfaConfig,
+                cognito_idp.GetUserPoolMfaConfig,
+                cognito_idp.AddCustomAttributes,
+                cognito_idp.TagResource,
+                cognito_idp.UntagResource,
+                cognito_idp.ListTagsForResource,
+                cognito_idp.CreateUserPoolDomain,
+                cognito_idp.UpdateUserPoolDomain,
+                cognito_idp.DeleteUserPoolDomain,
+                cognito_idp.CreateResourceServer,
+                cognito_idp.DescribeResourceServer,
+                cognito_idp.UpdateResourceServer,
+                cognito_idp.DeleteResourceServer,
+                cognito_idp.ListResourceServers,
+                cognito_idp.CreateUserPoolClient,
+                cognito_idp.DescribeUserPoolClient,
+                cognito_idp.UpdateUserPoolClient,
+                cognito_idp.DeleteUserPoolClient,
+                cognito_idp.ListUserPoolClients,
+                cognito_idp.ListUserPoolClientSecrets,
+            ],
+            _arn("cognito-idp", "userpool/*"),
+        ),
+        # A new pool has no ARN yet, and a domain is read by its name: AWS requires "*".
+        policies.allow(
+            [
+                cognito_idp.CreateUserPool,
+                cognito_idp.ListUserPools,
+                cognito_idp.DescribeUserPoolDomain,
+            ],
+            policies.ANY_RESOURCE,
+        ),
     ]
 
 
@@ -616,11 +723,12 @@ def _cloudformation_role(template: Template) -> cfn_iam.Role:
             Policies=[
                 policies.inline_policy("manage-service-stack", *statements),
                 policies.inline_policy("manage-data-stack", *_data_stack_resources()),
+                policies.inline_policy("manage-identity-stack", *_identity_stack_resources()),
             ],
             Metadata=checkov_skips(
                 CKV_AWS_111='Writes on "*" are only those AWS cannot scope: task-definition '
-                "(de)registration and Application Auto Scaling; every other write is scoped to "
-                "the stack's names or to this account and region.",
+                "(de)registration, Application Auto Scaling and creating a Cognito user pool; "
+                "every other write is scoped to the stack's names or to this account and region.",
             ),
         )
     )
@@ -674,6 +782,17 @@ def _publish_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> c
                         cloudformation.GetTemplateSummary,
                         cloudformation.GetStackPolicy,
                     ),
+                    *_identity_stack_change_sets(
+                        cloudformation.CreateChangeSet,
+                        cloudformation.DeleteChangeSet,
+                        cloudformation.DescribeChangeSet,
+                        cloudformation.ListChangeSets,
+                        cloudformation.DescribeStacks,
+                        cloudformation.DescribeStackEvents,
+                        cloudformation.DescribeStackResources,
+                        cloudformation.GetTemplate,
+                        cloudformation.GetTemplateSummary,
+                    ),
                     _pass_role(cfn_role),
                 )
             ],
@@ -710,6 +829,15 @@ def _deploy_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> cf
                     _data_stack_protection(),
                     *_rollout_diagnosis_read(),
                     *_data_stack_change_sets(
+                        cloudformation.ExecuteChangeSet,
+                        cloudformation.DescribeChangeSet,
+                        cloudformation.DeleteChangeSet,
+                        cloudformation.DescribeStacks,
+                        cloudformation.DescribeStackEvents,
+                        cloudformation.DescribeStackResources,
+                        cloudformation.CancelUpdateStack,
+                    ),
+                    *_identity_stack_change_sets(
                         cloudformation.ExecuteChangeSet,
                         cloudformation.DescribeChangeSet,
                         cloudformation.DeleteChangeSet,

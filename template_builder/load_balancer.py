@@ -3,14 +3,19 @@
 Without a certificate, port 80 forwards to the tasks. With one (`UseHttps`), 443 forwards and 80
 answers a permanent redirect. Health checks every 10 s with 2 good answers to join and 3 bad to
 leave, and a 30 s deregistration delay (the API drains in 20 s), make a rollout take about a minute.
+
+Guard rails (docs/architecture.md): access logs on unless AccessLogs=false, to AccessLogBucketName
+or else the data stack's bucket (template_builder/access_logs.py); deletion protection, which
+cars-stack turns on after the first create and lifts in the reviewed change set of `destroy`.
 """
 
 from dataclasses import dataclass
 
-from troposphere import If, Ref, Template
+from troposphere import And, Equals, If, Not, NoValue, Ref, Sub, Template
 from troposphere import elasticloadbalancingv2 as elb
 
 from template_builder import names
+from template_builder.data_link import DataLink
 from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.network import HTTP_PORT, HTTPS_PORT, SecurityGroups
 from template_builder.network_link import NetworkLink
@@ -41,12 +46,52 @@ class LoadBalancing:
         return If(names.USE_HTTPS, Ref(self.https_listener), Ref(self.http_listener))
 
 
+def _add_access_log_choice(template: Template, params: ServiceParameters, data: DataLink) -> None:
+    """Logs go to AccessLogBucketName, else to the data stack's bucket; with neither, a Rule
+    refuses AccessLogs=true: going without logs is a choice to make (AccessLogs=false, as the
+    embedded demo does), never an accident."""
+    template.add_condition(names.ENABLE_ACCESS_LOGS, Equals(Ref(params.access_logs), "true"))
+    template.add_rule(
+        names.ACCESS_LOG_BUCKET_RULE,
+        {
+            "RuleCondition": And(
+                Equals(Ref(params.access_logs), "true"), Equals(Ref(data.data_stack_name), "")
+            ),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(params.access_log_bucket_name), "")),
+                    "AssertDescription": "AccessLogs=true needs a data stack or "
+                    "AccessLogBucketName",
+                }
+            ],
+        },
+    )
+
+
+def _access_log_attributes(params: ServiceParameters, data: DataLink) -> list:
+    bucket = If(
+        names.HAS_ACCESS_LOG_BUCKET,
+        Ref(params.access_log_bucket_name),
+        data.imported(names.OUTPUT_ACCESS_LOG_BUCKET),
+    )
+    when_on = [
+        elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=bucket),
+        elb.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=Sub(names.OWN_STACK_NAME)),
+    ]
+    return [
+        elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=Ref(params.access_logs)),
+        *(If(names.ENABLE_ACCESS_LOGS, attribute, NoValue) for attribute in when_on),
+    ]
+
+
 def add_load_balancer(
     template: Template,
     params: ServiceParameters,
+    data: DataLink,
     network: NetworkLink,
     security_groups: SecurityGroups,
 ) -> LoadBalancing:
+    _add_access_log_choice(template, params, data)
     load_balancer = template.add_resource(
         elb.LoadBalancer(
             names.LOAD_BALANCER,
@@ -59,18 +104,21 @@ def add_load_balancer(
                 elb.LoadBalancerAttributes(
                     Key="routing.http.drop_invalid_header_fields.enabled", Value="true"
                 ),
+                elb.LoadBalancerAttributes(
+                    Key="deletion_protection.enabled",
+                    Value=Ref(params.load_balancer_deletion_protection),
+                ),
+                *_access_log_attributes(params, data),
             ],
             Metadata=checkov_skips(
-                CKV_AWS_91="Access logs need an S3 bucket with a bucket policy; this stack "
-                "deliberately owns no bucket (deployable without packaging or S3).",
-                CKV_AWS_150="Deletion protection would block `cars-stack destroy`, which already "
-                "asks the operator to type the stack name.",
-                CKV2_AWS_28="A WAF web ACL is an account-level choice with its own cost; attach "
-                "one to this load balancer from outside the stack when needed.",
+                CKV_AWS_91="On unless AccessLogs=false (a Rule refuses it without a bucket).",
+                CKV_AWS_150="On after the first create (cars-stack); lifted only by destroy.",
+                CKV2_AWS_28="WAF is an account-level choice with its own cost: attach a web ACL "
+                "from outside the stack.",
             )
             | guard_skips(
-                elbv2_logging_enabled_check="Access logs need a bucket; this stack owns none.",
-                elbv2_deletion_protection_enabled_check="It would block `cars-stack destroy`.",
+                elbv2_logging_enabled_check="On unless AccessLogs=false; Guard cannot read a Ref.",
+                elbv2_deletion_protection_enabled_check="On after the first create (cars-stack).",
             ),
         )
     )
@@ -111,9 +159,9 @@ def add_load_balancer(
             Port=HTTP_PORT,
             DefaultActions=[If(names.USE_HTTPS, redirect, forward)],
             Metadata=checkov_skips(
-                CKV_AWS_2="Plain HTTP only when no certificate is given (CertificateArn empty); "
-                "with one, this listener answers a 301 to HTTPS.",
-                CKV_AWS_103="TLS applies to the HTTPS listener, which uses a TLS 1.2+ policy.",
+                CKV_AWS_2="Plain HTTP only without CertificateArn (RequireHttps refuses that); "
+                "with one, a 301 to HTTPS.",
+                CKV_AWS_103="TLS applies to the HTTPS listener (a TLS 1.2+ policy).",
             )
             | guard_skips(
                 alb_http_to_https_redirection_check="Plain HTTP only without a CertificateArn.",

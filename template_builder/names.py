@@ -16,6 +16,10 @@ NETWORK_TEMPLATE_FILE = "templates/network.yaml"
 # The data stack's default name: the service stack's name plus this suffix (api-cars-data).
 DATA_STACK_SUFFIX = "-data"
 DEFAULT_DATA_STACK_NAME = DEFAULT_STACK_NAME + DATA_STACK_SUFFIX
+IDENTITY_TEMPLATE_FILE = "templates/identity.yaml"
+# The identity stack's default name, derived like the data stack's (api-cars-identity).
+IDENTITY_STACK_SUFFIX = "-identity"
+DEFAULT_IDENTITY_STACK_NAME = DEFAULT_STACK_NAME + IDENTITY_STACK_SUFFIX
 # The network stack's (api-cars-network) and the registry stack's (api-cars-registry) likewise.
 NETWORK_STACK_SUFFIX = "-network"
 DEFAULT_NETWORK_STACK_NAME = DEFAULT_STACK_NAME + NETWORK_STACK_SUFFIX
@@ -55,12 +59,23 @@ SERVICE_STACK_NAME = "ServiceStackName"
 ALARM_TOPIC_ARN = "AlarmTopicArn"
 ERROR_RATE_ALARM_PERCENT = "ErrorRateAlarmPercent"
 LATENCY_ALARM_P99_SECONDS = "LatencyAlarmP99Seconds"
+# Production guard rails of the load balancer (docs/architecture.md, "Guard rails")
+REQUIRE_HTTPS = "RequireHttps"
+ACCESS_LOGS = "AccessLogs"
+ACCESS_LOG_BUCKET_NAME = "AccessLogBucketName"
+# Off on a first create (cars-stack), so a failed create can roll back; on after it succeeded.
+LOAD_BALANCER_DELETION_PROTECTION = "LoadBalancerDeletionProtection"
 
 # Service-stack parameters that wire it to the data stack (docs/architecture.md, "Stack layout")
 DATA_STACK_NAME = "DataStackName"
 DATA_STACK_HAS_CACHE = "DataStackHasCache"
 DATA_STACK_HAS_READERS = "DataStackHasReaders"
 EMBEDDED_DEMO_DATABASE = "EmbeddedDemoDatabase"
+# ... and to its issuer (docs/architecture.md, "Who may write"): the identity stack's, or none with
+# the explicit AuthDisabled=true.
+IDENTITY_STACK_NAME = "IdentityStackName"
+AUTH_READ_SCOPE = "AuthReadScope"
+AUTH_DISABLED = "AuthDisabled"
 
 # Conditions (deploy-time decisions), read as booleans
 USE_HTTPS = "UseHttps"
@@ -75,10 +90,15 @@ HAS_PUBLIC_SUBNET_IDS = "HasPublicSubnetIds"
 HAS_TASK_SUBNET_IDS = "HasTaskSubnetIds"
 HAS_SECRETS_KMS_KEY = "HasSecretsKmsKey"
 HAS_ALARM_TOPIC = "HasAlarmTopic"
+ENABLE_ACCESS_LOGS = "EnableAccessLogs"
+HAS_ACCESS_LOG_BUCKET = "HasAccessLogBucket"
 # ... and those the data-stack parameters drive
 HAS_DATA_STACK = "HasDataStack"
 HAS_DATA_STACK_CACHE = "HasDataStackCache"
 HAS_DATA_STACK_READERS = "HasDataStackReaders"
+# ... and those the auth parameters drive
+HAS_IDENTITY_STACK = "HasIssuer"  # short names: the service template's byte budget
+AUTH_PROTECTS_READS = "ReadsScoped"
 
 # Fixed names inside the stack
 CONTAINER_NAME = "api-cars-container"
@@ -144,12 +164,22 @@ OUTPUT_SERVICE_NAME = "ServiceName"
 OUTPUT_LOAD_BALANCER_DNS = "LoadBalancerDnsName"
 OUTPUT_LOG_GROUP = "LogGroupName"
 OUTPUT_DATABASE_MODE = "DatabaseMode"
+OUTPUT_WRITE_ACCESS = "WriteAccess"  # "protected by <issuer>" or "OPEN: ..." (cars-stack status)
+WRITE_ACCESS_OPEN = "OPEN: anyone can write (AuthDisabled=true)"
 OUTPUT_ALARM_TOPIC = "AlarmTopic"
 # What the AlarmTopic output and `cars-stack status` say without AlarmTopicArn.
 NO_ALARM_TOPIC = "none: alarms page nobody"
+OUTPUT_TRANSPORT = "Transport"
+# What the Transport output and cars-stack status say of a service without a certificate.
+PLAIN_HTTP = "plain HTTP (no certificate): traffic is unencrypted"
 # Rules of the service stack: no database only as the named demo, and the demo is one task.
 DATABASE_REQUIRED_RULE = "DatabaseRequired"
 EMBEDDED_DEMO_RULE = "EmbeddedDemoIsOneTask"
+HTTPS_REQUIRED_RULE = "HttpsRequired"
+ACCESS_LOG_BUCKET_RULE = "AccessLogsNeedABucket"
+# Rules of the auth mode: an issuer or the explicit switch, never both, never neither.
+AUTH_REQUIRED_RULE = "AuthRequired"
+AUTH_DISABLED_RULE = "AuthOffAlone"
 
 # Registry stack (templates/registry.yaml)
 KEEP_PRE_RELEASES = "KeepPreReleases"
@@ -234,3 +264,47 @@ DATA_STACK_POLICY_FILE = "templates/data-stack-policy.json"
 DATA_SECRET_NAME = "{stack}/{name}"  # {name}: database, cache
 CACHE_NAME = "{stack}"  # the serverless cache and its user group
 CACHE_USER_ID = "{stack}-{user}"  # {user}: api, default
+# The access-log bucket of the data stack, kept when the stack is deleted (DeletionPolicy Retain).
+# Bucket names are global: account, Region and the stack ID's first eight characters make it
+# unique, so a data stack created again after --delete-data gets a bucket of its own.
+ACCESS_LOG_BUCKET_NAME_PATTERN = "{stack}-alb-{account}-{region}-{id}"
+ACCESS_LOG_DAYS = "AccessLogRetentionDays"
+ACCESS_LOG_BUCKET = "AccessLogBucket"
+ACCESS_LOG_BUCKET_POLICY = "AccessLogBucketPolicy"
+ELB_ACCOUNT_REGION = "ElbAccountRegion"  # a Region whose log delivery is an ELB account
+ELB_ACCOUNT_IN_REGION = "ElbAccountIn{region}"  # ElbAccountInEuWest1: the stack is in eu-west-1
+OUTPUT_ACCESS_LOG_BUCKET = "AccessLogBucket"
+
+# Identity stack (templates/identity.yaml): the issuer the service trusts, a Cognito user pool for
+# machine clients or an existing issuer. Its outputs are exported like the data stack's
+# (EXPORT); the service stack imports them by IdentityStackName.
+DOMAIN_PREFIX = "DomainPrefix"
+ACCESS_TOKEN_MINUTES = "AccessTokenValidityMinutes"
+AUTH_ISSUER = "AuthIssuer"
+AUTH_AUDIENCE = "AuthAudience"
+AUTH_TOKEN_URL = "AuthTokenUrl"
+WRITE_SCOPE_NAME = "WriteScopeName"
+READ_SCOPE_NAME = "ReadScopeName"
+HAS_DOMAIN_PREFIX = "HasDomainPrefix"
+CREATES_USER_POOL = "CreatesUserPool"  # AuthIssuer empty
+USES_EXISTING_ISSUER = "UsesExistingIssuer"
+# Its rules: an existing issuer comes with its audience and token URL; Cognito takes neither.
+EXISTING_ISSUER_RULE = "ExistingIssuerIsComplete"
+USER_POOL_RULE = "UserPoolTakesNoIssuerSettings"
+EXISTING_ISSUER = "ExistingIssuer"  # the placeholder resource when no pool is created
+USER_POOL = "UserPool"
+USER_POOL_DOMAIN = "UserPoolDomain"
+RESOURCE_SERVER = "ResourceServer"
+MACHINE_CLIENT = "MachineClient"
+# The resource server's identifier and the API's scopes; Cognito names one "<identifier>/<name>".
+RESOURCE_SERVER_ID = "api-cars"
+WRITE_SCOPE = "cars:write"
+READ_SCOPE = "cars:read"
+# Physical names, `{stack}` standing for the identity stack's name.
+USER_POOL_NAME = "{stack}-machines"
+OUTPUT_ISSUER = "Issuer"
+OUTPUT_AUDIENCE = "Audience"
+OUTPUT_TOKEN_URL = "TokenUrl"
+OUTPUT_WRITE_SCOPE = "WriteScope"
+OUTPUT_READ_SCOPE = "ReadScope"
+OUTPUT_USER_POOL_ID = "UserPoolId"

@@ -3,6 +3,7 @@
 from troposphere import If, Output, Ref, Sub, Template, ecs
 
 from template_builder import names
+from template_builder.auth_link import AuthLink
 from template_builder.data_link import DataLink
 from template_builder.ecs import Cluster
 from template_builder.load_balancer import LoadBalancing
@@ -13,6 +14,7 @@ def add_outputs(
     template: Template,
     params: ServiceParameters,
     data: DataLink,
+    auth: AuthLink,
     cluster: Cluster,
     service: ecs.Service,
     lb: LoadBalancing,
@@ -28,6 +30,11 @@ def add_outputs(
                     Scheme=If(names.USE_HTTPS, "https", "http"),
                     Host=If(names.HAS_DOMAIN_NAME, Ref(params.domain_name), dns_name),
                 ),
+            ),
+            Output(
+                names.OUTPUT_TRANSPORT,
+                Description="Encrypted or not",
+                Value=If(names.USE_HTTPS, "HTTPS (port 80 redirects)", names.PLAIN_HTTP),
             ),
             Output(
                 names.OUTPUT_LOAD_BALANCER_DNS,
@@ -58,6 +65,11 @@ def add_outputs(
                 names.OUTPUT_DATABASE_MODE,
                 Description="Where the API keeps its data",
                 Value=data.database_mode(),
+            ),
+            Output(
+                names.OUTPUT_WRITE_ACCESS,
+                Description="Writes",
+                Value=auth.write_access(),
             ),
             Output(
                 names.OUTPUT_ALARM_TOPIC,

@@ -55,6 +55,9 @@ class AlarmParameters:
     latency_p99_seconds: Parameter
 
 
+BUCKET_NAME_PATTERN = r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
 @dataclass(frozen=True)
 class ServiceParameters:
     image_tag: Parameter
@@ -78,6 +81,10 @@ class ServiceParameters:
     secrets_kms_key_arn: Parameter
     registry_stack_name: Parameter
     alarms: AlarmParameters
+    require_https: Parameter
+    access_logs: Parameter
+    access_log_bucket_name: Parameter
+    load_balancer_deletion_protection: Parameter
 
 
 def optional_value(condition: str, value: object) -> If:
@@ -120,10 +127,15 @@ def boolean_parameter(name: str, default: bool, description: str) -> Parameter:
     )
 
 
-def add_grouped(template: Template, group: str, label: str, parameter: Parameter) -> Parameter:
+def add_grouped(
+    template: Template, group: str, label: str | None, parameter: Parameter
+) -> Parameter:
+    """``label`` None: the console shows the logical name (for a name that reads well alone, in a
+    template short of bytes)."""
     template.add_parameter(parameter)
     template.add_parameter_to_group(parameter, group)
-    template.set_parameter_label(parameter, label)
+    if label is not None:
+        template.set_parameter_label(parameter, label)
     return parameter
 
 
@@ -325,6 +337,44 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             ConstraintDescription="must be empty or a lower-case DNS name",
         ),
     )
+    require_https = add_grouped(
+        template,
+        https,
+        None,
+        boolean_parameter(
+            names.REQUIRE_HTTPS, False, "true: refuse to deploy without CertificateArn."
+        ),
+    )
+    guard = "Guard rails"
+    access_logs = add_grouped(
+        template,
+        guard,
+        None,
+        boolean_parameter(names.ACCESS_LOGS, True, "Write ALB access logs to S3."),
+    )
+    access_log_bucket_name = add_grouped(
+        template,
+        guard,
+        None,
+        Parameter(
+            names.ACCESS_LOG_BUCKET_NAME,
+            Type="String",
+            Default="",
+            Description="Bucket letting ELB write <stack>/AWSLogs/. Empty: the data stack's.",
+            AllowedPattern=BUCKET_NAME_PATTERN,
+            ConstraintDescription="must be empty or an S3 bucket name",
+        ),
+    )
+    load_balancer_deletion_protection = add_grouped(
+        template,
+        guard,
+        None,
+        boolean_parameter(
+            names.LOAD_BALANCER_DELETION_PROTECTION,
+            True,
+            "Off on a create (cars-stack), on after; destroy lifts it.",
+        ),
+    )
 
     secrets = "Secrets (injected, never plain environment values)"
     database_url_secret_arn = add_grouped(
@@ -388,6 +438,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
 
     template.add_condition(names.USE_HTTPS, is_set(certificate_arn))
     template.add_condition(names.HAS_DOMAIN_NAME, is_set(domain_name))
+    template.add_condition(names.HAS_ACCESS_LOG_BUCKET, is_set(access_log_bucket_name))
     template.add_condition(names.ENABLE_AUTO_SCALING, Equals(Ref(auto_scaling), "true"))
     template.add_condition(names.HAS_DATABASE_URL_SECRET, is_set(database_url_secret_arn))
     template.add_condition(names.HAS_REDIS_URL_SECRET, is_set(redis_url_secret_arn))
@@ -402,6 +453,18 @@ def add_service_parameters(template: Template) -> ServiceParameters:
     )
 
     _add_fargate_size_rules(template, task_cpu, task_memory)
+    template.add_rule(
+        names.HTTPS_REQUIRED_RULE,
+        {
+            "RuleCondition": Equals(Ref(require_https), "true"),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(certificate_arn), "")),
+                    "AssertDescription": "RequireHttps is true: CertificateArn must be set",
+                }
+            ],
+        },
+    )
 
     return ServiceParameters(
         image_tag=image_tag,
@@ -425,6 +488,10 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         secrets_kms_key_arn=secrets_kms_key_arn,
         registry_stack_name=registry_stack_name,
         alarms=alarms,
+        require_https=require_https,
+        access_logs=access_logs,
+        access_log_bucket_name=access_log_bucket_name,
+        load_balancer_deletion_protection=load_balancer_deletion_protection,
     )
 
 

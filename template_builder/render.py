@@ -9,6 +9,7 @@ from template_builder import names
 from template_builder.data.stack import build_data_template
 from template_builder.data.stack_policy import stack_policy_text
 from template_builder.github_oidc import build_github_oidc_template
+from template_builder.identity.stack import build_identity_template
 from template_builder.network_stack import build_network_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
@@ -19,6 +20,7 @@ BUILDERS: dict[str, Callable[[], Template]] = {
     names.REGISTRY_TEMPLATE_FILE: build_registry_template,
     names.OIDC_TEMPLATE_FILE: build_github_oidc_template,
     names.DATA_TEMPLATE_FILE: build_data_template,
+    names.IDENTITY_TEMPLATE_FILE: build_identity_template,
     names.NETWORK_TEMPLATE_FILE: build_network_template,
 }
 # Other generated files: the data stack's policy, for `aws cloudformation set-stack-policy`.
@@ -33,6 +35,7 @@ TEMPLATE_BUDGETS: dict[str, int] = {
     names.DATA_TEMPLATE_FILE: 40_960,
     names.SERVICE_TEMPLATE_FILE: 49_152,
     names.OIDC_TEMPLATE_FILE: 40_960,
+    names.IDENTITY_TEMPLATE_FILE: 12_288,
 }
 
 

@@ -3,6 +3,7 @@
 from troposphere import Template
 
 from template_builder.alarms import add_alarms
+from template_builder.auth_link import add_auth_link
 from template_builder.custom_resources import add_image_check
 from template_builder.data_link import add_data_link
 from template_builder.ecs import add_cluster, add_service, add_task_definition
@@ -25,13 +26,14 @@ def build_template() -> Template:
     params = add_service_parameters(template)
     network = add_network_link(template, "Network")
     data = add_data_link(template, params)
+    auth = add_auth_link(template)
     image_check = add_image_check(template, params)
     security_groups = add_security_groups(template, params, network)
-    lb = add_load_balancer(template, params, network, security_groups)
+    lb = add_load_balancer(template, params, data, network, security_groups)
     alarms = add_alarms(template, params.alarms, lb)
     cluster = add_cluster(template, params)
     roles = add_task_roles(template, params, data, cluster.log_group)
-    task_definition = add_task_definition(template, params, data, cluster, roles, image_check)
+    task_definition = add_task_definition(template, params, data, auth, cluster, roles, image_check)
     service = add_service(
         template,
         params,
@@ -45,5 +47,5 @@ def build_template() -> Template:
         alarms,
     )
     add_auto_scaling(template, params, cluster, service, lb)
-    add_outputs(template, params, data, cluster, service, lb)
+    add_outputs(template, params, data, auth, cluster, service, lb)
     return template

@@ -1,7 +1,7 @@
 """Outputs of the data stack, each exported as `${AWS::StackName}-<output>` (names.EXPORT):
 what the service stack imports and `cars-stack status` reads."""
 
-from troposphere import Ref, Template
+from troposphere import Ref, Template, s3
 
 from template_builder import names
 from template_builder.data.aurora import Database, reader_endpoint
@@ -15,6 +15,7 @@ def add_data_outputs(
     database: Database,
     cache: Cache,
     network: DataNetwork,
+    access_log_bucket: s3.Bucket,
 ) -> None:
     cluster = database.cluster
     with_cache = {"Condition": names.HAS_CACHE}
@@ -70,6 +71,11 @@ def add_data_outputs(
             # service stacks of the previous layout import it (an imported export cannot go).
             _exported(
                 names.OUTPUT_DATA_VPC_ID, "VPC of the data tier", network.client.GetAtt("VpcId")
+            ),
+            _exported(
+                names.OUTPUT_ACCESS_LOG_BUCKET,
+                "Bucket of the load balancer's access logs (kept when the stack is deleted)",
+                Ref(access_log_bucket),
             ),
         ]
     )

@@ -24,7 +24,11 @@ from api.migrations import compatibility
 from api.migrations.compatibility import Contraction
 from cars_stack.protection import LIFTED_POLICY, stack_policy
 from template_builder.names import (
+    ACCESS_LOG_BUCKET,
+    ACCESS_LOGS,
     ALARM_TOPIC_ARN,
+    AUTH_DISABLED,
+    AUTH_ISSUER,
     CACHE,
     CACHE_SECRET,
     DATA_STACK_HAS_CACHE,
@@ -35,6 +39,7 @@ from template_builder.names import (
     DATABASE_WRITER,
     DELETION_PROTECTION,
     ENABLE_CACHE,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
     MIN_CAPACITY,
     READER_COUNT,
@@ -43,17 +48,20 @@ from template_builder.names import (
 REGION = "eu-west-1"
 SERVICE = "api-cars"
 DATA = "api-cars-data"
+IDENTITY = "api-cars-identity"
 NETWORK = "api-cars-network"
 ARN_PREFIX = f"arn:aws:cloudformation:{REGION}:123456789012"
 STACK_IDS = {
     SERVICE: f"{ARN_PREFIX}:stack/{SERVICE}/1c2fa620-982a-11e3-aff7-50e2416294e0",
     DATA: f"{ARN_PREFIX}:stack/{DATA}/2d3fb730-982a-11e3-aff7-50e2416294e0",
+    IDENTITY: f"{ARN_PREFIX}:stack/{IDENTITY}/4f50d950-982a-11e3-aff7-50e2416294e0",
     NETWORK: f"{ARN_PREFIX}:stack/{NETWORK}/3e4fc840-982a-11e3-aff7-50e2416294e0",
 }
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 CLUSTER_ID = "api-cars-data-databasecluster-abcdefghijkl"
 WRITER_ID = "api-cars-data-databasewriter-mnopqrstuvwx"
 CACHE_NAME = "api-cars-data-cache"
+LOG_BUCKET = "api-cars-data-alb-123456789012-eu-west-1-2d3fb730"
 STACK_TYPE = "AWS::CloudFormation::Stack"
 _ids = count(1)
 
@@ -776,6 +784,171 @@ def test_deploy_updates_the_network_and_data_stacks_then_the_service_wired_to_th
     aws_stub.done()  # the Stubber's order is the order: network, data stack, then service
 
 
+def test_deploy_goes_network_data_identity_then_the_service_wired_to_them(
+    cli, aws_stub: Aws, network_template: Path, data_template: Path, tmp_path: Path
+) -> None:
+    """The order of deploy.STACKS, as the Stubber's order of answers holds it."""
+    identity_template = tmp_path / "identity.json"
+    identity_template.write_text(
+        json.dumps(
+            {
+                "Parameters": {AUTH_ISSUER: {"Type": "String", "Default": ""}},
+                "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    template = _service_template()
+    choice = {"Type": "String", "AllowedValues": ["true", "false"], "Default": "false"}
+    template["Parameters"] |= {
+        IDENTITY_STACK_NAME: {"Type": "String", "Default": IDENTITY},
+        AUTH_DISABLED: choice,
+    }
+    service_template = tmp_path / "service.json"
+    service_template.write_text(json.dumps(template), encoding="utf-8")
+    service_parameters = {
+        IMAGE_TAG: "v1.2.0",
+        DATA_STACK_NAME: DATA,
+        DATA_STACK_HAS_CACHE: "true",
+        DATA_STACK_HAS_READERS: "false",
+        IDENTITY_STACK_NAME: IDENTITY,
+        AUTH_DISABLED: "false",
+    }
+    identity_parameters = {AUTH_ISSUER: ""}
+
+    def describes(name: str, parameters: dict[str, str]) -> None:
+        aws_stub.cfn.add_response(
+            "describe_stacks", described(name, "UPDATE_COMPLETE", parameters), {"StackName": name}
+        )
+
+    # Before anything changes: is the service's AuthDisabled kept true? (It is false.)
+    describes(SERVICE, service_parameters)
+    # 0. The network stack.
+    network_values = {"VpcName": "prod"}
+    describes(NETWORK, network_values)
+    no_changes(aws_stub, NETWORK, network_template, previous(network_values))
+    # 1. The data stack, and its protections checked.
+    describes(DATA, DATA_PARAMETERS)
+    no_changes(aws_stub, DATA, data_template, previous(DATA_PARAMETERS))
+    expect_protected_already(aws_stub)
+    # 2. The identity stack.
+    describes(IDENTITY, identity_parameters)
+    no_changes(aws_stub, IDENTITY, identity_template, previous(identity_parameters))
+    # 3. The service, wired to both (each checked to be there).
+    describes(DATA, DATA_PARAMETERS)
+    describes(IDENTITY, identity_parameters)
+    describes(SERVICE, service_parameters)
+    no_changes(
+        aws_stub,
+        SERVICE,
+        service_template,
+        [
+            {"ParameterKey": IMAGE_TAG, "UsePreviousValue": True},
+            {"ParameterKey": DATA_STACK_NAME, "ParameterValue": DATA},
+            {"ParameterKey": DATA_STACK_HAS_CACHE, "ParameterValue": "true"},
+            {"ParameterKey": DATA_STACK_HAS_READERS, "ParameterValue": "false"},
+            {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": IDENTITY},
+            {"ParameterKey": AUTH_DISABLED, "UsePreviousValue": True},
+        ],
+    )
+    # The service's load balancer protection is read after its change set (on already here).
+    describes(SERVICE, service_parameters)
+    result = cli(
+        "deploy",
+        "--template-file",
+        str(service_template),
+        "--data-template-file",
+        str(data_template),
+        "--identity-template-file",
+        str(identity_template),
+        "--network-template-file",
+        str(network_template),
+        "--output",
+        "json",
+        clients=aws_stub.clients,
+    )
+    assert result.code == 0, result.err
+    document = result.json()
+    assert [document[stack]["stack_name"] for stack in ("network", "data", "identity")] == [
+        NETWORK,
+        DATA,
+        IDENTITY,
+    ]
+    said = [line for line in result.err.splitlines() if line.startswith("No changes: stack")]
+    assert [line.split()[3] for line in said] == [NETWORK, DATA, IDENTITY, SERVICE]
+    aws_stub.done()
+
+
+def test_deploy_with_auth_disabled_skips_the_identity_stack_and_says_writes_are_open(
+    cli, aws_stub: Aws, network_template: Path, data_template: Path, tmp_path: Path
+) -> None:
+    template = _service_template()
+    choice = {"Type": "String", "AllowedValues": ["true", "false"], "Default": "false"}
+    template["Parameters"] |= {
+        IDENTITY_STACK_NAME: {"Type": "String", "Default": IDENTITY},
+        AUTH_DISABLED: choice,
+    }
+    service_template = tmp_path / "service.json"
+    service_template.write_text(json.dumps(template), encoding="utf-8")
+    network_values = {"VpcName": "prod"}
+    aws_stub.cfn.add_response(
+        "describe_stacks",
+        described(NETWORK, "UPDATE_COMPLETE", network_values),
+        {"StackName": NETWORK},
+    )
+    no_changes(aws_stub, NETWORK, network_template, previous(network_values))
+    aws_stub.cfn.add_response(
+        "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
+    )
+    no_changes(aws_stub, DATA, data_template, previous(DATA_PARAMETERS))
+    expect_protected_already(aws_stub)
+    aws_stub.cfn.add_response(
+        "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
+    )
+    missing(aws_stub.cfn, SERVICE)
+    cs_id = expect_change_set(
+        aws_stub,
+        SERVICE,
+        purpose="deploy",
+        change_type="CREATE",
+        parameters=[
+            {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.2.0"},
+            {"ParameterKey": DATA_STACK_NAME, "ParameterValue": DATA},
+            {"ParameterKey": DATA_STACK_HAS_CACHE, "ParameterValue": "true"},
+            {"ParameterKey": DATA_STACK_HAS_READERS, "ParameterValue": "false"},
+            {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
+            {"ParameterKey": AUTH_DISABLED, "ParameterValue": "true"},
+        ],
+        changes=[change("Topic", "AWS::SNS::Topic", action="Add")],
+        values={IMAGE_TAG: "v1.2.0", AUTH_DISABLED: "true"},
+        template=service_template,
+    )
+    result = cli(
+        "deploy",
+        "--template-file",
+        str(service_template),
+        "--data-template-file",
+        str(data_template),
+        "--image-tag",
+        "v1.2.0",
+        "--param",
+        "AuthDisabled=true",
+        "--network-template-file",
+        str(network_template),
+        "--no-execute",
+        "--output",
+        "json",
+        clients=aws_stub.clients,
+    )
+    assert result.code == 0, result.err
+    assert "Identity stack api-cars-identity not deployed: the service has AuthDisabled=true" in (
+        result.err
+    )
+    assert "Writes will be OPEN: anyone can write (AuthDisabled=true)" in result.err
+    assert result.json()["change_set_name"] == cs_id.split("/")[1]
+    aws_stub.done()
+
+
 def test_deploy_refuses_a_service_template_that_cannot_take_the_data_stack(
     cli, aws_stub: Aws, data_template: Path, tmp_path: Path
 ) -> None:
@@ -820,6 +993,36 @@ def test_deploying_the_service_alone_needs_its_data_stack(
     aws_stub.done()
 
 
+def test_a_service_with_access_logs_waits_for_a_data_stack_that_has_the_bucket(
+    cli, aws_stub: Aws, tmp_path: Path
+) -> None:
+    document = _service_template()
+    document["Parameters"][ACCESS_LOGS] = {"Type": "String", "Default": "true"}
+    template = tmp_path / "service-with-logs.json"
+    template.write_text(json.dumps(document), encoding="utf-8")
+    aws_stub.cfn.add_response(
+        "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
+    )  # a data stack from before the bucket: no AccessLogBucket output
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--template-file",
+        str(template),
+        "--image-tag",
+        "v1.2.0",
+        "--yes",
+        clients=aws_stub.clients,
+    )
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (
+        "cars-stack deploy: data stack api-cars-data has no access-log bucket yet (output "
+        "AccessLogBucket): deploy it first (cars-stack deploy --only data), or pass --param "
+        "AccessLogBucketName=BUCKET or --param AccessLogs=false"
+    )
+    aws_stub.done()  # no change set was made
+
+
 # --- destroy: the data stack stays, or goes with its typed name and a final snapshot -------------
 def test_destroy_deletes_the_service_and_keeps_the_data_stack_saying_so(
     deployed: Path, cli, aws
@@ -832,8 +1035,8 @@ def test_destroy_deletes_the_service_and_keeps_the_data_stack_saying_so(
     result = cli("destroy", "--yes")
     assert result.code == 0, result.err
     assert (
-        "Data stack api-cars-data kept, with its database and cache: to delete it and its data, "
-        "cars-stack destroy --delete-data api-cars-data" in result.out
+        "Data stack api-cars-data kept, with its database, cache and access logs: to delete it "
+        "and its data, cars-stack destroy --delete-data api-cars-data" in result.out
     )
     names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
     assert DATA in names
@@ -923,7 +1126,11 @@ def expect_data_deletion(aws: Aws, snapshots: list[dict[str, Any]]) -> None:
     _not_imported(aws, f"{DATA}-CacheEndpoint")
     cfn.add_response(
         "list_stack_resources",
-        _resources(DATA, (DATABASE_CLUSTER, CLUSTER_ID, "AWS::RDS::DBCluster")),
+        _resources(
+            DATA,
+            (DATABASE_CLUSTER, CLUSTER_ID, "AWS::RDS::DBCluster"),
+            (ACCESS_LOG_BUCKET, LOG_BUCKET, "AWS::S3::Bucket"),
+        ),
         {"StackName": DATA},
     )
     lift_id = expect_change_set(
@@ -994,6 +1201,12 @@ def test_destroy_delete_data_lifts_protection_deletes_and_prints_the_final_snaps
     assert (
         f"Final snapshot of cluster {CLUSTER_ID}: {FINAL} (available); restore from it with "
         "aws rds restore-db-cluster-from-snapshot" in result.out
+    )
+    # The access-log bucket outlives the data stack (DeletionPolicy), and the output says how to go.
+    assert (
+        f"Access-log bucket {LOG_BUCKET} kept with the load balancer's logs (they expire by its "
+        f"lifecycle rule); to delete it and them: aws s3 rb s3://{LOG_BUCKET} --force "
+        f"--region {REGION}" in result.out
     )
     aws_stub.done()
 
@@ -1245,3 +1458,17 @@ def test_only_data_refuses_service_parameters(cli, aws_stub: Aws, data_template:
         "does not deploy\n"
     )
     aws_stub.done()  # refused before any AWS call
+
+
+def test_a_data_stack_name_too_long_for_its_access_log_bucket_is_refused_before_any_call(
+    cli, aws_stub: Aws
+) -> None:
+    name = "api-cars-production-eu-data"  # 27: the most eu-west-1 leaves is 27
+    longer = name + "x"
+    result = cli("deploy", "--only", "data", "--data-stack-name", longer, clients=aws_stub.clients)
+    assert result.code == 2
+    assert result.err == (
+        f"cars-stack deploy: data stack name {longer} is too long for its access-log bucket "
+        "(64 > 63 characters): in eu-west-1 it may have at most 27 (--data-stack-name)\n"
+    )
+    aws_stub.done()  # nothing was asked of AWS

@@ -64,6 +64,7 @@ def test_status_offers_only_what_it_uses(capsys) -> None:
         "--help",
         "--stack-name",
         "--data-stack-name",  # status shows the data tier too
+        "--identity-stack-name",  # ... and the issuer writes need
         "--region",
         "--profile",
         "--output",

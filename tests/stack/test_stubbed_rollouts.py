@@ -17,8 +17,11 @@ import pytest
 from botocore.stub import ANY
 
 from template_builder.names import (
+    AUTH_DISABLED,
     DATA_STACK_NAME,
+    IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
     OUTPUT_IMAGE_CHECK_SERVICE_TOKEN,
     REPOSITORY_NAME,
@@ -84,6 +87,7 @@ def event(
 
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
+LOAD_BALANCER_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 MARKER = event(STACK, STACK_TYPE, "UPDATE_COMPLETE")  # the end of the previous operation
 
 
@@ -834,8 +838,12 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
             "ChangeSetType": "CREATE",
             "TemplateBody": real_template_path.read_text(),
             "Parameters": [
+                {"ParameterKey": AUTH_DISABLED, "ParameterValue": "true"},
                 {"ParameterKey": DATA_STACK_NAME, "ParameterValue": ""},
+                {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
                 {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
+                # A create runs unprotected, so that it can roll back if it fails.
+                {"ParameterKey": LOAD_BALANCER_DELETION_PROTECTION, "ParameterValue": "false"},
                 {"ParameterKey": NETWORK_STACK_NAME, "ParameterValue": "api-cars-network"},
             ],
             "Capabilities": ["CAPABILITY_IAM"],
@@ -860,6 +868,79 @@ def test_deploy_replace_failed_deletes_the_failed_stack_then_creates_it(
     assert "Deleting api-cars (ROLLBACK_COMPLETE" in result.out
     assert "(CREATE) for stack api-cars" in result.out
     stubbed.done()
+
+
+def test_a_failed_first_create_rolls_back_and_no_protection_change_set_follows(
+    cli, stubbed, real_template_path
+) -> None:
+    """The create ran with the load balancer unprotected, so CloudFormation could delete it: the
+    stack ends ROLLBACK_COMPLETE (never ROLLBACK_FAILED), and nothing tries to protect it."""
+    _missing_stack(stubbed)
+    stubbed.ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["v1.3.0"]}]})
+    _exports_of_the_network_and_registry(stubbed)
+    stubbed.cfn_stub.add_response(
+        "create_change_set",
+        {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "CREATE",
+            "TemplateBody": real_template_path.read_text(),
+            "Parameters": [
+                {"ParameterKey": AUTH_DISABLED, "ParameterValue": "true"},
+                {"ParameterKey": DATA_STACK_NAME, "ParameterValue": ""},
+                {"ParameterKey": IDENTITY_STACK_NAME, "ParameterValue": ""},
+                {"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.3.0"},
+                {"ParameterKey": LOAD_BALANCER_DELETION_PROTECTION, "ParameterValue": "false"},
+                {"ParameterKey": NETWORK_STACK_NAME, "ParameterValue": "api-cars-network"},
+            ],
+            "Capabilities": ["CAPABILITY_IAM"],
+            "Description": ANY,
+        },
+    )
+    created = change_set([change("LoadBalancer", LOAD_BALANCER_TYPE, action="Add")])
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    stubbed.cfn_stub.add_response("describe_change_set", created)
+    review = event(STACK, STACK_TYPE, "REVIEW_IN_PROGRESS")
+    stubbed.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    stubbed.cfn_stub.add_response("describe_stack_events", {"StackEvents": [review]})
+    stubbed.cfn_stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK}
+    )
+    failure = "Resource handler returned message: TargetGroup quota reached"
+    rolled_back = [
+        event(STACK, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated"),
+        event("LoadBalancer", LOAD_BALANCER_TYPE, "CREATE_COMPLETE"),
+        event("TargetGroup", "AWS::ElasticLoadBalancingV2::TargetGroup", "CREATE_FAILED", failure),
+        event(STACK, STACK_TYPE, "ROLLBACK_IN_PROGRESS"),
+        event("LoadBalancer", LOAD_BALANCER_TYPE, "DELETE_COMPLETE"),
+        event(STACK, STACK_TYPE, "ROLLBACK_COMPLETE"),
+    ]
+    stubbed.cfn_stub.add_response(
+        "describe_stacks", stack("ROLLBACK_COMPLETE"), {"StackName": STACK_ID}
+    )
+    stubbed.cfn_stub.add_response(
+        "describe_stack_events", {"StackEvents": [*rolled_back[::-1], review]}
+    )
+    result = cli(
+        "deploy",
+        "--only",
+        "service",
+        "--param",
+        "DataStackName=",
+        "--param",
+        "AuthDisabled=true",
+        "--template-file",
+        str(real_template_path),
+        "--image-tag",
+        "v1.3.0",
+        "--yes",
+        clients=stubbed.clients,
+    )
+    assert result.code == 1
+    assert "stack api-cars ended ROLLBACK_COMPLETE" in result.err
+    assert "TargetGroup quota reached" in result.err
+    stubbed.done()  # no second change set was asked for
 
 
 # --- --verify: what it needs is checked before anything changes -----------------------------

@@ -19,6 +19,7 @@ from cloud_radar.cf.unit import Template
 from template_builder import names
 from template_builder.data.stack import build_data_template
 from template_builder.github_oidc import build_github_oidc_template
+from template_builder.identity.stack import build_identity_template
 from template_builder.network_stack import build_network_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
@@ -53,7 +54,20 @@ DATA_STACK_OUTPUTS = {
     ),
     names.OUTPUT_CLIENT_SECURITY_GROUP: "sg-0ccccccccccccccc1",
     names.OUTPUT_DATA_VPC_ID: "vpc-0da7a0da7a0da7a00",
+    names.OUTPUT_ACCESS_LOG_BUCKET: f"api-cars-data-alb-{ACCOUNT_ID}-{REGION}-2d3fb730",
 }
+# What an identity stack named api-cars-identity exports (a Cognito pool's shapes).
+IDENTITY_STACK_OUTPUTS = {
+    names.OUTPUT_ISSUER: f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_AbCdEf123",
+    names.OUTPUT_AUDIENCE: "1example23456789abcdefghij",
+    names.OUTPUT_TOKEN_URL: f"https://api-cars-identity-{ACCOUNT_ID}.auth.{REGION}"
+    ".amazoncognito.com/oauth2/token",
+    names.OUTPUT_WRITE_SCOPE: "api-cars/cars:write",
+    names.OUTPUT_READ_SCOPE: "api-cars/cars:read",
+    names.OUTPUT_USER_POOL_ID: f"{REGION}_AbCdEf123",
+}
+# The one way to run with writes open: no identity stack, and the explicit switch.
+AUTH_OFF = {names.IDENTITY_STACK_NAME: "", names.AUTH_DISABLED: "true"}
 IMAGE_CHECK_FUNCTION = (
     f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:api-cars-registry-ImageCheckFunction-AbC123"
 )
@@ -63,6 +77,7 @@ DEMO = {
     names.EMBEDDED_DEMO_DATABASE: "true",
     names.DESIRED_COUNT: "1",
     names.AUTO_SCALING: "false",
+    names.ACCESS_LOGS: "false",
 }
 SECRET_VALUES = {
     f"{secret}:SecretString:{key}": f"{secret}-{key}-value"
@@ -92,14 +107,18 @@ def data_template() -> dict:
 
 
 @cache
+def identity_template() -> dict:
+    return build_identity_template().to_dict()
+
+
 def network_template() -> dict:
     return build_network_template().to_dict()
 
 
-def data_exports(stack: str) -> dict[str, str]:
+def data_exports(stack: str, outputs: dict[str, str] = DATA_STACK_OUTPUTS) -> dict[str, str]:
     return {
         names.DATA_EXPORT.format(stack=stack, output=output): value
-        for output, value in DATA_STACK_OUTPUTS.items()
+        for output, value in outputs.items()
     }
 
 
@@ -166,9 +185,13 @@ def _without_novalue(value):
 
 
 def resolve(
-    template: dict | None = None, stack_name: str = names.DEFAULT_STACK_NAME, **parameters
+    template: dict | None = None,
+    stack_name: str = names.DEFAULT_STACK_NAME,
+    *,
+    region: str = REGION,
+    **parameters,
 ) -> dict:
-    """The template resolved for `parameters` (ImageTag defaults to v1.0.0)."""
+    """The template resolved for `parameters` (ImageTag defaults to v1.0.0), in `region`."""
     body = copy.deepcopy(template or service_template())
     if names.VPC_LOOKUP in body["Resources"]:
         body["Resources"][names.VPC_LOOKUP]["Metadata"] = {
@@ -193,6 +216,7 @@ def resolve(
         # cloud-radar resolves both branches of an Fn::If: the imports must resolve even
         # where the condition drops them.
         imports=data_exports(stack_named_by(names.DATA_STACK_NAME))
+        | data_exports(stack_named_by(names.IDENTITY_STACK_NAME), IDENTITY_STACK_OUTPUTS)
         | network_exports(stack_named_by(names.NETWORK_STACK_NAME))
         | registry_exports(stack_named_by(names.REGISTRY_STACK_NAME)),
         dynamic_references={"secretsmanager": SECRET_VALUES},
@@ -202,9 +226,9 @@ def resolve(
     # Fixed, as a real stack's id is for its whole life; cloud-radar reads it from the class and
     # draws a new one on every render when it is empty.
     Template.StackId = (
-        f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{stack_name}/{STACK_UUID}"
+        f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/{STACK_UUID}"
     )
-    radar.create_stack({k: str(v) for k, v in parameters.items()}, region=REGION)
+    radar.create_stack({k: str(v) for k, v in parameters.items()}, region=region)
     return _without_novalue(radar.template)
 
 
@@ -263,12 +287,15 @@ class Render:
     redis_parameter = REDIS_PARAMETER
     certificate = CERTIFICATE
     demo = DEMO
+    auth_off = AUTH_OFF
     data_outputs = DATA_STACK_OUTPUTS
+    identity_outputs = IDENTITY_STACK_OUTPUTS
     image_check_function = IMAGE_CHECK_FUNCTION
     secret_values = SECRET_VALUES
 
     service = staticmethod(service_template)
     data = staticmethod(data_template)
+    identity = staticmethod(identity_template)
     network = staticmethod(network_template)
     rule_failures = staticmethod(rule_failures)
     registry = staticmethod(registry_template)

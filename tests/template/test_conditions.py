@@ -21,7 +21,8 @@ SECRETS = {
 DATA = {
     "data-stack-with-cache": {},
     "data-stack-without-cache": {names.DATA_STACK_HAS_CACHE: "false"},
-    "no-data-stack": {names.DATA_STACK_NAME: ""},
+    # Without a data stack, access logs go to a bucket given (the demo opts out: AccessLogs=false).
+    "no-data-stack": {names.DATA_STACK_NAME: "", names.ACCESS_LOG_BUCKET_NAME: "company-alb-logs"},
 }
 # Parameters a variant no longer uses once its conditions are decided (e.g. CertificateArn on
 # HTTP): expected, so W2001 (unused parameter) says nothing about the variant.
@@ -52,9 +53,14 @@ def _combinations():
 
 @pytest.mark.parametrize(("https", "scaling", "secrets", "data"), list(_combinations()))
 def test_every_condition_combination_passes_cfn_lint(render, https, scaling, secrets, data):
-    demo = {names.EMBEDDED_DEMO_DATABASE: "true", names.DESIRED_COUNT: "1"}
+    demo = {
+        names.EMBEDDED_DEMO_DATABASE: "true",
+        names.DESIRED_COUNT: "1",
+        names.ACCESS_LOGS: "false",
+        names.ACCESS_LOG_BUCKET_NAME: "",
+    }
     params = parameters(
-        render, HTTPS[https], SCALING[scaling], SECRETS.get(secrets, demo), DATA[data]
+        render, HTTPS[https], SCALING[scaling], DATA[data], SECRETS.get(secrets, demo)
     )
     assert render.rule_failures(render.service(), **params) == []
     variant = render.variant(render.service(), **params)
@@ -172,6 +178,7 @@ def test_without_secrets_nothing_is_injected_and_no_secret_is_readable(demo_stac
 def test_given_secrets_are_injected_from_their_arns(render):
     resources = render.resolve(
         DataStackName="",
+        AccessLogs="false",
         DatabaseUrlSecretArn=render.database_secret,
         RedisUrlSecretArn=render.redis_parameter,
     )["Resources"]
@@ -190,9 +197,9 @@ def test_secrets_never_appear_as_plain_environment_values(render):
 
 
 def test_the_execution_role_reads_exactly_the_given_secrets(render):
-    resources = render.resolve(DataStackName="", DatabaseUrlSecretArn=render.database_secret)[
-        "Resources"
-    ]
+    resources = render.resolve(
+        DataStackName="", AccessLogs="false", DatabaseUrlSecretArn=render.database_secret
+    )["Resources"]
     (policy,) = _secret_policies(resources)
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [render.database_secret]

@@ -21,7 +21,9 @@ def container(resolved: dict) -> dict:
 
 
 def environment(resolved: dict) -> dict[str, str]:
-    return {e["Name"]: e["Value"] for e in container(resolved)["Environment"]}
+    """The variables of the data tier and the image (AUTH_*: test_auth_link.py)."""
+    variables = {e["Name"]: e["Value"] for e in container(resolved)["Environment"]}
+    return {k: v for k, v in variables.items() if not k.startswith("AUTH_")}
 
 
 def secrets(resolved: dict) -> dict[str, str]:
@@ -111,8 +113,7 @@ def test_reads_go_to_the_reader_endpoint_only_when_the_data_stack_has_readers(re
     with_readers = environment(render.resolve(DataStackHasReaders="true"))
     assert with_readers["DATABASE_READ_HOST"] == render.data_outputs[names.OUTPUT_READER_ENDPOINT]
     without_data_stack = render.resolve(
-        DataStackName="", EmbeddedDemoDatabase="true", DesiredCount="1", AutoScaling="false",
-        DataStackHasReaders="true",
+        **render.demo, DataStackHasReaders="true",
     )  # fmt: skip
     assert "DATABASE_READ_HOST" not in environment(without_data_stack)
 
@@ -132,6 +133,7 @@ def test_a_data_stack_without_cache_gives_no_cache_settings(render):
 def test_without_a_data_stack_the_service_gets_none_of_it(render):
     resolved = render.resolve(
         DataStackName="",
+        AccessLogs="false",
         DatabaseUrlSecretArn=render.database_secret,
         RedisUrlSecretArn=render.redis_parameter,
     )
@@ -153,16 +155,19 @@ def test_the_default_parameters_pass_the_rules(render):
 
 
 def test_no_database_at_all_is_refused(render):
-    (failure,) = render.rule_failures(render.service(), DataStackName="")
+    (failure,) = render.rule_failures(render.service(), DataStackName="", AccessLogs="false")
     assert "No database" in failure
     with pytest.raises(ValueError, match="No database"):
-        render.resolve(DataStackName="")
+        render.resolve(DataStackName="", AccessLogs="false")
 
 
 def test_a_database_secret_alone_needs_no_data_stack(render):
     assert (
         render.rule_failures(
-            render.service(), DataStackName="", DatabaseUrlSecretArn=render.database_secret
+            render.service(),
+            DataStackName="",
+            AccessLogBucketName="company-alb-logs",
+            DatabaseUrlSecretArn=render.database_secret,
         )
         == []
     )
@@ -192,7 +197,14 @@ def test_the_demo_is_refused_with_anything_but_one_task_and_no_database(render, 
     ("parameters", "says"),
     [
         ({}, "data stack api-cars-data"),
-        ({names.DATA_STACK_NAME: "", names.DATABASE_URL_SECRET_ARN: "database"}, "DATABASE_URL"),
+        (
+            {
+                names.DATA_STACK_NAME: "",
+                names.ACCESS_LOGS: "false",
+                names.DATABASE_URL_SECRET_ARN: "database",
+            },
+            "DATABASE_URL",
+        ),
         ("demo", "EMBEDDED DEMO"),
     ],
 )

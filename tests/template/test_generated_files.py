@@ -51,6 +51,7 @@ def test_write_mode_creates_missing_templates(monkeypatch, tmp_path):
         "data-stack-policy.json",
         "data.yaml",
         "github-oidc.yaml",
+        "identity.yaml",
         "network.yaml",
         "registry.yaml",
     ]

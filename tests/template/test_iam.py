@@ -48,6 +48,10 @@ MAY_USE_ANY_RESOURCE = {
     "application-autoscaling:TagResource",
     "application-autoscaling:UntagResource",
     "application-autoscaling:ListTagsForResource",
+    # The identity stack's handlers: a new pool has no ARN yet, a domain is read by its name.
+    "cognito-idp:CreateUserPool",
+    "cognito-idp:ListUserPools",
+    "cognito-idp:DescribeUserPoolDomain",
     # The data stack's handlers (RDS Describe* and account reads, the password generator).
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
@@ -90,6 +94,37 @@ UNUSED_DATA_FEATURES = {
     "redshift": "the attachment targets an RDS cluster",
     "elasticache:ModifyReplicationGroup": "no replication groups (serverless)",
     "ec2:CreateTags": "the cache's VPC endpoint is managed by ElastiCache",
+    "s3tables:": "the access-log bucket is a general purpose bucket",
+    "s3:GetObject": "Lambda code is inline (ZipFile)",
+    "s3:REST.PUT.OBJECT": "no log-group delivery to S3",
+    "s3:DeleteObject": "CloudFormation never empties the access-log bucket: it is kept",
+    "s3:PutObjectAcl": "BucketOwnerEnforced: no ACLs",
+    "s3:PutBucketAcl": "BucketOwnerEnforced: no ACLs",
+    "s3:PutBucketAbac": "no attribute-based access control on the bucket",
+    "s3:CreateBucketMetadataTableConfiguration": "no S3 Metadata tables",
+    "s3:DeleteBucketMetadataTableConfiguration": "no S3 Metadata tables",
+    "s3:UpdateBucketMetadata": "no S3 Metadata tables",
+    "s3:PutAccelerateConfiguration": "no transfer acceleration",
+    "s3:PutAnalyticsConfiguration": "no storage-class analysis",
+    "s3:DeleteBucketAnalyticsConfiguration": "no storage-class analysis",
+    "s3:PutBucketCORS": "no CORS: nothing reads the logs from a browser",
+    "s3:DeleteBucketCors": "no CORS: nothing reads the logs from a browser",
+    "s3:DeleteBucketEncryption": "SSE-S3 stays on",
+    "s3:DeleteBucketLifecycle": "the expiry rule stays (IAM grants its removal by Put)",
+    "s3:PutBucketLogging": "the log bucket does not log its own access",
+    "s3:PutBucketNotification": "no event notifications",
+    "s3:PutBucketObjectLockConfiguration": "no object lock",
+    "s3:PutObjectLockConfiguration": "no object lock",
+    "s3:PutBucketReplication": "no replication",
+    "s3:PutReplicationConfiguration": "no replication",
+    "s3:DeleteBucketReplication": "no replication",
+    "s3:PutBucketVersioning": "no versioning (log files are written once, then expire)",
+    "s3:PutBucketWebsite": "no website hosting",
+    "s3:DeleteBucketWebsite": "no website hosting",
+    "s3:PutIntelligentTieringConfiguration": "no Intelligent-Tiering archive configuration",
+    "s3:PutInventoryConfiguration": "no inventory reports",
+    "s3:PutMetricsConfiguration": "no request metrics",
+    "s3:DeleteBucketMetricsConfiguration": "no request metrics",
 }
 
 # Permissions CloudFormation's resource handlers list for features this stack does not use.
@@ -264,9 +299,14 @@ def test_only_the_deploy_role_executes_change_sets(oidc):
     assert not {a for a in actions_of(oidc[names.DEPLOY_ROLE]) if a.startswith("ecr:")}
 
 
-def test_change_sets_are_allowed_on_the_service_its_network_and_data_stacks_only(render, oidc):
+def test_change_sets_are_allowed_on_the_service_and_the_stacks_it_uses_only(render, oidc):
     prefix = f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/"
-    stacks = {f"{prefix}api-cars/*", f"{prefix}api-cars-data/*", f"{prefix}api-cars-network/*"}
+    stacks = {
+        f"{prefix}api-cars/*",
+        f"{prefix}api-cars-data/*",
+        f"{prefix}api-cars-network/*",
+        f"{prefix}api-cars-identity/*",
+    }
     for role in (names.PUBLISH_ROLE, names.DEPLOY_ROLE):
         found = set()
         for statement in statements(oidc[role]):
@@ -353,7 +393,8 @@ def test_the_cloudformation_role_can_manage_every_resource_of_the_service_stack(
 def test_the_cloudformation_role_can_manage_every_resource_of_the_data_stack(render, oidc):
     granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
     types = {r["Type"] for r in render.data()["Resources"].values()}
-    unused = {**UNUSED_FEATURES, **UNUSED_DATA_FEATURES}
+    # The data stack owns a bucket (the access logs'): its S3 permissions are checked.
+    unused = {k: v for k, v in UNUSED_FEATURES.items() if k != "s3:"} | UNUSED_DATA_FEATURES
     missing = {}
     for resource_type in sorted(t for t in types if not t.startswith("Custom::")):
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
@@ -379,6 +420,9 @@ def test_data_stack_writes_are_scoped_to_its_names(render, oidc):
     assert f"arn:aws:rds:{where}:cluster:api-cars-data-*" in resources
     assert f"arn:aws:secretsmanager:{where}:secret:api-cars-data/*" in resources
     assert f"arn:aws:elasticache:{where}:serverlesscache:api-cars-data" in resources
+    # S3 ARNs name no account or Region: the bucket's name carries both.
+    buckets = {r for r in resources if r.startswith("arn:aws:s3:::")}
+    assert buckets == {f"arn:aws:s3:::api-cars-data-alb-{render.account_id}-{render.region}-*"}
     linked = [
         s
         for s in data["PolicyDocument"]["Statement"]
@@ -495,3 +539,66 @@ def test_the_key_parameter_takes_key_arns_only(render, value, accepted):
 
     pattern = render.service()["Parameters"][names.SECRETS_KMS_KEY_ARN]["AllowedPattern"]
     assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+# What the identity stack's pool does not use, so its handlers' permissions for it are not granted.
+UNUSED_IDENTITY_FEATURES = {
+    "kms:": "no customer-managed KMS key on the pool",
+    "cloudfront:": "a Cognito prefix domain, no custom domain (CloudFront)",
+    "iam:PassRole": "no SMS role, no analytics (Pinpoint) role",
+    "iam:PutRolePolicy": "no analytics (Pinpoint) role",
+    "iam:DeleteRolePolicy": "no analytics (Pinpoint) role",
+    "iam:CreateServiceLinkedRole": "no e-mail, SMS or analytics configuration",
+}
+
+
+def test_the_cloudformation_role_can_manage_every_resource_of_the_identity_stack(render, oidc):
+    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
+    types = {r["Type"] for r in render.identity()["Resources"].values()}
+    assert "AWS::Cognito::UserPool" in types
+    missing = {}
+    for resource_type in sorted(types):
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+        needed = {
+            permission
+            for handler in schema.get("handlers", {}).values()
+            for permission in handler.get("permissions", [])
+            if not any(permission.startswith(prefix) for prefix in UNUSED_IDENTITY_FEATURES)
+        }
+        if needed - granted:
+            missing[resource_type] = sorted(needed - granted)
+    assert missing == {}
+
+
+def test_identity_stack_writes_are_scoped_to_the_accounts_user_pools(render, oidc):
+    role = oidc[names.CLOUDFORMATION_ROLE]["Properties"]
+    (identity,) = [p for p in role["Policies"] if p["PolicyName"] == "manage-identity-stack"]
+    scoped, unscoped = identity["PolicyDocument"]["Statement"]
+    assert scoped["Resource"] == [
+        f"arn:aws:cognito-idp:{render.region}:{render.account_id}:userpool/*"
+    ]
+    assert unscoped["Resource"] == ["*"]
+    assert set(unscoped["Action"]) == {
+        "cognito-idp:CreateUserPool",
+        "cognito-idp:ListUserPools",
+        "cognito-idp:DescribeUserPoolDomain",
+    }
+    assert not any(a.startswith("cognito-idp:") for a in actions_of(oidc[names.PUBLISH_ROLE]))
+    assert not any(a.startswith("cognito-idp:") for a in actions_of(oidc[names.DEPLOY_ROLE]))
+
+
+def test_only_the_deploy_role_executes_identity_stack_change_sets(render, oidc):
+    identity = (
+        f"arn:aws:cloudformation:{render.region}:{render.account_id}:stack/api-cars-identity/*"
+    )
+
+    def on_identity(role):
+        return {
+            a for s in statements(oidc[role]) if s["Resource"] == [identity] for a in s["Action"]
+        }
+
+    assert "cloudformation:ExecuteChangeSet" in on_identity(names.DEPLOY_ROLE)
+    assert {"cloudformation:CreateChangeSet", "cloudformation:DescribeStacks"} <= on_identity(
+        names.PUBLISH_ROLE
+    )
+    assert "cloudformation:ExecuteChangeSet" not in on_identity(names.PUBLISH_ROLE)

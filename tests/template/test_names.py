@@ -6,6 +6,7 @@ import re
 import pytest
 
 from template_builder import names
+from template_builder.access_logs import ELB_LOG_ACCOUNTS
 from template_builder.render import render_all
 
 # Resource type -> the property holding a name that must be unique in an account and region.
@@ -57,6 +58,8 @@ def test_names_inside_one_stack_are_distinct(default_stack):
 
 
 def test_no_vpc_subnet_security_group_or_account_id_is_written_in_any_template():
+    """Save the Elastic Load Balancing accounts that deliver access logs (AWS's, per Region)."""
     for path, text in render_all().items():
         assert not re.search(r"\b(vpc|subnet|sg)-[0-9a-f]{8,17}\b", text), path
-        assert not re.search(r"\b[0-9]{12}\b", text), path
+        accounts = set(re.findall(r"\b[0-9]{12}\b", text))
+        assert accounts <= set(ELB_LOG_ACCOUNTS.values()), path

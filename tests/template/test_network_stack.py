@@ -86,6 +86,7 @@ def test_the_service_imports_only_what_the_other_stacks_export(render):
             (names.DATA_STACK_NAME, render.data()),
             (names.NETWORK_STACK_NAME, render.network()),
             (names.REGISTRY_STACK_NAME, render.registry()),
+            (names.IDENTITY_STACK_NAME, render.identity()),
         )
         for output, spec in template["Outputs"].items()
         if "Export" in spec

@@ -206,5 +206,7 @@ def test_outputs_give_what_status_and_the_workflows_read(render):
         names.OUTPUT_IMAGE_TAG: "v3.0.0",
         names.OUTPUT_LOG_GROUP: names.LOG_GROUP,
         names.OUTPUT_DATABASE_MODE: "data stack api-cars-data (Aurora PostgreSQL)",
+        names.OUTPUT_WRITE_ACCESS: "protected by the issuer of api-cars-identity",
         names.OUTPUT_ALARM_TOPIC: "none: alarms page nobody",
+        names.OUTPUT_TRANSPORT: names.PLAIN_HTTP,
     }
