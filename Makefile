@@ -4,7 +4,8 @@ SHELL := /bin/bash
 
 .PHONY: help init dev run test lint lint-py lint-cfn \
         lint-docker lint-shell lint-actions lint-compose fmt migrate seed bench template \
-        guard-tools image-size-estimate deploy release rollback status destroy clean docs-assets chromium
+        guard-tools image-size-estimate deploy release rollback status destroy clean docs-assets chromium \
+        rehearsal haproxy
 
 PYTHON  ?= python3.11
 VENV    ?= .venv
@@ -91,6 +92,9 @@ $(GUARD_STAMP): tools/cfn-guard/package.json tools/cfn-guard/package-lock.json
 chromium: ## Install Debian's chromium when absent (the /docs browser test needs it)
 	$(call need-debian,$(CHROMIUM),chromium)
 
+haproxy: ## Install Debian's haproxy when absent (the rehearsal's load balancer)
+	$(call need-debian,haproxy,haproxy)
+
 # Local runs have no token issuer unless AUTH_ISSUER names one: then the API checks tokens as
 # deployed; otherwise writes are open, said in one line (the API refuses to start without either).
 open-writes-unless-issuer = if [ -z "$$AUTH_ISSUER" ]; then \
@@ -124,12 +128,19 @@ seed: $(API_STAMP) ## Load a few hundred realistic sample cars
 bench: $(DEV_STAMP) $(DOCS_ASSETS) ## Benchmark the API against a bare Sanic baseline; writes docs/benchmarks.md
 	$(BIN)/python -m bench
 
+# The whole life of the service on this machine with live traffic: moto plays AWS, HAProxy the ALB
+# (docs/rehearsal.md). REHEARSAL_ARGS="--fast 0.1" scales the template's timings;
+# REHEARSAL_ARGS="--record docs/rehearsal.md" records the run there.
+REHEARSAL_ARGS ?=
+rehearsal: $(DEV_STAMP) $(DOCS_ASSETS) haproxy ## Rehearse launch, deploy (moto), release, rollback, faults, destroy; exit 1 on a missed target
+	$(BIN)/python -m rehearsal $(REHEARSAL_ARGS)
+
 # --- tests and linters --------------------------------------------------------------------------
-test: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
+test: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium haproxy ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 # A pattern rule: a new folder under tests/ is a new target without editing this file.
-test-%: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
+test-%: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium haproxy ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
 	@test -d tests/$* || { echo "make test-$*: no suite tests/$* (suites: $(notdir $(wildcard tests/*)))" >&2; exit 2; }
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/$* $(PYTEST_ARGS)
 

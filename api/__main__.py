@@ -37,6 +37,10 @@ def _stop_gracefully_on_signals(app: Sanic, requested: dict[str, bool]) -> None:
     to "ignore" just before its after-start listeners, so the first one puts the handler back), and
     this task stops the server once it is really serving: in-flight requests get
     SHUTDOWN_GRACE_SECONDS.
+
+    First it drains: for SHUTDOWN_DRAIN_SECONDS the health checks answer 503 while every other
+    request is still served, so a load balancer that has not deregistered the task yet (a Spot
+    interruption signals first) marks it unhealthy and stops sending before the socket closes.
     """
 
     @app.listener("after_server_start", priority=1_000_000)
@@ -48,6 +52,8 @@ def _stop_gracefully_on_signals(app: Sanic, requested: dict[str, bool]) -> None:
             # (no event to await) just before its serving loop starts.
             while not (requested["stop"] and app.state.is_running):  # noqa: ASYNC110
                 await asyncio.sleep(SIGNAL_POLL_SECONDS)
+            app.ctx.draining = True
+            await asyncio.sleep(app.ctx.settings.shutdown_drain_seconds)
             app.stop(terminate=False)
 
         app.add_task(stop_once_serving(), name="api-cars-stop-on-signal")

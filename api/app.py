@@ -73,6 +73,8 @@ def create_app(settings: Settings | object | None = None, *, migrate: bool | Non
     app.ctx.db = None
     app.ctx.cache = None
     app.ctx.auth = None
+    # Set on SIGTERM (api/__main__.py): the health checks fail while requests are still served.
+    app.ctx.draining = False
     app.ctx.version_body = orjson.dumps(health.version_document(settings))
 
     app.blueprint(health.bp)

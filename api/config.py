@@ -415,6 +415,16 @@ VARIABLES: tuple[Variable, ...] = (
         _seconds(0, 600),
     ),
     Variable(
+        "SHUTDOWN_DRAIN_SECONDS",
+        "0",
+        "On SIGTERM, how long the API keeps serving while `/health` and `/ready` answer 503, so "
+        "a load balancer that still sends (a Spot interruption signals before it deregisters) "
+        "stops first; then the graceful stop. The task definition sets it from the target "
+        "group's health check (interval x unhealthy threshold, capped below `stopTimeout`). "
+        "With WORKERS=1 only.",
+        _seconds(0, 600),
+    ),
+    Variable(
         "MIGRATE_ON_START",
         "true",
         "Apply database migrations at start-up (safe with several tasks starting at once).",
@@ -519,6 +529,7 @@ class Settings:
     workers: int = 1
     log_level: str = "INFO"
     shutdown_grace_seconds: float = 20.0
+    shutdown_drain_seconds: float = 0.0
     migrate_on_start: bool = True
     request_max_size: int = 65536
     auth_issuer: str | None = None

@@ -63,7 +63,7 @@ _VERSION = {
         "tags": ["operations"],
         "responses": {
             "200": json_response("Alive", _STATUS),
-            "503": problem(503, "Still starting"),
+            "503": problem(503, "Still starting, or stopping (draining after SIGTERM)"),
         },
     }
 )
@@ -71,10 +71,13 @@ async def health(request: Request) -> HTTPResponse:
     """Liveness: answers without touching any backing service.
 
     503 while the server is still starting (its socket accepts before the last start-up step):
-    a 200 means start-up is over, SIGTERM handling included.
+    a 200 means start-up is over, SIGTERM handling included. 503 again once SIGTERM arrived
+    (draining): the load balancer stops sending while requests are still served.
     """
     if not request.app.state.is_running:
         raise ServiceUnavailable("Starting.")
+    if request.app.ctx.draining:
+        raise ServiceUnavailable("Stopping: draining before shutdown.")
     return HTTPResponse(_OK, content_type="application/json")
 
 
@@ -87,12 +90,15 @@ async def health(request: Request) -> HTTPResponse:
         "tags": ["operations"],
         "responses": {
             "200": json_response("Ready", _STATUS),
-            "503": problem(503, "The database cannot be reached"),
+            "503": problem(503, "The database cannot be reached, or stopping (draining)"),
         },
     }
 )
 async def ready(request: Request) -> HTTPResponse:
-    """Readiness: 503 when the database cannot be reached (the cache is optional)."""
+    """Readiness: 503 when the database cannot be reached (the cache is optional) or while
+    draining after SIGTERM."""
+    if request.app.ctx.draining:
+        raise ServiceUnavailable("Stopping: draining before shutdown.")
     try:
         await request.app.ctx.db.ping()
     except DatabaseUnavailable as error:

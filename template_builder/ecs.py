@@ -20,7 +20,12 @@ from template_builder.auth_link import AuthLink
 from template_builder.custom_resources import ImageCheck
 from template_builder.data_link import DataLink
 from template_builder.iam import TaskRoles
-from template_builder.load_balancer import LoadBalancing
+from template_builder.load_balancer import (
+    HEALTH_CHECK_INTERVAL_SECONDS,
+    HEALTH_CHECK_TIMEOUT_SECONDS,
+    UNHEALTHY_THRESHOLD,
+    LoadBalancing,
+)
 from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.network import SecurityGroups
 from template_builder.network_link import NetworkLink
@@ -28,9 +33,19 @@ from template_builder.parameters import ServiceParameters, optional_value
 
 IMAGE_URI = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}"
 RUN_AS_USER = "10001"  # the image's non-root uid/gid (contract with the Dockerfile)
-# ECS waits this long after SIGTERM before SIGKILL; longer than the API's 20 s drain.
-STOP_TIMEOUT_SECONDS = 30
+# ECS waits this long after SIGTERM before SIGKILL: the drain below (30 s, what the load balancer
+# needs to stop sending) plus room for the requests still in flight (Fargate allows up to 120 s).
+# At 30 s the cap bound the drain to 25 s, and a Spot-style stop failed a few requests
+# (docs/rehearsal.md).
+STOP_TIMEOUT_SECONDS = 45
 HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "api.healthcheck"]
+# On SIGTERM the API fails its health check and keeps serving until the load balancer has seen
+# enough failed checks to stop sending (a Spot interruption signals before it deregisters);
+# capped so in-flight requests still have one health-check timeout before SIGKILL.
+SHUTDOWN_DRAIN_SECONDS = min(
+    HEALTH_CHECK_INTERVAL_SECONDS * UNHEALTHY_THRESHOLD,
+    STOP_TIMEOUT_SECONDS - HEALTH_CHECK_TIMEOUT_SECONDS,
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,7 @@ def add_task_definition(
         Environment=[
             ecs.Environment(Name="APP_VERSION", Value=Ref(params.image_tag)),
             ecs.Environment(Name="PORT", Value=Ref(params.container_port)),
+            ecs.Environment(Name="SHUTDOWN_DRAIN_SECONDS", Value=str(SHUTDOWN_DRAIN_SECONDS)),
             *data.environment(),
             *auth.environment(),
         ],

@@ -1,6 +1,7 @@
 """Throwaway redis-server processes for the cache tests: TLS certificates, Redis Cluster nodes.
 
-Shared by tests/api (in-process cache tests) and tests/api_ops (the API as a process). Every
+Shared by tests/api (in-process cache tests), tests/api_ops (the API as a process) and the
+rehearsal (python -m rehearsal kills and restarts its Redis under load). Every
 server listens on 127.0.0.1 only, on free ports, in a temporary directory, and is stopped by
 whoever started it.
 """
@@ -172,3 +173,42 @@ def start_three_shard_cluster(directory: Path) -> list[ClusterNode]:
             node.kill()
         raise
     return nodes
+
+
+class ThrowawayRedis:
+    """A redis-server of our own on a free port; kill it and start it again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        poll(self.answers_ping, 10, f"redis-server on port {self.port}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def client(self):
+        import redis
+
+        return redis.Redis(port=self.port, socket_timeout=2)
+
+    def answers_ping(self) -> bool:
+        # A raw PING: redis-py retries refused connections with back-off, too slow for polling.
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16) == b"+PONG\r\n"
+        except OSError:
+            return False

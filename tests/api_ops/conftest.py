@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -26,6 +25,8 @@ import httpx
 import pytest
 
 from tests.auth_issuer import Issuer
+from tests.postgres_servers import ThrowawayPostgres
+from tests.redis_servers import ThrowawayRedis
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 30.0
@@ -64,69 +65,6 @@ def free_port_fixture():
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
-def _postgres_bin() -> Path:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
-    if not candidates:
-        pytest.fail("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
-    return candidates[-1]
-
-
-class ThrowawayPostgres:
-    """A PostgreSQL cluster of our own in a temporary directory, on a free port."""
-
-    def __init__(self, root: Path):
-        self.bin = _postgres_bin()
-        self.root = root
-        self.data = root / "data"
-        self.port = free_port()
-        # PostgreSQL refuses to run as root: run its programs as the postgres user then.
-        self.user = "postgres" if os.geteuid() == 0 else None
-
-    def _run(self, *argv: str) -> None:
-        done = subprocess.run(
-            argv, user=self.user, capture_output=True, text=True, timeout=60, check=False
-        )
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(argv[:2])} failed: {done.stderr.strip() or done.stdout}")
-
-    def init(self) -> None:
-        if self.user is not None:
-            entry = pwd.getpwnam(self.user)
-            os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self._run(
-            str(self.bin / "initdb"), "--pgdata", str(self.data), "--username", "postgres",
-            "--auth", "trust", "--encoding", "UTF8", "--no-sync",
-        )  # fmt: skip
-
-    def start(self) -> None:
-        # Durability settings off: this cluster lives for one test run.
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        self._run(
-            str(self.bin / "pg_ctl"), "--pgdata", str(self.data), "--log",
-            str(self.root / "postgres.log"), "--options", options, "--wait", "--timeout", "30",
-            "start",
-        )  # fmt: skip
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run(
-            str(self.bin / "pg_ctl"), "--pgdata", str(self.data), "--mode", mode, "--wait",
-            "stop",
-        )  # fmt: skip
-
-    def create_database(self, name: str) -> str:
-        self._run(
-            str(self.bin / "createdb"), "--host", "127.0.0.1", "--port", str(self.port),
-            "--username", "postgres", name,
-        )  # fmt: skip
-        return self.url(name)
-
-    def url(self, database: str, port: int | None = None) -> str:
-        return f"postgresql://postgres@127.0.0.1:{port or self.port}/{database}"
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[ThrowawayPostgres]:
     root = Path(tempfile.mkdtemp(prefix="api-ops-pg-"))
@@ -142,45 +80,6 @@ def postgres_server() -> Iterator[ThrowawayPostgres]:
 
 
 # --- Redis ----------------------------------------------------------------------------------
-
-
-class ThrowawayRedis:
-    """A redis-server of our own on a free port; kill it and start it again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(self.answers_ping, 10, f"redis-server on port {self.port}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def client(self):
-        import redis
-
-        return redis.Redis(port=self.port, socket_timeout=2)
-
-    def answers_ping(self) -> bool:
-        # A raw PING: redis-py retries refused connections with back-off, too slow for polling.
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16) == b"+PONG\r\n"
-        except OSError:
-            return False
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,7 @@ def test_with_a_data_stack_the_api_gets_its_endpoints_and_tls_settings(render, d
     assert environment(default_stack) == {
         "APP_VERSION": "v1.0.0",
         "PORT": "8000",
+        "SHUTDOWN_DRAIN_SECONDS": "30",
         "PGHOST": out[names.OUTPUT_WRITER_ENDPOINT],
         "PGPORT": out[names.OUTPUT_DATABASE_PORT],
         "PGDATABASE": out[names.OUTPUT_DATABASE_NAME],
@@ -119,7 +120,12 @@ def test_reads_go_to_the_reader_endpoint_only_when_the_data_stack_has_readers(re
 
 def test_a_data_stack_without_cache_gives_no_cache_settings(render):
     resolved = render.resolve(DataStackHasCache="false")
-    assert set(environment(resolved)) == {"APP_VERSION", "PORT", *DATABASE_ENVIRONMENT}
+    assert set(environment(resolved)) == {
+        "APP_VERSION",
+        "PORT",
+        "SHUTDOWN_DRAIN_SECONDS",
+        *DATABASE_ENVIRONMENT,
+    }
     assert set(secrets(resolved)) == {"PGUSER", "PGPASSWORD"}
     assert readable_secrets(resolved) == [render.data_outputs[names.OUTPUT_DATABASE_SECRET_ARN]]
 
@@ -131,7 +137,7 @@ def test_without_a_data_stack_the_service_gets_none_of_it(render):
         DatabaseUrlSecretArn=render.database_secret,
         RedisUrlSecretArn=render.redis_parameter,
     )
-    assert set(environment(resolved)) == {"APP_VERSION", "PORT"}
+    assert set(environment(resolved)) == {"APP_VERSION", "PORT", "SHUTDOWN_DRAIN_SECONDS"}
     assert set(secrets(resolved)) == {"DATABASE_URL", "REDIS_URL"}
     assert readable_secrets(resolved) == [render.database_secret, render.redis_parameter]
     assert task_security_groups(resolved) == [names.TASK_SECURITY_GROUP]

@@ -41,6 +41,33 @@ def test_ecs_waits_longer_than_the_api_drains_before_killing_it(default_stack):
     assert container(default_stack)["StopTimeout"] > API_DRAIN_SECONDS
 
 
+def _target_group(resolved: dict) -> dict:
+    (group,) = [
+        r["Properties"]
+        for r in resolved["Resources"].values()
+        if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"
+    ]
+    return group
+
+
+def test_on_sigterm_the_api_fails_its_checks_until_the_alb_stops_sending_within_stop_timeout(
+    default_stack,
+):
+    api = container(default_stack)
+    drain = {e["Name"]: e["Value"] for e in api["Environment"]}["SHUTDOWN_DRAIN_SECONDS"]
+    group = _target_group(default_stack)
+    unhealthy_after = int(group["HealthCheckIntervalSeconds"]) * int(
+        group["UnhealthyThresholdCount"]
+    )
+    # The drain is the ALB's time to mark the task unhealthy, capped so that in-flight requests
+    # still have one check timeout before SIGKILL.
+    cap = int(api["StopTimeout"]) - int(group["HealthCheckTimeoutSeconds"])
+    assert float(drain) == min(unhealthy_after, cap)
+    assert float(drain) < int(api["StopTimeout"])
+    # And the cap does not bind: the task keeps serving until the ALB has stopped sending.
+    assert float(drain) == unhealthy_after
+
+
 def test_the_container_checks_its_own_health_without_curl(default_stack):
     check = container(default_stack)["HealthCheck"]
     assert check["Command"] == ["CMD", "python", "-m", "api.healthcheck"]

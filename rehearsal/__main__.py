@@ -1,0 +1,3 @@
+from rehearsal.cli import main
+
+raise SystemExit(main())
