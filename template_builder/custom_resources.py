@@ -179,7 +179,6 @@ def add_image_check_provider(
 ) -> awslambda.Function:
     """The registry's image check: reads only this repository, and only the status of stacks
     named like the service (`ServiceStackName`, or `ServiceStackName-*` for more environments)."""
-    stack_arn = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/"
     function, _, _ = _add_function(
         template,
         log_retention_days,
@@ -196,8 +195,10 @@ def add_image_check_provider(
             policies.allow(
                 [cloudformation.DescribeStacks],
                 [
-                    Sub(stack_arn + "${Name}/*", Name=Ref(service_stack_name)),
-                    Sub(stack_arn + "${Name}-*/*", Name=Ref(service_stack_name)),
+                    policies.arn("cloudformation", "stack/${Name}/*", Name=Ref(service_stack_name)),
+                    policies.arn(
+                        "cloudformation", "stack/${Name}-*/*", Name=Ref(service_stack_name)
+                    ),
                 ],
             ),
         ],

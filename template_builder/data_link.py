@@ -20,6 +20,7 @@ from troposphere import And, Equals, If, ImportValue, Parameter, Ref, Sub, Templ
 
 from template_builder import names
 from template_builder.parameters import (
+    STACK_NAME_PATTERN,
     ServiceParameters,
     add_grouped,
     boolean_parameter,
@@ -29,7 +30,8 @@ from template_builder.parameters import (
 
 # Contract with the API and the image (docs/architecture.md, "What the service passes to the API").
 RDS_CA_BUNDLE = "/opt/rds-ca/global-bundle.pem"
-STACK_NAME_PATTERN = r"^$|^[A-Za-z][A-Za-z0-9-]{0,127}$"
+# Empty: no data stack (the demo, or a database of your own).
+OPTIONAL_STACK_NAME_PATTERN = "^$|" + STACK_NAME_PATTERN
 # Keys of the generated secrets (SecretStringTemplate + GenerateStringKey in the data stack).
 SECRET_USERNAME_KEY = "username"  # noqa: S105 (JSON keys, not credentials)
 SECRET_PASSWORD_KEY = "password"  # noqa: S105
@@ -137,7 +139,7 @@ def add_data_link(template: Template, params: ServiceParameters) -> DataLink:
             Default=names.DEFAULT_DATA_STACK_NAME,
             Description="Data stack (templates/data.yaml) to use. Empty: DatabaseUrlSecretArn "
             "or the demo.",
-            AllowedPattern=STACK_NAME_PATTERN,
+            AllowedPattern=OPTIONAL_STACK_NAME_PATTERN,
             ConstraintDescription="must be empty or a CloudFormation stack name",
         ),
     )
