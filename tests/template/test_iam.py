@@ -371,46 +371,52 @@ def test_the_cloudformation_role_is_trusted_by_cloudformation_alone(oidc):
     assert trust["Principal"] == {"Service": ["cloudformation.amazonaws.com"]}
 
 
-def test_the_cloudformation_role_can_manage_every_resource_of_the_service_stack(render, oidc):
-    """Everything CloudFormation's own handlers call for the service stack's resource types
-    (their published create/read/update/delete permissions), save features the stack does not
-    use, plus invoking the custom resources' functions."""
-    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
-    types = {r["Type"] for r in render.service()["Resources"].values()}
+CRUD_HANDLERS = ("create", "read", "update", "delete")
+
+
+def missing_handler_permissions(
+    granted: set[str], template: dict, unused, handlers_checked=CRUD_HANDLERS
+) -> dict:
+    """Per resource type of `template`, what CloudFormation's own handlers call (the published
+    permissions of `handlers_checked`, None for all; prefixes in `unused` aside) that `granted`
+    lacks."""
+    types = {r["Type"] for r in template["Resources"].values()}
     missing = {}
     for resource_type in sorted(t for t in types if not t.startswith("Custom::")):
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
         handlers = schema.get("handlers", {})
         needed = {
             permission
-            for handler in ("create", "read", "update", "delete")
-            for permission in handlers.get(handler, {}).get("permissions", [])
-            if not any(permission.startswith(prefix) for prefix in UNUSED_FEATURES)
-        }
-        if needed - granted:
-            missing[resource_type] = sorted(needed - granted)
-    assert missing == {}
-    assert "lambda:InvokeFunction" in granted
-
-
-def test_the_cloudformation_role_can_manage_every_resource_of_the_data_stack(render, oidc):
-    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
-    types = {r["Type"] for r in render.data()["Resources"].values()}
-    # The data stack owns a bucket (the access logs'): its S3 permissions are checked.
-    unused = {k: v for k, v in UNUSED_FEATURES.items() if k != "s3:"} | UNUSED_DATA_FEATURES
-    missing = {}
-    for resource_type in sorted(t for t in types if not t.startswith("Custom::")):
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
-        handlers = schema.get("handlers", {})
-        needed = {
-            permission
-            for handler in ("create", "read", "update", "delete")
+            for handler in handlers_checked or handlers
             for permission in handlers.get(handler, {}).get("permissions", [])
             if not any(permission.startswith(prefix) for prefix in unused)
         }
         if needed - granted:
             missing[resource_type] = sorted(needed - granted)
-    assert missing == {}
+    return missing
+
+
+def test_the_cloudformation_role_can_manage_every_resource_of_the_service_stack(render, oidc):
+    """Everything CloudFormation's own handlers call for the service stack's resource types,
+    save features the stack does not use, plus invoking the custom resources' functions."""
+    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
+    assert missing_handler_permissions(granted, render.service(), UNUSED_FEATURES) == {}
+    assert "lambda:InvokeFunction" in granted
+
+
+def test_the_cloudformation_role_can_manage_every_resource_of_the_network_stack(render, oidc):
+    """The VPC lookup's function, role and log group (no longer in the service stack)."""
+    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
+    types = {r["Type"] for r in render.network()["Resources"].values()}
+    assert "AWS::Lambda::Function" in types
+    assert missing_handler_permissions(granted, render.network(), UNUSED_FEATURES) == {}
+
+
+def test_the_cloudformation_role_can_manage_every_resource_of_the_data_stack(render, oidc):
+    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
+    # The data stack owns a bucket (the access logs'): its S3 permissions are checked.
+    unused = {k: v for k, v in UNUSED_FEATURES.items() if k != "s3:"} | UNUSED_DATA_FEATURES
+    assert missing_handler_permissions(granted, render.data(), unused) == {}
 
 
 def test_data_stack_writes_are_scoped_to_its_names(render, oidc):
@@ -559,17 +565,9 @@ def test_the_cloudformation_role_can_manage_every_resource_of_the_identity_stack
     granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
     types = {r["Type"] for r in render.identity()["Resources"].values()}
     assert "AWS::Cognito::UserPool" in types
-    missing = {}
-    for resource_type in sorted(types):
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
-        needed = {
-            permission
-            for handler in schema.get("handlers", {}).values()
-            for permission in handler.get("permissions", [])
-            if not any(permission.startswith(prefix) for prefix in UNUSED_IDENTITY_FEATURES)
-        }
-        if needed - granted:
-            missing[resource_type] = sorted(needed - granted)
+    missing = missing_handler_permissions(
+        granted, render.identity(), UNUSED_IDENTITY_FEATURES, handlers_checked=None
+    )
     assert missing == {}
 
 
