@@ -44,6 +44,7 @@ from template_builder.names import (
     MIN_CAPACITY,
     READER_COUNT,
 )
+from tests.stack.answers import no_such_stack
 
 REGION = "eu-west-1"
 SERVICE = "api-cars"
@@ -207,16 +208,6 @@ def described(
         "EnableTerminationProtection": termination_protection,
     }
     return {"Stacks": [stack]}
-
-
-def missing(stub: Stubber, name: str) -> None:
-    stub.add_client_error(
-        "describe_stacks",
-        service_error_code="ValidationError",
-        service_message=f"Stack with id {name} does not exist",
-        http_status_code=400,
-        expected_params={"StackName": name},
-    )
 
 
 def event(name: str, logical_id: str, kind: str, status: str, **extra: Any) -> dict[str, Any]:
@@ -608,7 +599,7 @@ def test_the_stack_policy_denies_replacing_and_deleting_what_holds_data() -> Non
 def test_the_first_create_has_no_deletion_protection_and_a_second_change_set_turns_it_on(
     cli, aws_stub: Aws, data_template: Path
 ) -> None:
-    missing(aws_stub.cfn, DATA)
+    no_such_stack(aws_stub.cfn, DATA)
     unprotected = {**DATA_PARAMETERS, DELETION_PROTECTION: "false"}
     created_id = expect_change_set(
         aws_stub,
@@ -905,7 +896,7 @@ def test_deploy_with_auth_disabled_skips_the_identity_stack_and_says_writes_are_
     aws_stub.cfn.add_response(
         "describe_stacks", described(DATA, "UPDATE_COMPLETE", DATA_PARAMETERS), {"StackName": DATA}
     )
-    missing(aws_stub.cfn, SERVICE)
+    no_such_stack(aws_stub.cfn, SERVICE)
     cs_id = expect_change_set(
         aws_stub,
         SERVICE,
@@ -973,7 +964,7 @@ def test_deploy_refuses_a_service_template_that_cannot_take_the_data_stack(
 def test_deploying_the_service_alone_needs_its_data_stack(
     cli, aws_stub: Aws, service_template: Path
 ) -> None:
-    missing(aws_stub.cfn, DATA)
+    no_such_stack(aws_stub.cfn, DATA)
     result = cli(
         "deploy",
         "--only",
@@ -1120,7 +1111,7 @@ def expect_data_deletion(aws: Aws, snapshots: list[dict[str, Any]]) -> None:
     cfn.add_response("list_exports", _exports())
     cfn.add_response("list_imports", {"Imports": [SERVICE]})  # the stack being destroyed
     _not_imported(aws, f"{DATA}-CacheEndpoint")
-    missing(cfn, SERVICE)  # nothing to delete there
+    no_such_stack(cfn, SERVICE)  # nothing to delete there
     cfn.add_response("list_exports", _exports())
     _not_imported(aws, f"{DATA}-WriterEndpoint")
     _not_imported(aws, f"{DATA}-CacheEndpoint")

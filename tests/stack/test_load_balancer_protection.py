@@ -24,6 +24,7 @@ from template_builder.names import (
     OUTPUT_TRANSPORT,
     PLAIN_HTTP,
 )
+from tests.stack.answers import no_such_stack
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Tried to parse .* not supported by moto:UserWarning"
@@ -174,13 +175,7 @@ def _status(cli, stubbed, parameters: dict[str, str], outputs: dict[str, str], *
     cfn.add_response(
         "list_stack_resources", {"StackResourceSummaries": []}, {"StackName": "api-cars"}
     )
-    cfn.add_client_error(
-        "describe_stacks",
-        service_error_code="ValidationError",
-        service_message="Stack with id api-cars-data does not exist",
-        http_status_code=400,
-        expected_params={"StackName": "api-cars-data"},
-    )
+    no_such_stack(cfn, "api-cars-data")
     result = cli("status", *extra, clients=stubbed.clients)
     stubbed.done()
     return result
@@ -246,13 +241,7 @@ def test_destroy_of_a_stuck_protected_stack_is_refused_with_the_command_that_lif
     cli, stubbed
 ) -> None:
     cfn = stubbed.cfn_stub
-    cfn.add_client_error(
-        "describe_stacks",
-        service_error_code="ValidationError",
-        service_message="Stack with id api-cars-data does not exist",
-        http_status_code=400,
-        expected_params={"StackName": "api-cars-data"},
-    )
+    no_such_stack(cfn, "api-cars-data")
     stuck = _described({LOAD_BALANCER_DELETION_PROTECTION: "true"}, {})
     stuck["Stacks"][0]["StackStatus"] = "UPDATE_ROLLBACK_FAILED"
     cfn.add_response("describe_stacks", stuck, {"StackName": "api-cars"})

@@ -6,17 +6,12 @@ from __future__ import annotations
 import pytest
 
 from template_builder.names import OUTPUT_IMAGE_CHECK_SERVICE_TOKEN, VPC_LOOKUP_ATTRIBUTES
+from tests.stack.answers import list_exports_answer, no_such_stack
 from tests.stack.demo import DEMO_SERVICE
-from tests.stack.exports import list_exports_answer
 
 
 def _no_service_stack(stubbed) -> None:
-    stubbed.cfn_stub.add_client_error(
-        "describe_stacks",
-        service_error_code="ValidationError",
-        service_message="Stack with id api-cars does not exist",
-        http_status_code=400,
-    )
+    no_such_stack(stubbed.cfn_stub, "api-cars")
 
 
 def _exports(stubbed, owners: dict[str, tuple[str, ...]]) -> None:

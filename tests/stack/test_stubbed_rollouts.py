@@ -25,8 +25,8 @@ from template_builder.names import (
     NETWORK_STACK_NAME,
     REPOSITORY_NAME,
 )
+from tests.stack.answers import NETWORK_AND_REGISTRY, list_exports_answer, no_such_stack
 from tests.stack.demo import DEMO_SERVICE
-from tests.stack.exports import NETWORK_AND_REGISTRY, list_exports_answer
 
 STACK = "api-cars"
 ARN_PREFIX = "arn:aws:cloudformation:eu-west-1:123456789012"
@@ -992,12 +992,7 @@ def test_execute_verify_polls_version_for_the_change_sets_image_tag(
 
 # --- ExecuteChangeSet itself refused: nothing half-made is left unmentioned -----------------
 def _missing_stack(stubbed) -> None:
-    stubbed.cfn_stub.add_client_error(
-        "describe_stacks",
-        service_error_code="ValidationError",
-        service_message=f"Stack with id {STACK} does not exist",
-        http_status_code=400,
-    )
+    no_such_stack(stubbed.cfn_stub, STACK)
 
 
 def _refused_execution(stubbed) -> None:
