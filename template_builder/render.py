@@ -3,6 +3,9 @@
 from collections.abc import Callable
 from pathlib import Path
 
+import cfn_flip
+import yaml
+from cfn_flip.yaml_dumper import Dumper as CfnDumper
 from troposphere import Template
 
 from template_builder import names
@@ -39,9 +42,30 @@ TEMPLATE_BUDGETS: dict[str, int] = {
 }
 
 
-def render(build: Callable[[], Template]) -> str:
+class _Dumper(CfnDumper):
+    """cfn-flip's short-form YAML, with block sequences at their key's indent (`key:` then `- item`,
+    PyYAML's and kubectl's style) instead of two spaces in: the same document in about 6% fewer
+    bytes, which the 51,200-byte limit counts."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return yaml.emitter.Emitter.increase_indent(self, flow, indentless)
+
+
+def to_yaml(template: Template) -> str:
     """YAML with sorted keys (troposphere's default), so equal templates are equal text."""
-    return build().to_yaml()
+    data, _ = cfn_flip.load(template.to_json())
+    return yaml.dump(
+        cfn_flip.cfn_literal_parser(data),
+        Dumper=_Dumper,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=cfn_flip.config.max_col_width,
+    )
+
+
+def render(build: Callable[[], Template]) -> str:
+    """One template's committed text."""
+    return to_yaml(build())
 
 
 def render_all() -> dict[str, str]:
