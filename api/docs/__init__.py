@@ -16,6 +16,7 @@ from pathlib import Path
 from sanic import HTTPResponse, Request, Sanic
 
 from api.auth import public
+from api.caching import REVALIDATE, none_match
 from api.problems import NotFound, Problem
 
 log = logging.getLogger("api.docs")
@@ -89,12 +90,6 @@ def load_assets() -> dict[str, Asset] | None:
     return assets
 
 
-def _none_match(header: str, etag: str) -> bool:
-    """Whether If-None-Match ``header`` names ``etag`` (weak comparison, RFC 9110 13.1.2)."""
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
-
-
 def install(app: Sanic) -> None:
     """Serve the page at /docs and its files at /docs/<name>."""
     assets = load_assets()
@@ -115,7 +110,7 @@ def install(app: Sanic) -> None:
         headers = {
             **COMMON_HEADERS,
             "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "Cache-Control": "no-cache",
+            "Cache-Control": REVALIDATE,
         }
         return HTTPResponse(PAGE, content_type="text/html; charset=utf-8", headers=headers)
 
@@ -124,8 +119,8 @@ def install(app: Sanic) -> None:
         if asset is None:
             raise NotFound(f"No file {name} under /docs.")
         # The URL does not change with the version: revalidate, and a 304 costs no body.
-        headers = {**COMMON_HEADERS, "ETag": asset.etag, "Cache-Control": "no-cache"}
-        if _none_match(request.headers.get("if-none-match", ""), asset.etag):
+        headers = {**COMMON_HEADERS, "ETag": asset.etag, "Cache-Control": REVALIDATE}
+        if none_match(request.headers.get("if-none-match"), asset.etag):
             return HTTPResponse(status=304, headers=headers)
         return HTTPResponse(asset.body, content_type=asset.content_type, headers=headers)
 
