@@ -44,7 +44,8 @@ def read_cache_control(settings: Settings) -> str:
 
 def body_etag(body: bytes) -> str:
     """A strong entity tag for these exact bytes (a list page, the OpenAPI document)."""
-    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    # SHA-256 (SHA-NI in the CPU: twice BLAKE2b's speed here), 128 bits of it.
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def none_match(header: str | None, etag: str) -> bool:

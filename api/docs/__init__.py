@@ -8,7 +8,6 @@ without internet and a script from anywhere else, inline ones included, does not
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from sanic import HTTPResponse, Request, Sanic
 
 from api.auth import public
-from api.caching import REVALIDATE, none_match
+from api.caching import REVALIDATE, body_etag, none_match
 from api.problems import NotFound, Problem
 
 log = logging.getLogger("api.docs")
@@ -85,8 +84,7 @@ def load_assets() -> dict[str, Asset] | None:
             body = path.read_bytes()
         except FileNotFoundError:
             return None
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        assets[name] = Asset(body, f"{content_type}; charset=utf-8", etag)
+        assets[name] = Asset(body, f"{content_type}; charset=utf-8", body_etag(body))
     return assets
 
 
