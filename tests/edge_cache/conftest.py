@@ -144,3 +144,12 @@ def edge(start_edge) -> Edge:
 def token_edge(start_edge) -> Edge:
     """Reads need a token too (AUTH_READ_SCOPE)."""
     return start_edge(AUTH_READ_SCOPE=READ_SCOPE)
+
+
+ORIGINS = ("https://a.example", "https://b.example")
+
+
+@pytest.fixture(scope="module")
+def cors_edge(start_edge) -> Edge:
+    """Browsers from two origins may call it (CORS_ALLOWED_ORIGINS)."""
+    return start_edge(CORS_ALLOWED_ORIGINS=",".join(ORIGINS))

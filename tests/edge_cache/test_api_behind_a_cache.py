@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 
 from tests.auth_issuer import READ_SCOPE
-from tests.edge_cache.conftest import request_id
+from tests.edge_cache.conftest import ORIGINS, request_id
 
 CAR = {"model": "Corolla", "year": 2021, "price": "18950.00", "mileage_km": 42000}
 
@@ -209,3 +209,19 @@ def test_a_caller_with_a_token_reads_its_own_writes(token_edge):
         writer.patch(location, json={"mileage_km": 43000})
         after = writer.get(location)
     assert after.json()["mileage_km"] == 43000
+
+
+# --- Vary -----------------------------------------------------------------------------------
+
+
+def test_one_origins_cors_answer_is_never_served_to_another(cors_edge):
+    a, b = ORIGINS
+    with cors_edge.writer() as writer, cors_edge.client() as browser:
+        location = post(writer, a_car()).headers["location"]
+        answers = [
+            browser.get(location, headers={"Origin": origin} if origin else {})
+            for origin in (a, b, None, a)
+        ]
+    allowed = [answer.headers.get("access-control-allow-origin") for answer in answers]
+    assert allowed == [a, b, None, a]
+    assert all(answer.headers["vary"] == "Origin" for answer in answers)
