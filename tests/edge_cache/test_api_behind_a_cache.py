@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 
 from tests.auth_issuer import READ_SCOPE
-from tests.edge_cache.conftest import ORIGINS, request_id
+from tests.edge_cache.edge import ORIGINS, request_id
 
 CAR = {"model": "Corolla", "year": 2021, "price": "18950.00", "mileage_km": 42000}
 
@@ -48,7 +48,7 @@ def test_a_list_read_through_the_cache_after_writes_lists_them(edge):
         reader.get("/v1/cars", params=query)  # stored and revalidated
         location = post(writer, car).headers["location"]
         listed = reader.get("/v1/cars", params=query).json()["items"]
-        writer.delete(location)
+        assert writer.delete(location).status_code == 204
         after_delete = reader.get("/v1/cars", params=query).json()["items"]
     assert [item["make"] for item in listed] == [car["make"]]
     assert after_delete == []
