@@ -12,7 +12,7 @@ import uuid
 import orjson
 from sanic import HTTPResponse, Request, Sanic
 
-from api import auth, cors, docs, health, openapi
+from api import auth, caching, cors, docs, health, openapi
 from api.cache import CarCache
 from api.cars import openapi as cars_openapi
 from api.cars import views as cars_views
@@ -76,6 +76,7 @@ def create_app(settings: Settings | object | None = None, *, migrate: bool | Non
     # Set on SIGTERM (api/__main__.py): the health checks fail while requests are still served.
     app.ctx.draining = False
     app.ctx.version_body = orjson.dumps(health.version_document(settings))
+    app.ctx.read_cache_control = caching.read_cache_control(settings)
 
     app.blueprint(health.bp)
     app.blueprint(cars_views.bp)
@@ -146,6 +147,7 @@ def _add_request_logging(app: Sanic, settings: Settings) -> None:
     async def finish_request(request: TimedRequest, response: HTTPResponse) -> None:
         request_id = request.request_id
         response.headers["x-request-id"] = request_id
+        caching.default(response)
         if cors_headers is not None:
             cors_headers(request, response)
         duration_ms = round((time.perf_counter() - request.started) * 1000, 2)

@@ -17,6 +17,14 @@ import orjson
 from sanic import HTTPResponse, Request, Sanic
 
 from api.auth import public, required_scope
+from api.caching import (
+    NO_STORE,
+    PRIVATE_READ,
+    PUBLIC_READ,
+    REVALIDATE,
+    body_etag,
+    none_match,
+)
 from api.config import Settings
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -52,6 +60,24 @@ REQUEST_ID_HEADER = {
     "schema": {"type": "string"},
 }
 
+# What a cache may do with an answer (api/caching.py); every response carries one.
+NO_STORE_HEADER = {
+    "description": "`no-store`: no cache, shared or private, may keep this answer.",
+    "schema": {"type": "string", "enum": [NO_STORE]},
+}
+REVALIDATE_HEADER = {
+    "description": "`no-cache`: any cache may keep it, revalidating every reuse (If-None-Match).",
+    "schema": {"type": "string", "enum": [REVALIDATE]},
+}
+READ_HEADER = {
+    "description": "Any cache may keep this answer but must revalidate it with the API before "
+    "every reuse (`no-cache`; the API answers 304 while the ETag is current), so a client reads "
+    "its own writes through any cache. `public` while reads are open; `private` when reads need "
+    "a token (AUTH_READ_SCOPE): then no shared cache keeps it.",
+    "schema": {"type": "string", "enum": [PUBLIC_READ, PRIVATE_READ]},
+}
+CACHE_CONTROL = "Cache-Control"
+
 REQUEST_ID_PARAMETER = {
     "name": "X-Request-ID",
     "in": "header",
@@ -65,22 +91,26 @@ def problem(status: int, description: str | None = None, **headers: Any) -> dict
     """A documented problem response."""
     response: dict[str, Any] = {
         "description": description or HTTPStatus(status).phrase,
-        "headers": {"X-Request-ID": REQUEST_ID_HEADER, **headers},
+        "headers": {"X-Request-ID": REQUEST_ID_HEADER, CACHE_CONTROL: NO_STORE_HEADER, **headers},
         "content": {"application/problem+json": {"schema": PROBLEM_REF}},
     }
     return response
 
 
 def json_response(description: str, schema: dict[str, Any], **headers: Any) -> dict[str, Any]:
+    """A documented JSON answer: ``no-store`` unless ``headers`` name another Cache-Control."""
     return {
         "description": description,
-        "headers": {"X-Request-ID": REQUEST_ID_HEADER, **headers},
+        "headers": {"X-Request-ID": REQUEST_ID_HEADER, CACHE_CONTROL: NO_STORE_HEADER, **headers},
         "content": {"application/json": {"schema": schema}},
     }
 
 
 def empty_response(description: str, **headers: Any) -> dict[str, Any]:
-    return {"description": description, "headers": {"X-Request-ID": REQUEST_ID_HEADER, **headers}}
+    return {
+        "description": description,
+        "headers": {"X-Request-ID": REQUEST_ID_HEADER, CACHE_CONTROL: NO_STORE_HEADER, **headers},
+    }
 
 
 def operation(spec: dict[str, Any]) -> Callable:
@@ -262,9 +292,14 @@ def install(
     """
 
     async def openapi_json(request: Request) -> HTTPResponse:
-        return HTTPResponse(body, content_type="application/json")
+        # The same for every caller until a new release: any cache may keep it and revalidate.
+        headers = {"etag": etag, "cache-control": REVALIDATE}
+        if none_match(request.headers.get("if-none-match"), etag):
+            return HTTPResponse(status=304, headers=headers)
+        return HTTPResponse(body, headers=headers, content_type="application/json")
 
     openapi_json.__openapi__ = None
     app.add_route(public(openapi_json), "/docs/openapi.json", methods=["GET"], name="openapi_json")
     answer_head(app)
     body = orjson.dumps(build_document(app, schemas, version=version, security=security))
+    etag = body_etag(body)

@@ -6,7 +6,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from api.cars import model
-from api.openapi import empty_response, json_response, operation, problem
+from api.openapi import (
+    CACHE_CONTROL,
+    READ_HEADER,
+    empty_response,
+    json_response,
+    operation,
+    problem,
+)
 
 CAR_REF = {"$ref": "#/components/schemas/Car"}
 
@@ -173,6 +180,19 @@ _ETAG = {
     "description": 'Strong entity tag of this version of the car, e.g. "42-3".',
     "schema": {"type": "string"},
 }
+_PAGE_ETAG = {
+    "description": "Strong entity tag of this page's exact content; send it back in If-None-Match.",
+    "schema": {"type": "string"},
+}
+_READ = {CACHE_CONTROL: READ_HEADER}
+_PAGE_REF = {"$ref": "#/components/schemas/CarPage"}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "ETags the caller has; when one matches, 304 without a body.",
+    "schema": {"type": "string"},
+}
 _CAR_ID = {
     "name": "car_id",
     "in": "path",
@@ -261,9 +281,12 @@ document = SimpleNamespace(
             "description": "Filtered, sorted, keyset-paginated: following `next` visits each car "
             "once even while cars are being added. Unknown query parameters are a 422.",
             "tags": ["cars"],
-            "parameters": _LIST_PARAMETERS,
+            "parameters": [*_LIST_PARAMETERS, _IF_NONE_MATCH],
             "responses": {
-                "200": json_response("A page of cars", {"$ref": "#/components/schemas/CarPage"}),
+                "200": json_response("A page of cars", _PAGE_REF, ETag=_PAGE_ETAG, **_READ),
+                "304": empty_response(
+                    "Not modified (If-None-Match matched)", ETag=_PAGE_ETAG, **_READ
+                ),
                 "400": problem(
                     400, "The `next` cursor was not issued by the API for this sort and filters"
                 ),
@@ -299,19 +322,10 @@ document = SimpleNamespace(
             "operationId": "getCar",
             "summary": "Get a car",
             "tags": ["cars"],
-            "parameters": [
-                _CAR_ID,
-                {
-                    "name": "If-None-Match",
-                    "in": "header",
-                    "required": False,
-                    "description": "ETags the caller has; when one matches, 304 without a body.",
-                    "schema": {"type": "string"},
-                },
-            ],
+            "parameters": [_CAR_ID, _IF_NONE_MATCH],
             "responses": {
-                "200": json_response("The car", CAR_REF, ETag=_ETAG),
-                "304": empty_response("Not modified (If-None-Match matched)", ETag=_ETAG),
+                "200": json_response("The car", CAR_REF, ETag=_ETAG, **_READ),
+                "304": empty_response("Not modified (If-None-Match matched)", ETag=_ETAG, **_READ),
                 **_NOT_FOUND,
                 **_UNAVAILABLE,
             },

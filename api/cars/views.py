@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
+from api.caching import body_etag, none_match
 from api.cars import model, store
 from api.cars.openapi import document
 from api.database import UniqueViolation
@@ -87,14 +88,6 @@ def _strong_match(header: str, current: str) -> bool:
     if header == "*":
         return True
     return any(tag.strip() == current for tag in header.split(","))
-
-
-def _weak_match(header: str, current: str) -> bool:
-    header = header.strip()
-    if header == "*":
-        return True
-    current = current.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == current for tag in header.split(","))
 
 
 def _car_response(car: dict[str, Any], status: int = 200, **headers: str) -> HTTPResponse:
@@ -188,11 +181,20 @@ async def list_cars(request: Request) -> HTTPResponse:
         query = orjson.dumps(params, default=str, option=orjson.OPT_SORT_KEYS)
         cached = await cache.get_page(query)
         if cached is not None and cached[1] is not None:
-            return HTTPResponse(cached[1], content_type=JSON)
+            return _read_response(request, cached[1], body_etag(cached[1]))
     body = await _list_page(request, params)
     if cached is not None:
         await cache.store_page(cached[0], query, body)
-    return HTTPResponse(body, content_type=JSON)
+    return _read_response(request, body, body_etag(body))
+
+
+def _read_response(request: Request, body: bytes, tag: str) -> HTTPResponse:
+    """A car or a page as GET answers it: 304 when If-None-Match names ``tag``, else 200; both
+    with the ETag and the Cache-Control that makes every cache revalidate (api/caching.py)."""
+    headers = {"etag": tag, "cache-control": request.app.ctx.read_cache_control}
+    if none_match(request.headers.get("if-none-match"), tag):
+        return HTTPResponse(status=304, headers=headers)
+    return HTTPResponse(body, headers=headers, content_type=JSON)
 
 
 async def _list_page(request: Request, params: dict[str, Any]) -> bytes:
@@ -249,10 +251,7 @@ async def get_car(request: Request, car_id: int) -> HTTPResponse:
         body = model.car_json(car)
         if cache is not None:
             await cache.store(car_id, car["version"], tag, body)
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and _weak_match(if_none_match, tag):
-        return HTTPResponse(status=304, headers={"etag": tag})
-    return HTTPResponse(body, headers={"etag": tag}, content_type=JSON)
+    return _read_response(request, body, tag)
 
 
 async def _current_for_write(request: Request, car_id: int) -> dict[str, Any]:

@@ -8,7 +8,6 @@ without internet and a script from anywhere else, inline ones included, does not
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from sanic import HTTPResponse, Request, Sanic
 
 from api.auth import public
+from api.caching import REVALIDATE, body_etag, none_match
 from api.problems import NotFound, Problem
 
 log = logging.getLogger("api.docs")
@@ -84,15 +84,8 @@ def load_assets() -> dict[str, Asset] | None:
             body = path.read_bytes()
         except FileNotFoundError:
             return None
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        assets[name] = Asset(body, f"{content_type}; charset=utf-8", etag)
+        assets[name] = Asset(body, f"{content_type}; charset=utf-8", body_etag(body))
     return assets
-
-
-def _none_match(header: str, etag: str) -> bool:
-    """Whether If-None-Match ``header`` names ``etag`` (weak comparison, RFC 9110 13.1.2)."""
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
 
 
 def install(app: Sanic) -> None:
@@ -115,7 +108,7 @@ def install(app: Sanic) -> None:
         headers = {
             **COMMON_HEADERS,
             "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "Cache-Control": "no-cache",
+            "Cache-Control": REVALIDATE,
         }
         return HTTPResponse(PAGE, content_type="text/html; charset=utf-8", headers=headers)
 
@@ -124,8 +117,8 @@ def install(app: Sanic) -> None:
         if asset is None:
             raise NotFound(f"No file {name} under /docs.")
         # The URL does not change with the version: revalidate, and a 304 costs no body.
-        headers = {**COMMON_HEADERS, "ETag": asset.etag, "Cache-Control": "no-cache"}
-        if _none_match(request.headers.get("if-none-match", ""), asset.etag):
+        headers = {**COMMON_HEADERS, "ETag": asset.etag, "Cache-Control": REVALIDATE}
+        if none_match(request.headers.get("if-none-match"), asset.etag):
             return HTTPResponse(status=304, headers=headers)
         return HTTPResponse(asset.body, content_type=asset.content_type, headers=headers)
 
