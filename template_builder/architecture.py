@@ -303,7 +303,7 @@ class Edge:
 @dataclass
 class Stack:
     path: str
-    name: str
+    name: str | None  # the default stack name, when an import (or the service's) tells it
     nodes: list[Node]
     counted: dict[str, int]  # group label -> how many resources
     options_off: list[str]  # conditions false for the defaults that decide a resource or property
@@ -389,17 +389,42 @@ def _subnets(found: list[Reference]) -> str | None:
     return None
 
 
-def _exports(templates: list[_Template]) -> dict[str, tuple[_Template, list[Reference]]]:
-    """Export name (as each stack would name it by default) -> exporter and its value's refs."""
-    exports = {}
+@dataclass(frozen=True)
+class _Export:
+    template: _Template
+    name: str  # as the exporter names it under its conventional stack name (stack_name_of)
+    suffix: str  # what follows ${AWS::StackName} in its name ("" when it does not start so)
+    refs: tuple[Reference, ...]  # in its value
+
+
+def _exports(templates: list[_Template]) -> list[_Export]:
+    found = []
     for t in templates:
         for output in t.body.get("Outputs", {}).values():
             if "Export" not in output:
                 continue
             name = t.values.text(output["Export"]["Name"])
+            pattern = output["Export"]["Name"]
+            text = pattern.get("Fn::Sub") if isinstance(pattern, dict) else pattern
+            own = "${AWS::StackName}"
+            suffix = text[len(own) :] if isinstance(text, str) and text.startswith(own) else ""
             if name is not None:
-                exports[name] = (t, list(references(output["Value"], t.values)))
-    return exports
+                refs = tuple(references(output["Value"], t.values))
+                found.append(_Export(t, name, suffix, refs))
+    return found
+
+
+def _exporter(exports: list[_Export], imported: str) -> tuple[_Export, str] | None:
+    """The export an import names, and the exporter's stack name that the import implies: by
+    the conventional stack names first, else the one stack exporting that suffix."""
+    for export in exports:
+        if export.name == imported:
+            return export, imported[: len(imported) - len(export.suffix)]
+    by_suffix = [e for e in exports if e.suffix and imported.endswith(e.suffix)]
+    if len({e.template.path for e in by_suffix}) == 1:
+        longest = max(by_suffix, key=lambda e: len(e.suffix))
+        return longest, imported[: len(imported) - len(longest.suffix)]
+    return None
 
 
 def _outputs(templates: list[_Template]) -> dict[str, list[tuple[_Template, list[Reference]]]]:
@@ -420,11 +445,11 @@ def _named_by(templates: list[_Template]) -> dict[str, list[tuple[_Template, str
         parameters = t.body.get("Parameters", {})
         for logical_id, resource in t.body.get("Resources", {}).items():
             for key, value in resource.get("Properties", {}).items():
-                if key.endswith("Name") and isinstance(value, dict) and set(value) == {"Ref"}:
-                    if value["Ref"] in parameters:
-                        found.setdefault(value["Ref"], []).append(
-                            (t, logical_id, t.values.values[value["Ref"]])
-                        )
+                is_ref = isinstance(value, dict) and set(value) == {"Ref"}
+                if key.endswith("Name") and is_ref and value["Ref"] in parameters:
+                    found.setdefault(value["Ref"], []).append(
+                        (t, logical_id, t.values.values[value["Ref"]])
+                    )
     return found
 
 
@@ -467,7 +492,7 @@ def build(
         counts: dict[str, int] = {}
         for label in t.counted.values():
             counts[label] = counts.get(label, 0) + 1
-        stacks.append(Stack(t.path, stack_name_of(t.path), drawn, counts, _options_off(t)))
+        stacks.append(Stack(t.path, None, drawn, counts, _options_off(t)))
 
     # (referrer, referent) -> (any reference active, label); one edge per pair of nodes
     links: dict[tuple[str, str], tuple[bool, str]] = {}
@@ -480,18 +505,25 @@ def build(
         links[pair] = (was_active or active, was_label or label)
 
     exports, outputs, named_by = _exports(loaded), _outputs(loaded), _named_by(loaded)
+    # Stack names: the service's by convention, the others' as their importers name them.
+    stack_names = {
+        t.path: names.DEFAULT_STACK_NAME for t in loaded if t.path == names.SERVICE_TEMPLATE_FILE
+    }
     for t in loaded:
         for logical_id, found in t.refs.items():
             if logical_id in t.counted:
                 continue
             source = node_id(t.path, t.host[logical_id])
             for ref in found:
+                match = _exporter(exports, ref.target) if ref.kind == "import" else None
+                if match:
+                    stack_names[match[0].template.path] = match[1]
                 if ref.key in PLACEMENT_KEYS:
                     continue
                 if ref.kind == "resource" and ref.target in t.host:
                     link(source, node_id(t.path, t.host[ref.target]), ref.active)
-                elif ref.kind == "import" and ref.target in exports:
-                    exporter, value_refs = exports[ref.target]
+                elif match:
+                    exporter, value_refs = match[0].template, match[0].refs
                     for value_ref in value_refs:
                         if value_ref.kind == "resource" and value_ref.target in exporter.host:
                             target = node_id(exporter.path, exporter.host[value_ref.target])
@@ -510,6 +542,8 @@ def build(
                             target = node_id(other.path, other.host[named])
                             link(source, target, ref.active, ref.target)
 
+    for stack in stacks:
+        stack.name = stack_names.get(stack.path)
     edges = []
     for (a, b), (active, label) in sorted(links.items()):
         if a not in nodes or b not in nodes:

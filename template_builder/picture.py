@@ -52,7 +52,7 @@ def _icon(dotted: str) -> type[Node]:
     return getattr(importlib.import_module(f"diagrams.aws.{module}"), name)
 
 
-def _wrap(text: str, width: int = 30) -> str:
+def _wrap(text: str, width: int = 36) -> str:
     return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
 
 
@@ -98,7 +98,8 @@ def dot_source(architecture: Architecture) -> str:
         drawn: dict[str, Node] = {"clients": Users("clients", nodeid="clients")}
         for stack in architecture.stacks:
             stem = PurePosixPath(stack.path).stem.replace("-", "_")
-            with _cluster(f"{stack.name} stack ({stack.path})", stem):
+            title = f"stack {stack.name} ({stack.path})" if stack.name else stack.path
+            with _cluster(title, stem):
                 for node in (n for n in stack.nodes if n.subnets is None):
                     drawn[node.id] = _draw(node)
                 placed = sorted({n.subnets for n in stack.nodes if n.subnets})
@@ -131,7 +132,9 @@ def dot_source(architecture: Architecture) -> str:
         for target, style in architecture.entries:
             drawn["clients"] >> Edge(**EDGE_STYLES[style]) >> drawn[target]
         for edge in architecture.edges:
-            attrs = EDGE_STYLES[edge.style] | ({"xlabel": edge.label} if edge.label else {})
+            # A label would float off an orthogonal edge: the parameter that links two stacks
+            # by name (not by an export) is the edge's tooltip.
+            attrs = EDGE_STYLES[edge.style] | ({"tooltip": edge.label} if edge.label else {})
             drawn[edge.source] >> Edge(**attrs) >> drawn[edge.target]
     return str(picture.dot).replace(str(ICON_ROOT) + "/", "")
 
