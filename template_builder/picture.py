@@ -61,9 +61,9 @@ def _label(node: ResourceNode) -> str:
     parts = [m for m, off in node.folded if off is None]
     if parts:
         lines.append(f"(+ {len(parts)} folded)")
-    if node.off:
-        lines.append(f"option {node.off}: off")
-    lines += [f"option {off}: off ({m})" for m, off in node.folded if off]
+    for member, off in node.folded:
+        if off:
+            lines += [f"+ {member}", f"({off}: off)"]
     return "\n".join(lines)
 
 
@@ -73,9 +73,18 @@ def _tooltip(node: ResourceNode) -> str:
 
 
 def _draw(node: ResourceNode) -> Node:
+    """The node; one off by default sits in a dashed cluster naming its condition."""
+    if node.off is None:
+        return _draw_icon(node)
+    with _cluster(f"option {node.off}: off", f"{node.id}_off", style="dashed,rounded",
+                  pencolor=GREY, fontcolor=GREY, bgcolor="#FFFFFF"):  # fmt: skip
+        return _draw_icon(node)
+
+
+def _draw_icon(node: ResourceNode) -> Node:
     attrs = {"tooltip": _tooltip(node)}
     if node.off:
-        attrs |= {"fontcolor": GREY, "shape": "box", "style": "dashed,rounded", "color": GREY}
+        attrs["fontcolor"] = GREY
     return _icon(node.kind.icon)(_label(node), nodeid=node.id, **attrs)
 
 
@@ -85,10 +94,10 @@ def _cluster(label: str, name: str, **attrs) -> Cluster:
     return cluster
 
 
-def dot_source(architecture: Architecture) -> str:
+def dot_source(architecture: Architecture, title: str = TITLE) -> str:
     """The graphviz source of the picture: deterministic text, icons relative to ICON_ROOT."""
     with _Source(
-        TITLE,
+        title,
         filename="architecture",
         show=False,
         direction="LR",

@@ -124,6 +124,13 @@ def test_node_ids_are_the_stacks_logical_ids_not_random_ones(default):
     assert not [i for i in ids if re.search(r"[0-9a-f]{32}", i)]
 
 
+def test_every_kind_names_an_aws_icon_of_diagrams():
+    kinds = [*architecture.KINDS.values(), architecture.CUSTOM_KIND, architecture.UNKNOWN_KIND]
+    for kind in kinds:
+        icon = picture._icon(kind.icon)
+        assert (picture.ICON_ROOT / icon._icon_dir / icon._icon).is_file(), kind.icon
+
+
 def test_drawing_twice_gives_the_same_text():
     assert picture.dot_source(architecture.build(templates())) == picture.dot_source(
         architecture.build(templates())
@@ -208,8 +215,11 @@ def test_what_only_serves_a_resource_is_folded_into_it(default):
 def test_a_resource_off_by_default_is_drawn_off_and_on_when_its_parameter_says_so(default):
     assert nodes(default)["identity__ExistingIssuer"].off == "UsesExistingIssuer"
     source = picture.dot_source(default)
-    assert re.search(r'identity__ExistingIssuer \[[^\]]*style="dashed,rounded"', source)
-    assert "option UsesExistingIssuer: off" in source
+    cluster = re.search(r"subgraph cluster_identity__ExistingIssuer_off \{(.*?)\}", source, re.S)
+    assert cluster
+    assert 'label="option UsesExistingIssuer: off"' in cluster.group(1)
+    assert 'style="dashed,rounded"' in cluster.group(1)
+    assert "identity__ExistingIssuer [" in cluster.group(1)
 
     issuer = {names.IDENTITY_TEMPLATE_FILE: {names.AUTH_ISSUER: "https://issuer.example/"}}
     other = nodes(architecture.build(templates(), issuer))
