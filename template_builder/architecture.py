@@ -12,7 +12,7 @@ docs/architecture.md ("The picture") explains the choices.
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from template_builder import names
@@ -145,9 +145,13 @@ class _Values:
 
     def __init__(self, template: dict, stack_name: str, overrides: Mapping[str, object]):
         self.template = template
-        self.values = dict(PSEUDO_PARAMETERS) | {"AWS::StackName": stack_name}
+        self.values: dict[str, str | list[str]] = dict(PSEUDO_PARAMETERS)
+        self.values["AWS::StackName"] = stack_name
         for name, spec in template.get("Parameters", {}).items():
-            self.values[name] = _scalar(overrides.get(name, spec.get("Default", "")))
+            value = _scalar(overrides.get(name, spec.get("Default", "")))
+            # A list parameter reaches Ref as a list (Fn::Select, Fn::Join on it).
+            is_list = spec.get("Type", "").startswith(("List<", "CommaDelimitedList"))
+            self.values[name] = value.split(",") if is_list else value
         unknown = set(overrides) - set(template.get("Parameters", {}))
         if unknown:
             raise ValueError(f"no such parameter: {', '.join(sorted(unknown))}")
@@ -194,14 +198,24 @@ class _Values:
         raise ValueError(f"condition function {function} not modelled")
 
     def text(self, node) -> str | None:
-        """A Fn::Sub or plain string with the parameters filled in (None when it reads more)."""
+        """A string, Fn::Sub or Fn::Join with the parameters filled in (None when it reads more,
+        such as a resource's attribute)."""
         if isinstance(node, str):
             return node
-        if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
-            missing = [v for v in _sub_names(node["Fn::Sub"]) if v not in self.values]
-            if missing:
+        if not isinstance(node, dict) or len(node) != 1:
+            return None
+        if set(node) == {"Ref"}:
+            value = self.values.get(node["Ref"])
+            return value if isinstance(value, str) else None
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            wanted = _sub_names(node["Fn::Sub"])
+            if not all(isinstance(self.values.get(v), str) for v in wanted):
                 return None
             return re.sub(r"\$\{([^!}][^}]*)\}", lambda m: self.values[m.group(1)], node["Fn::Sub"])
+        if set(node) == {"Fn::Join"}:
+            separator, parts = node["Fn::Join"]
+            texts = [self.text(part) for part in parts] if isinstance(parts, list) else [None]
+            return None if None in texts else separator.join(texts)
         return None
 
 
@@ -409,7 +423,12 @@ def _exports(templates: list[_Template]) -> list[_Export]:
             own = "${AWS::StackName}"
             suffix = text[len(own) :] if isinstance(text, str) and text.startswith(own) else ""
             if name is not None:
-                refs = tuple(references(output["Value"], t.values))
+                # An output off by default exports nothing: its importers' edges are off too.
+                exported = output.get("Condition") in (None, *_true(t.values))
+                refs = tuple(
+                    replace(ref, active=ref.active and exported)
+                    for ref in references(output["Value"], t.values)
+                )
                 found.append(_Export(t, name, suffix, refs))
     return found
 
@@ -572,6 +591,10 @@ def build(
         if n.kind.entry and n.id not in fed
     ]
     return Architecture(stacks, edges, entries)
+
+
+def _true(values: _Values) -> list[str]:
+    return [name for name, value in values.conditions.items() if value]
 
 
 def _off(resource: dict, values: _Values) -> str | None:

@@ -385,3 +385,58 @@ def test_write_mode_draws_the_picture_when_its_source_changed(monkeypatch, tmp_p
 
     assert cli.main([]) == 0  # nothing changed: not drawn again
     assert "wrote" not in capsys.readouterr().out
+
+
+def test_an_import_of_an_export_off_by_default_is_an_edge_off():
+    exporter = {
+        "Parameters": {"Cache": {"Type": "String", "Default": "false"}},
+        "Conditions": {"HasCache": {"Fn::Equals": [{"Ref": "Cache"}, "true"]}},
+        "Resources": {
+            "Cache": {"Type": "AWS::ElastiCache::ServerlessCache", "Condition": "HasCache"}
+        },
+        "Outputs": {
+            "CacheEndpoint": {
+                "Condition": "HasCache",
+                "Value": {"Fn::GetAtt": ["Cache", "Endpoint.Address"]},
+                "Export": {
+                    "Name": {"Fn::Join": ["-", [{"Ref": "AWS::StackName"}, "CacheEndpoint"]]}
+                },
+            }
+        },
+    }
+    importer = {
+        "Parameters": {"DataStackName": {"Type": "String", "Default": "api-cars-data"}},
+        "Resources": {
+            "Worker": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Environment": {
+                        "Variables": {
+                            "CACHE": {
+                                "Fn::ImportValue": {
+                                    "Fn::Join": ["-", [{"Ref": "DataStackName"}, "CacheEndpoint"]]
+                                }
+                            }
+                        }
+                    }
+                },
+            }
+        },
+    }
+    arch = architecture.build({"templates/data.yaml": exporter, "templates/worker.yaml": importer})
+    assert edges(arch) == {("worker__Worker", "data__Cache"): "off"}
+    on = architecture.build(
+        {"templates/data.yaml": exporter, "templates/worker.yaml": importer},
+        {"templates/data.yaml": {"Cache": "true"}},
+    )
+    assert edges(on) == {("worker__Worker", "data__Cache"): "flow"}
+
+
+def test_a_condition_on_a_list_parameter_is_decided_on_its_items():
+    body = {
+        "Parameters": {"Zones": {"Type": "CommaDelimitedList", "Default": "a,b"}},
+        "Conditions": {"FirstIsA": {"Fn::Equals": [{"Fn::Select": [0, {"Ref": "Zones"}]}, "a"]}},
+        "Resources": {},
+    }
+    assert architecture.decide_conditions(body) == {"FirstIsA": True}
+    assert architecture.decide_conditions(body, {"Zones": "c,a"}) == {"FirstIsA": False}
