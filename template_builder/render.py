@@ -69,20 +69,20 @@ def render(build: Callable[[], Template]) -> str:
     return to_yaml(build())
 
 
-def architecture_source(templates: dict[str, str]) -> str:
-    """The architecture picture's dot source, drawn from the rendered templates' text."""
-    parsed = {
-        path: json.loads(json.dumps(cfn_flip.load(text)[0])) for path, text in templates.items()
-    }
-    return picture.dot_source(architecture.build(parsed))
+def architecture_source(templates: dict[str, dict]) -> str:
+    """The architecture picture's dot source, drawn from the templates (path -> the document
+    that is rendered to YAML: `json.loads(template.to_json())`, or the committed text parsed)."""
+    return picture.dot_source(architecture.build(templates))
 
 
 def render_all() -> dict[str, str]:
     """Every generated file by path: the templates, the other documents, then the picture's
     source (docs/architecture.dot; the PNG drawn from it is not compared: see picture.py)."""
-    templates = {path: render(build) for path, build in BUILDERS.items()}
+    built = {path: build() for path, build in BUILDERS.items()}
+    templates = {path: to_yaml(template) for path, template in built.items()}
     documents = {path: write() for path, write in DOCUMENTS.items()}
-    return templates | documents | {picture.DOT_FILE: architecture_source(templates)}
+    bodies = {path: json.loads(template.to_json()) for path, template in built.items()}
+    return templates | documents | {picture.DOT_FILE: architecture_source(bodies)}
 
 
 def stale_files(root: Path, rendered: dict[str, str]) -> list[str]:

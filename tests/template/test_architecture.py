@@ -1,10 +1,12 @@
 """The architecture picture (template_builder.architecture, .picture): drawn from the generated
 templates, its dot source committed and compared, options off by default drawn off."""
 
+import json
 import re
 import struct
 from pathlib import Path
 
+import cfn_flip
 import pytest
 
 from template_builder import __main__ as cli
@@ -151,8 +153,8 @@ def test_the_picture_is_drawn_from_the_committed_templates_text(default):
     assert architecture.build(templates()) == default
     from template_builder.render import architecture_source
 
-    texts = {path: (ROOT / path).read_text() for path in BUILDERS}
-    assert architecture_source(texts) == picture.dot_source(default)
+    committed = {path: cfn_flip.load((ROOT / path).read_text())[0] for path in BUILDERS}
+    assert architecture_source(json.loads(json.dumps(committed))) == picture.dot_source(default)
 
 
 @pytest.mark.parametrize(
