@@ -65,6 +65,13 @@ KINDS: dict[str, Kind] = {
     "AWS::Cognito::UserPool": Kind("security.Cognito", 6, entry=True),
     "AWS::SecretsManager::Secret": Kind("security.SecretsManager", 6),
     "AWS::CloudFormation::WaitConditionHandle": Kind("management.Cloudformation", 6),
+    "AWS::Events::EventBus": Kind("integration.EventbridgeCustomEventBusResource", 5),
+    "AWS::Scheduler::Schedule": Kind("integration.EventbridgeScheduler", 5),
+    "AWS::StepFunctions::StateMachine": Kind("integration.StepFunctions", 4),
+    "AWS::CertificateManager::Certificate": Kind("security.CertificateManager", 6),
+    "AWS::KMS::Key": Kind("security.KeyManagementService", 6),
+    "AWS::SSM::Parameter": Kind("management.SystemsManagerParameterStore", 6),
+    "AWS::Route53::HostedZone": Kind("network.Route53", 0),
 }
 # Custom resources run at deploy time, by the Lambda function of their ServiceToken.
 CUSTOM_KIND = Kind("management.CloudformationStack", 3)
@@ -85,7 +92,9 @@ FOLDED: dict[str, tuple[str, ...]] = {
     "AWS::Cognito::": ("AWS::Cognito::UserPool",),
     "AWS::S3::BucketPolicy": ("AWS::S3::Bucket",),
     "AWS::SQS::QueuePolicy": ("AWS::SQS::Queue",),
-    "AWS::Lambda::EventSourceMapping": ("AWS::Lambda::Function", "AWS::Serverless::Function"),
+    "AWS::Lambda::": ("AWS::Lambda::Function", "AWS::Serverless::Function"),
+    "AWS::SNS::": ("AWS::SNS::Topic",),
+    "AWS::Route53::RecordSet": ("*",),
     "AWS::SecretsManager::": ("*",),
 }
 # Types of KINDS folded all the same when a resource uses them (drawn alone otherwise).
@@ -99,6 +108,12 @@ COUNTED: dict[str, str] = {
     "AWS::Lambda::Permission": "Lambda permissions",
     "AWS::Lambda::Version": "Lambda versions",
 }
+# Properties whose reference names where events come from: they flow from it to the referrer (an
+# event source mapping's queue, a SAM function's event, an EventBridge rule's pattern).
+INBOUND_KEYS = ("EventSourceArn", "EventPattern", "Queue")
+# Attributes that are an entry's address: whoever refers to them calls it (CloudFront's origin,
+# a function calling the API through the load balancer's name).
+ADDRESS_ATTRIBUTES = ("DNSName", "DomainName", "Endpoint", "Url")
 # Properties that place a resource in subnets; with the VPC and security groups they draw the
 # clusters a resource sits in, not edges.
 SUBNET_KEYS = ("Subnets", "SubnetIds")
@@ -242,6 +257,7 @@ class Reference:
     target: str
     active: bool
     key: str
+    attribute: str = ""  # of a GetAtt or ${Resource.Attribute}
 
 
 def references(node, values: _Values, active: bool = True, key: str = "") -> Iterator[Reference]:
@@ -251,9 +267,9 @@ def references(node, values: _Values, active: bool = True, key: str = "") -> Ite
     parameters = template.get("Parameters", {})
 
     def named(name: str) -> Iterator[Reference]:
-        target = name.split(".")[0]
+        target, _, attribute = name.partition(".")
         if target in resources:
-            yield Reference("resource", target, active, key)
+            yield Reference("resource", target, active, key, attribute)
         elif name in parameters:
             yield Reference("parameter", name, active, key)
 
@@ -265,7 +281,7 @@ def references(node, values: _Values, active: bool = True, key: str = "") -> Ite
             yield from named(node["Ref"])
         elif set(node) == {"Fn::GetAtt"}:
             attribute = node["Fn::GetAtt"]
-            yield from named(attribute[0] if isinstance(attribute, list) else attribute)
+            yield from named(".".join(attribute) if isinstance(attribute, list) else attribute)
         elif set(node) == {"Fn::Sub"}:
             argument = node["Fn::Sub"]
             text, variables = (argument, {}) if isinstance(argument, str) else argument
@@ -513,15 +529,23 @@ def build(
             counts[label] = counts.get(label, 0) + 1
         stacks.append(Stack(t.path, None, drawn, counts, _options_off(t)))
 
-    # (referrer, referent) -> (any reference active, label); one edge per pair of nodes
-    links: dict[tuple[str, str], tuple[bool, str]] = {}
+    # (from, to) -> (any reference active, label, direction fixed by the reference); one edge per
+    # pair of nodes, from the referrer to the referent until told otherwise.
+    links: dict[tuple[str, str], tuple[bool, str, bool]] = {}
 
-    def link(a: str, b: str, active: bool, label: str = "") -> None:
+    def link(a: str, b: str, active: bool, label: str = "", ref: Reference | None = None) -> None:
         if a == b:
             return
+        fixed = False
+        if ref is not None and ref.key in INBOUND_KEYS:
+            a, b, fixed = b, a, True
+        elif ref is not None and ref.attribute.split(".")[0] in ADDRESS_ATTRIBUTES:
+            fixed = nodes[b].kind.entry
         pair = (b, a) if (b, a) in links else (a, b)
-        was_active, was_label = links.get(pair, (False, ""))
-        links[pair] = (was_active or active, was_label or label)
+        was_active, was_label, was_fixed = links.pop(pair, (False, "", False))
+        if fixed and not was_fixed:
+            pair = (a, b)
+        links[pair] = (was_active or active, was_label or label, was_fixed or fixed)
 
     exports, outputs, named_by = _exports(loaded), _outputs(loaded), _named_by(loaded)
     # Stack names: the service's by convention, the others' as their importers name them.
@@ -540,13 +564,13 @@ def build(
                 if ref.key in PLACEMENT_KEYS:
                     continue
                 if ref.kind == "resource" and ref.target in t.host:
-                    link(source, node_id(t.path, t.host[ref.target]), ref.active)
+                    link(source, node_id(t.path, t.host[ref.target]), ref.active, ref=ref)
                 elif match:
                     exporter, value_refs = match[0].template, match[0].refs
                     for value_ref in value_refs:
                         if value_ref.kind == "resource" and value_ref.target in exporter.host:
                             target = node_id(exporter.path, exporter.host[value_ref.target])
-                            link(source, target, ref.active and value_ref.active)
+                            link(source, target, ref.active and value_ref.active, ref=value_ref)
                 elif ref.kind == "parameter":
                     for other, value_refs in outputs.get(ref.target, []):
                         if other is t:
@@ -554,7 +578,7 @@ def build(
                         for value_ref in value_refs:
                             if value_ref.kind == "resource" and value_ref.target in other.host:
                                 target = node_id(other.path, other.host[value_ref.target])
-                                link(source, target, ref.active, ref.target)
+                                link(source, target, ref.active, ref.target, value_ref)
                     for other, named, default in named_by.get(ref.target, []):
                         same = t.values.values[ref.target] == default
                         if other is not t and same and named not in other.counted:
@@ -564,11 +588,11 @@ def build(
     for stack in stacks:
         stack.name = stack_names.get(stack.path)
     edges = []
-    for (a, b), (active, label) in sorted(links.items()):
+    for (a, b), (active, label, fixed) in sorted(links.items()):
         if a not in nodes or b not in nodes:
             continue
         first, second = sorted((nodes[a], nodes[b]), key=lambda n: (n.kind.rank, n.id))
-        if nodes[a].kind.rank == nodes[b].kind.rank:  # the same tier: the referrer sends
+        if fixed or nodes[a].kind.rank == nodes[b].kind.rank:  # else the lower rank sends
             first, second = nodes[a], nodes[b]
         if second.kind.control:
             first, second = second, first

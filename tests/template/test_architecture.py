@@ -442,3 +442,44 @@ def test_a_condition_on_a_list_parameter_is_decided_on_its_items():
     }
     assert architecture.decide_conditions(body) == {"FirstIsA": True}
     assert architecture.decide_conditions(body, {"Zones": "c,a"}) == {"FirstIsA": False}
+
+
+def test_events_flow_from_their_source_and_a_caller_of_an_address_calls_it():
+    # The bulk import's shape: a rule on a bucket's events feeds a queue, a function polls the
+    # queue and calls the API through the load balancer's name.
+    body = {
+        "Resources": {
+            "Uploads": {"Type": "AWS::S3::Bucket", "Properties": {}},
+            "UploadRule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "EventPattern": {"detail": {"bucket": {"name": [{"Ref": "Uploads"}]}}},
+                    "Targets": [{"Arn": {"Fn::GetAtt": ["Jobs", "Arn"]}, "Id": "jobs"}],
+                },
+            },
+            "Jobs": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "Importer": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Events": {
+                        "Jobs": {
+                            "Type": "SQS",
+                            "Properties": {"Queue": {"Fn::GetAtt": ["Jobs", "Arn"]}},
+                        }
+                    },
+                    "Environment": {
+                        "Variables": {
+                            "API_URL": {"Fn::Sub": "https://${LoadBalancer.DNSName}/v1/cars:batch"}
+                        }
+                    },
+                },
+            },
+            "LoadBalancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {}},
+        }
+    }
+    assert edges(architecture.build({"templates/import.yaml": body})) == {
+        ("import__Uploads", "import__UploadRule"): "flow",
+        ("import__UploadRule", "import__Jobs"): "flow",
+        ("import__Jobs", "import__Importer"): "flow",
+        ("import__Importer", "import__LoadBalancer"): "flow",
+    }
