@@ -626,27 +626,39 @@ def _off(resource: dict, values: _Values) -> str | None:
     return condition if condition is not None and not values.conditions[condition] else None
 
 
+def _calls(node, function: str) -> Iterator:
+    """The argument of every call of `function` (Fn::If, Condition, Ref) inside `node`."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _calls(item, function)
+    elif isinstance(node, dict):
+        for name, value in node.items():
+            if name == function:
+                yield value
+            yield from _calls(value, function)
+
+
 def _options_off(t: _Template) -> list[str]:
     """Conditions false for the defaults that decide a resource or one of its properties, except
     those that read only the Region (facts of where it runs, not options)."""
-    used = {r.get("Condition") for r in t.body.get("Resources", {}).values()}
-    used |= set(re.findall(r"'Fn::If': \['(\w+)'", str(t.body.get("Resources", {}))))
+    resources = t.body.get("Resources", {})
+    used = {r["Condition"] for r in resources.values() if "Condition" in r}
+    used |= {call[0] for call in _calls(resources, "Fn::If")}
     return sorted(
         name
         for name in used
-        if name is not None
-        and not t.values.conditions[name]
-        and not _reads_only_region(t.body["Conditions"][name], t.body["Conditions"])
+        if not t.values.conditions[name] and not _reads_only_region(name, t.body["Conditions"])
     )
 
 
-def _reads_only_region(expression, conditions: dict, seen: tuple[str, ...] = ()) -> bool:
-    text = str(expression)
-    nested = re.findall(r"'Condition': '(\w+)'", text)
-    refs = re.findall(r"'Ref': '([\w:]+)'", text)
+def _reads_only_region(name: str, conditions: dict, seen: tuple[str, ...] = ()) -> bool:
+    """Whether a condition reads no parameter, only AWS::Region (directly or through others)."""
+    expression = conditions[name]
+    refs = list(_calls(expression, "Ref"))
+    nested = list(_calls(expression, "Condition"))
     if not refs and not nested:
         return False
     return all(r == "AWS::Region" for r in refs) and all(
-        name not in seen and _reads_only_region(conditions[name], conditions, (*seen, name))
-        for name in nested
+        other not in seen and _reads_only_region(other, conditions, (*seen, name))
+        for other in nested
     )
