@@ -483,3 +483,16 @@ def test_events_flow_from_their_source_and_a_caller_of_an_address_calls_it():
         ("import__Jobs", "import__Importer"): "flow",
         ("import__Importer", "import__LoadBalancer"): "flow",
     }
+
+
+def test_make_template_and_make_test_install_graphviz_when_dot_is_missing():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^graphviz:.*\n\t\$\(call need-debian,dot,graphviz\)$", makefile, re.M)
+    assert re.search(r"^template: .*\bgraphviz\b", makefile, re.M)
+    assert re.search(r"^test: .*\bgraphviz\b", makefile, re.M)
+    assert re.search(r"^test-%: .*\bgraphviz\b", makefile, re.M)
+
+
+def test_the_readme_shows_the_picture_near_the_top():
+    top = (ROOT / "README.md").read_text().splitlines()[:20]
+    assert any(f"]({picture.IMAGE_FILE})" in line for line in top)
