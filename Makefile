@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .PHONY: help init dev run test lint lint-py lint-cfn \
         lint-docker lint-shell lint-actions lint-compose fmt migrate seed bench template \
         guard-tools image-size-estimate deploy release rollback status destroy clean docs-assets chromium \
-        rehearsal haproxy varnish
+        rehearsal haproxy varnish graphviz
 
 PYTHON  ?= python3.11
 VENV    ?= .venv
@@ -98,6 +98,9 @@ haproxy: ## Install Debian's haproxy when absent (the rehearsal's load balancer)
 varnish: ## Install Debian's varnish when absent (the RFC 9111 cache in front of the API in tests/edge_cache)
 	$(call need-debian,varnishd,varnish)
 
+graphviz: ## Install Debian's graphviz when absent (its dot draws docs/architecture.png)
+	$(call need-debian,dot,graphviz)
+
 # Local runs have no token issuer unless AUTH_ISSUER names one: then the API checks tokens as
 # deployed; otherwise writes are open, said in one line (the API refuses to start without either).
 open-writes-unless-issuer = if [ -z "$$AUTH_ISSUER" ]; then \
@@ -139,11 +142,11 @@ rehearsal: $(DEV_STAMP) $(DOCS_ASSETS) haproxy ## Rehearse launch, deploy (moto)
 	$(BIN)/python -m rehearsal $(REHEARSAL_ARGS)
 
 # --- tests and linters --------------------------------------------------------------------------
-test: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium haproxy varnish ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
+test: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium haproxy varnish graphviz ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 # A pattern rule: a new folder under tests/ is a new target without editing this file.
-test-%: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium haproxy varnish ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
+test-%: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium haproxy varnish graphviz ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...
 	@test -d tests/$* || { echo "make test-$*: no suite tests/$* (suites: $(notdir $(wildcard tests/*)))" >&2; exit 2; }
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/$* $(PYTEST_ARGS)
 
@@ -199,7 +202,9 @@ image-size-estimate: $(DOCS_ASSETS) ## Estimate the image size without Docker (s
 	PYTHON=$(PYTHON) scripts/image-size-estimate.sh
 
 # --- CloudFormation -----------------------------------------------------------------------------
-template: $(DEV_STAMP) ## Generate templates/*.yaml from template_builder/
+# The architecture picture is drawn from what it generated: docs/architecture.dot (compared by the
+# tests) and docs/architecture.png, rendered from it by graphviz's dot (Debian's graphviz).
+template: $(DEV_STAMP) graphviz ## Generate templates/*.yaml and the architecture picture (docs/architecture.png)
 	$(BIN)/python -m template_builder
 
 deploy: $(DEV_STAMP) ## Create or update the data stack, then the service, through reviewed change sets (VERSION=v1.2.3 sets the image)

@@ -1,9 +1,12 @@
-"""`python -m template_builder [--check]`: write templates/*.yaml, or check they are current."""
+"""`python -m template_builder [--check]`: write templates/*.yaml and the architecture picture
+(docs/architecture.dot, and docs/architecture.png drawn from it when it changed), or check that
+the committed files are current."""
 
 import argparse
 import sys
 from pathlib import Path
 
+from template_builder import picture
 from template_builder.render import (
     oversized,
     render_all,
@@ -21,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 naming each committed template that differs from the builder",
+        help="write nothing; exit 1 naming each committed file that differs from the builder",
     )
     args = parser.parse_args(argv)
     rendered = render_all()
@@ -36,11 +39,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check:
         stale = stale_files(ROOT, rendered)
+        if not (ROOT / picture.IMAGE_FILE).is_file():
+            stale.append(picture.IMAGE_FILE)
         for path in stale:
             print(f"template_builder: {path} is stale: run `make template`", file=sys.stderr)
         return 1 if stale else 0
-    for path in write_all(ROOT, rendered):
+    written = write_all(ROOT, rendered)
+    for path in written:
         print(f"wrote {path}")
+    image = ROOT / picture.IMAGE_FILE
+    if picture.DOT_FILE in written or not image.is_file():
+        try:
+            picture.draw_image(rendered[picture.DOT_FILE], image)
+        except (FileNotFoundError, RuntimeError) as error:
+            print(f"template_builder: {picture.IMAGE_FILE} not drawn: {error}", file=sys.stderr)
+            return 1
+        print(f"wrote {picture.IMAGE_FILE}")
     return 0
 
 

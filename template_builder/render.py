@@ -1,5 +1,6 @@
 """Render every template to YAML deterministically: committed files are compared byte for byte."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import yaml
 from cfn_flip.yaml_dumper import Dumper as CfnDumper
 from troposphere import Template
 
-from template_builder import names
+from template_builder import architecture, names, picture
 from template_builder.data.stack import build_data_template
 from template_builder.data.stack_policy import stack_policy_text
 from template_builder.github_oidc import build_github_oidc_template
@@ -68,10 +69,20 @@ def render(build: Callable[[], Template]) -> str:
     return to_yaml(build())
 
 
+def architecture_source(templates: dict[str, dict]) -> str:
+    """The architecture picture's dot source, drawn from the templates (path -> the document
+    that is rendered to YAML: `json.loads(template.to_json())`, or the committed text parsed)."""
+    return picture.dot_source(architecture.build(templates))
+
+
 def render_all() -> dict[str, str]:
-    """Every generated file by path: the templates, then the other documents."""
-    templates = {path: render(build) for path, build in BUILDERS.items()}
-    return templates | {path: write() for path, write in DOCUMENTS.items()}
+    """Every generated file by path: the templates, the other documents, then the picture's
+    source (docs/architecture.dot; the PNG drawn from it is not compared: see picture.py)."""
+    built = {path: build() for path, build in BUILDERS.items()}
+    templates = {path: to_yaml(template) for path, template in built.items()}
+    documents = {path: write() for path, write in DOCUMENTS.items()}
+    bodies = {path: json.loads(template.to_json()) for path, template in built.items()}
+    return templates | documents | {picture.DOT_FILE: architecture_source(bodies)}
 
 
 def stale_files(root: Path, rendered: dict[str, str]) -> list[str]:

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from template_builder import __main__ as cli
+from template_builder.picture import IMAGE_FILE
 from template_builder.render import TEMPLATE_BODY_LIMIT, render_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +27,7 @@ def test_check_mode_passes_when_templates_are_current(monkeypatch, tmp_path):
     for path, text in render_all().items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text)
+    (tmp_path / IMAGE_FILE).write_bytes((ROOT / IMAGE_FILE).read_bytes())
     monkeypatch.setattr(cli, "ROOT", tmp_path)
     assert cli.main(["--check"]) == 0
 
@@ -34,6 +36,7 @@ def test_check_mode_fails_naming_the_stale_template(monkeypatch, tmp_path, capsy
     for path, text in render_all().items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text)
+    (tmp_path / IMAGE_FILE).write_bytes((ROOT / IMAGE_FILE).read_bytes())
     (tmp_path / "templates/registry.yaml").write_text("# edited by hand\n")
     monkeypatch.setattr(cli, "ROOT", tmp_path)
 
