@@ -6,7 +6,7 @@ built are plain Python; decisions made at deploy time are the named conditions b
 
 from dataclasses import dataclass
 
-from troposphere import And, Equals, If, Not, NoValue, Or, Parameter, Ref, Template
+from troposphere import Equals, If, Not, NoValue, Or, Parameter, Ref, Template
 
 from template_builder import names
 

@@ -1,5 +1,6 @@
-"""Each deploy-time decision: HTTPS, auto scaling, secrets, Fargate Spot. Every combination is a template that
-cfn-lint accepts once its conditions are decided, and each one behaves as documented."""
+"""Each deploy-time decision: HTTPS, auto scaling, secrets, Fargate Spot. Every combination is a
+template that cfn-lint accepts once its conditions are decided, and each one behaves as
+documented."""
 
 import itertools
 import json
