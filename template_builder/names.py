@@ -186,7 +186,6 @@ DATABASE_REQUIRED_RULE = "DatabaseRequired"
 EMBEDDED_DEMO_RULE = "EmbeddedDemoIsOneTask"
 HTTPS_REQUIRED_RULE = "HttpsRequired"
 ACCESS_LOG_BUCKET_RULE = "AccessLogsNeedABucket"
-SPOT_RULE = "SpotNeedsTasks"
 # Rules of the auth mode: an issuer or the explicit switch, never both, never neither.
 AUTH_REQUIRED_RULE = "AuthRequired"
 AUTH_DISABLED_RULE = "AuthOffAlone"

@@ -446,7 +446,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
-    spot = add_spot_parameters(template, desired_count, auto_scaling, auto_scaling_max)
+    spot = add_spot_parameters(template)
     log_retention_days = add_log_retention_parameter(
         template, "Days CloudWatch keeps the API's logs."
     )
@@ -514,13 +514,13 @@ def add_service_parameters(template: Template) -> ServiceParameters:
     )
 
 
-def add_spot_parameters(
-    template: Template, desired_count: Parameter, auto_scaling: Parameter, maximum: Parameter
-) -> SpotParameters:
+def add_spot_parameters(template: Template) -> SpotParameters:
     """Fargate Spot, on when SpotWeight is above 0: OnDemandBase tasks on FARGATE, the rest split
     OnDemandWeight : SpotWeight. Off by default: turning it on switches the service from LaunchType
     to a capacity-provider strategy, which may replace it (docs/architecture.md, "Fargate Spot").
-    The parameters join the auto scaling group: the template has no bytes for a group of its own."""
+    The parameters join the auto scaling group: the template has no bytes for a group of its
+    own, nor for Rules on the base against the task count (the demo's refuse Spot: data_link.py).
+    """
     group = "Auto scaling"
 
     def weight(name: str, default: int, description: str) -> Parameter:
