@@ -19,6 +19,7 @@ from cars_stack import (
     protection,
     release,
     rollout,
+    spot,
     verify,
 )
 from cars_stack.changeset import ChangeSet
@@ -206,6 +207,7 @@ def deploy_template(
         key: given.get(key, previous.get(key, str(spec.get("Default", ""))))
         for key, spec in template.parameters.items()
     }
+    spot.refuse_pointless_spot(values)
     network.refuse_missing_exports(ctx, template, values)
     change_type = _change_type(ctx, stack, options)
     if change_type == "CREATE":
