@@ -27,6 +27,7 @@ from botocore.parsers import ResponseParserError
 from cars_stack import deploy, destroy, release, status
 from cars_stack.errors import EXIT_ABORTED, EXIT_FAILED, EXIT_REFUSED, CarsStackError
 from cars_stack.protection import ALLOW_DATA_LOSS_FLAG
+from cars_stack.replacement import ALLOW_REPLACEMENT_FLAG
 from cars_stack.runtime import Answer, Context, Runtime
 from cars_stack.stack import is_missing_stack
 from cars_stack.template import default_template_path
@@ -103,7 +104,7 @@ def _options() -> dict[str, argparse.ArgumentParser]:
 
     groups = {name: group() for name in ("aws", "changing", "role", "following", "review")}
     groups |= {name: group() for name in ("template", "verifying", "data", "data_loss")}
-    groups |= {name: group() for name in ("network", "identity")}
+    groups |= {name: group() for name in ("network", "identity", "replacement")}
     aws = groups["aws"]
     aws.add_argument(
         "--stack-name",
@@ -190,6 +191,13 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         help="execute a change set that REPLACES OR DELETES the database cluster, its writer or "
         "the cache (their data is lost; a snapshot is kept): lifts the stack policy for it",
     )
+    groups["replacement"].add_argument(
+        ALLOW_REPLACEMENT_FLAG,
+        dest="allow_replacement",
+        action="store_true",
+        help="execute a change set that REPLACES the load balancer (a new DNS name), a listener "
+        "or the target group; a replacement of the service (its name is fixed) stays refused",
+    )
     return groups
 
 
@@ -227,7 +235,9 @@ def _parser() -> argparse.ArgumentParser:
         "asked for before it is executed. Parameters not given keep their deployed values; a "
         "new service needs --image-tag. With --param AuthDisabled=true the identity stack is "
         "skipped and anyone can write. A change set that would replace or delete the database "
-        "or the cache is refused unless --allow-data-loss is given.",
+        "or the cache is refused unless --allow-data-loss is given, one that would replace the "
+        "load balancer, a listener or the target group unless --allow-replacement is given, and "
+        "one that would replace the service always (its fixed name makes that fail).",
         _examples(
             "cars-stack deploy --image-tag v1.0.0           # data, identity, then a new service",
             "cars-stack deploy --param DesiredCount=3       # one parameter, the rest kept",
@@ -243,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
         "template",
         "data",
         "data_loss",
+        "replacement",
         "network",
         "identity",
     )
@@ -375,6 +386,7 @@ def _parser() -> argparse.ArgumentParser:
         "following",
         "verifying",
         "data_loss",
+        "replacement",
     )
     cmd.add_argument(
         "change_set_name",
@@ -446,6 +458,7 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             data_params=args.data_param,
             data_stack_name=args.data_stack_name,
             allow_data_loss=args.allow_data_loss,
+            allow_replacement=args.allow_replacement,
             identity_template_path=args.identity_template_file,
             identity_params=args.identity_param,
             identity_stack_name=args.identity_stack_name,
@@ -476,6 +489,7 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             verify_timeout=args.verify_timeout,
             timeout_minutes=args.timeout,
             allow_data_loss=args.allow_data_loss,
+            allow_replacement=args.allow_replacement,
         )
     if args.command == "status":
         return status.status(

@@ -19,6 +19,7 @@ from cars_stack import (
     protection,
     release,
     rollout,
+    spot,
     verify,
 )
 from cars_stack.changeset import ChangeSet
@@ -74,6 +75,7 @@ class DeployOptions:
     data_params: list[str] = field(default_factory=list)
     data_stack_name: str | None = None
     allow_data_loss: bool = False
+    allow_replacement: bool = False
     identity_template_path: Path | None = None
     identity_params: list[str] = field(default_factory=list)
     identity_stack_name: str | None = None
@@ -205,6 +207,7 @@ def deploy_template(
         key: given.get(key, previous.get(key, str(spec.get("Default", ""))))
         for key, spec in template.parameters.items()
     }
+    spot.refuse_pointless_spot(values)
     network.refuse_missing_exports(ctx, template, values)
     change_type = _change_type(ctx, stack, options)
     if change_type == "CREATE":
@@ -241,6 +244,7 @@ def deploy_template(
         no_execute=options.no_execute,
         timeout_minutes=options.timeout_minutes,
         allow_data_loss=options.allow_data_loss,
+        allow_replacement=options.allow_replacement,
     )
     rollout.run(ctx, plan, result=result)
     return result
@@ -444,6 +448,7 @@ def execute(
     verify_timeout: float,
     timeout_minutes: float,
     allow_data_loss: bool = False,
+    allow_replacement: bool = False,
 ) -> int:
     """Execute a change set left by ``--no-execute``, after the same checks as when it was made."""
     cfn = ctx.client("cloudformation")
@@ -488,6 +493,7 @@ def execute(
         timeout_minutes=timeout_minutes,
         owned=False,
         allow_data_loss=allow_data_loss,
+        allow_replacement=allow_replacement,
     )
     result = {"stack_name": stack.name, "action": "execute", "version": tag}
     code = rollout.run(ctx, plan, result=result)

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cars_stack import changeset, protection, render, verify
+from cars_stack import changeset, protection, render, replacement, verify
 from cars_stack.changeset import ChangeSet
 from cars_stack.diagnose import RolloutDiagnosis
 from cars_stack.errors import Aborted, CarsStackError, DeploymentFailed
@@ -38,6 +38,9 @@ class Plan:
     owned: bool = True
     # --allow-data-loss: execute a change set that replaces or deletes what holds data.
     allow_data_loss: bool = False
+    # --allow-replacement: execute a change set that replaces the load balancer, a listener or
+    # the target group (never the fixed-name service: that can only fail).
+    allow_replacement: bool = False
 
 
 def _removal_commands(ctx: Context, change_set: ChangeSet, *, with_stack: bool) -> str:
@@ -242,6 +245,9 @@ def _review_and_execute(
                 f"DATA LOSS allowed by {protection.ALLOW_DATA_LOSS_FLAG}: "
                 f"{protection.data_loss_line(change)}"
             )
+        # ... and the replacement guard: only the service stack has these resource types.
+        if replacement.refuse_replacement(ctx, change_set, allowed=plan.allow_replacement):
+            ctx.warn(f"Replacements allowed by {replacement.ALLOW_REPLACEMENT_FLAG}")
         if plan.summary_file is not None:
             markdown = render.change_set_markdown(change_set, headline=plan.headline)
             plan.summary_file.write_text(markdown, encoding="utf-8")

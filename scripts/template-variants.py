@@ -76,6 +76,20 @@ SERVICE = {
     )
 }
 SERVICE["service-data-stack-https-boundary"] = {**SERVICE["service-data-stack-https"], **BOUNDARY}
+# Fargate Spot beside each database and scheme (the demo is one task: its Rules refuse Spot), with
+# auto scaling (the default) and with a fixed count.
+SPOT = {names.SPOT_WEIGHT: "3"}
+SERVICE |= {
+    f"{name}-spot": {**parameters, **SPOT}
+    for name, parameters in list(SERVICE.items())
+    if parameters.get(names.EMBEDDED_DEMO_DATABASE) != "true"
+}
+SERVICE["service-data-stack-http-spot-fixed-count"] = {
+    **SERVICE["service-data-stack-http-spot"],
+    names.AUTO_SCALING: "false",
+    names.ON_DEMAND_BASE: "0",
+    names.ON_DEMAND_WEIGHT: "0",
+}
 
 
 IDENTITY = {

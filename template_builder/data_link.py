@@ -216,6 +216,11 @@ def add_data_link(template: Template, params: ServiceParameters) -> DataLink:
                     "Assert": Equals(Ref(params.auto_scaling), "false"),
                     "AssertDescription": "The demo is one task: AutoScaling=false",
                 },
+                {
+                    # Spot would take the one task back with no other to serve meanwhile.
+                    "Assert": Equals(Ref(params.spot.spot_weight), "0"),
+                    "AssertDescription": "The demo is one task: SpotWeight=0",
+                },
             ],
         },
     )

@@ -29,7 +29,7 @@ from template_builder.load_balancer import (
 from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.network import SecurityGroups
 from template_builder.network_link import NetworkLink
-from template_builder.parameters import ServiceParameters, optional_value
+from template_builder.parameters import ServiceParameters, SpotParameters, optional_value
 
 IMAGE_URI = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}"
 RUN_AS_USER = "10001"  # the image's non-root uid/gid (contract with the Dockerfile)
@@ -48,6 +48,23 @@ SHUTDOWN_DRAIN_SECONDS = min(
 )
 
 
+FARGATE, FARGATE_SPOT = "FARGATE", "FARGATE_SPOT"
+
+
+def _strategy(spot: SpotParameters) -> list[ecs.CapacityProviderStrategyItem]:
+    """The base on demand, then the rest by weight (ECS places the base first)."""
+    return [
+        ecs.CapacityProviderStrategyItem(
+            CapacityProvider=FARGATE,
+            Base=Ref(spot.on_demand_base),
+            Weight=Ref(spot.on_demand_weight),
+        ),
+        ecs.CapacityProviderStrategyItem(
+            CapacityProvider=FARGATE_SPOT, Weight=Ref(spot.spot_weight)
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Cluster:
     cluster: ecs.Cluster
@@ -60,6 +77,9 @@ def add_cluster(template: Template, params: ServiceParameters) -> Cluster:
             names.CLUSTER,
             ClusterName=Sub(names.CLUSTER_NAME.format(stack=names.OWN_STACK_NAME)),
             ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+            # On the cluster itself (an update in place), so the service that uses them depends
+            # on them through its Cluster reference; left out with Spot off.
+            CapacityProviders=optional_value(names.USE_SPOT, [FARGATE, FARGATE_SPOT]),
         )
     )
     log_group = template.add_resource(
@@ -178,7 +198,10 @@ def add_service(
             ServiceName=names.SERVICE_NAME,
             Cluster=Ref(cluster.cluster),
             TaskDefinition=Ref(task_definition),
-            LaunchType="FARGATE",
+            # With Spot off, LaunchType exactly as before: the switch to a strategy may replace
+            # the service, which its fixed name makes fail (docs/architecture.md, "Fargate Spot").
+            LaunchType=If(names.USE_SPOT, NoValue, FARGATE),
+            CapacityProviderStrategy=optional_value(names.USE_SPOT, _strategy(params.spot)),
             # With auto scaling the count is left out, so an update (a release) never resets
             # the count auto scaling chose; CloudFormation starts a new service at 1 and the
             # scalable target raises it to the minimum.

@@ -53,6 +53,11 @@ TASK_SUBNET_IDS = "TaskSubnetIds"
 SECRETS_KMS_KEY_ARN = "SecretsKmsKeyArn"
 # Every stack that creates IAM roles for the CloudFormation role takes this (optional) parameter.
 PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
+# Fargate Spot (docs/architecture.md, "Fargate Spot"): on with SpotWeight above 0, off by default,
+# since turning it on changes how the service is launched (LaunchType -> CapacityProviderStrategy).
+ON_DEMAND_BASE = "OnDemandBase"
+ON_DEMAND_WEIGHT = "OnDemandWeight"
+SPOT_WEIGHT = "SpotWeight"
 
 # Parameters naming the longer-lived stacks a stack imports from (docs/architecture.md)
 NETWORK_STACK_NAME = "NetworkStackName"
@@ -95,6 +100,7 @@ HAS_ALARM_TOPIC = "HasAlarmTopic"
 HAS_PERMISSIONS_BOUNDARY = "HasPermissionsBoundary"
 ENABLE_ACCESS_LOGS = "EnableAccessLogs"
 HAS_ACCESS_LOG_BUCKET = "HasAccessLogBucket"
+USE_SPOT = "UseSpot"
 # ... and those the data-stack parameters drive
 HAS_DATA_STACK = "HasDataStack"
 HAS_DATA_STACK_CACHE = "HasDataStackCache"

@@ -63,6 +63,15 @@ BUCKET_NAME_PATTERN = r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
 @dataclass(frozen=True)
+class SpotParameters:
+    """The capacity-provider strategy's weights and on-demand base (UseSpot: SpotWeight > 0)."""
+
+    spot_weight: Parameter
+    on_demand_base: Parameter
+    on_demand_weight: Parameter
+
+
+@dataclass(frozen=True)
 class ServiceParameters:
     image_tag: Parameter
     repository_name: Parameter
@@ -90,6 +99,7 @@ class ServiceParameters:
     access_logs: Parameter
     access_log_bucket_name: Parameter
     load_balancer_deletion_protection: Parameter
+    spot: SpotParameters
 
 
 def optional_value(condition: str, value: object) -> If:
@@ -436,6 +446,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
+    spot = add_spot_parameters(template)
     log_retention_days = add_log_retention_parameter(
         template, "Days CloudWatch keeps the API's logs."
     )
@@ -499,7 +510,32 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         access_logs=access_logs,
         access_log_bucket_name=access_log_bucket_name,
         load_balancer_deletion_protection=load_balancer_deletion_protection,
+        spot=spot,
     )
+
+
+def add_spot_parameters(template: Template) -> SpotParameters:
+    """Fargate Spot, on when SpotWeight is above 0: OnDemandBase tasks on FARGATE, the rest split
+    OnDemandWeight : SpotWeight. Off by default: turning it on switches the service from LaunchType
+    to a capacity-provider strategy, which may replace it (docs/architecture.md, "Fargate Spot").
+    The parameters join the auto scaling group: the template has no bytes for a group of its
+    own, nor for Rules on the base against the task count (the demo's refuse Spot: data_link.py).
+    """
+    group = "Auto scaling"
+
+    def weight(name: str, default: int, description: str) -> Parameter:
+        return add_grouped(
+            template,
+            group,
+            None,
+            Parameter(name, Type="Number", Default=default, MinValue=0, Description=description),
+        )
+
+    spot_weight = weight(names.SPOT_WEIGHT, 0, "Spot share (0: no Spot).")
+    base = weight(names.ON_DEMAND_BASE, 1, "Tasks on demand first.")
+    on_demand = weight(names.ON_DEMAND_WEIGHT, 1, "On-demand share.")
+    template.add_condition(names.USE_SPOT, Not(Equals(Ref(spot_weight), "0")))
+    return SpotParameters(spot_weight, base, on_demand)
 
 
 def add_network_parameters(template: Template) -> tuple[Parameter, Parameter]:

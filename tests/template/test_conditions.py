@@ -1,5 +1,6 @@
-"""Each deploy-time decision: HTTPS, auto scaling, secrets. Every combination is a template that
-cfn-lint accepts once its conditions are decided, and each one behaves as documented."""
+"""Each deploy-time decision: HTTPS, auto scaling, secrets, Fargate Spot. Every combination is a
+template that cfn-lint accepts once its conditions are decided, and each one behaves as
+documented."""
 
 import itertools
 import json
@@ -24,6 +25,7 @@ DATA = {
     # Without a data stack, access logs go to a bucket given (the demo opts out: AccessLogs=false).
     "no-data-stack": {names.DATA_STACK_NAME: "", names.ACCESS_LOG_BUCKET_NAME: "company-alb-logs"},
 }
+SPOT = {"on-demand": {}, "spot": {names.SPOT_WEIGHT: "3"}}
 # Parameters a variant no longer uses once its conditions are decided (e.g. CertificateArn on
 # HTTP): expected, so W2001 (unused parameter) says nothing about the variant.
 LINT_CONFIG = ManualArgs(regions=["eu-west-1"], ignore_checks=["W2001"])
@@ -42,17 +44,19 @@ def parameters(render, *choices: dict) -> dict:
 
 
 def _combinations():
-    for https, scaling, secrets, data in itertools.product(HTTPS, SCALING, SECRETS, DATA):
+    for https, scaling, secrets, data, spot in itertools.product(
+        HTTPS, SCALING, SECRETS, DATA, SPOT
+    ):
         if data == "no-data-stack" and secrets == "no-secrets":
-            # No database at all: only the demo, which the Rules pin to one fixed task.
-            if scaling == "fixed-count":
-                yield https, scaling, "demo", data
+            # No database at all: only the demo, which the Rules pin to one fixed on-demand task.
+            if scaling == "fixed-count" and spot == "on-demand":
+                yield https, scaling, "demo", data, spot
             continue
-        yield https, scaling, secrets, data
+        yield https, scaling, secrets, data, spot
 
 
-@pytest.mark.parametrize(("https", "scaling", "secrets", "data"), list(_combinations()))
-def test_every_condition_combination_passes_cfn_lint(render, https, scaling, secrets, data):
+@pytest.mark.parametrize(("https", "scaling", "secrets", "data", "spot"), list(_combinations()))
+def test_every_condition_combination_passes_cfn_lint(render, https, scaling, secrets, data, spot):
     demo = {
         names.EMBEDDED_DEMO_DATABASE: "true",
         names.DESIRED_COUNT: "1",
@@ -60,7 +64,7 @@ def test_every_condition_combination_passes_cfn_lint(render, https, scaling, sec
         names.ACCESS_LOG_BUCKET_NAME: "",
     }
     params = parameters(
-        render, HTTPS[https], SCALING[scaling], DATA[data], SECRETS.get(secrets, demo)
+        render, HTTPS[https], SCALING[scaling], DATA[data], SECRETS.get(secrets, demo), SPOT[spot]
     )
     assert render.rule_failures(render.service(), **params) == []
     variant = render.variant(render.service(), **params)
@@ -68,6 +72,9 @@ def test_every_condition_combination_passes_cfn_lint(render, https, scaling, sec
     assert "Conditions" not in variant
     assert (names.HTTPS_LISTENER in variant["Resources"]) == (https == "https")
     assert (names.SCALABLE_TARGET in variant["Resources"]) == (scaling == "autoscaling")
+    service = variant["Resources"][names.SERVICE]["Properties"]
+    assert ("CapacityProviderStrategy" in service) == (spot == "spot")
+    assert ("LaunchType" in service) == (spot == "on-demand")
     assert lint(json.dumps(variant), config=LINT_CONFIG) == []
 
 

@@ -404,6 +404,24 @@ def test_the_cloudformation_role_can_manage_every_resource_of_the_service_stack(
     assert "lambda:InvokeFunction" in granted
 
 
+def test_with_fargate_spot_the_cloudformation_role_sets_the_providers_of_its_cluster_only(
+    render, oidc
+):
+    """Spot makes the cluster's update handler call ecs:PutClusterCapacityProviders: granted on
+    the stack's own cluster, no other; the Spot variant needs nothing more than the default."""
+    spot = render.variant(render.service(), **{names.SPOT_WEIGHT: "3"})
+    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
+    assert missing_handler_permissions(granted, spot, UNUSED_FEATURES) == {}
+    putting = [
+        s
+        for s in allows(statements(oidc[names.CLOUDFORMATION_ROLE]))
+        if "ecs:PutClusterCapacityProviders" in as_list(s["Action"])
+    ]
+    cluster = f"arn:aws:ecs:{render.region}:{render.account_id}:cluster/api-cars-cluster"
+    assert [r for s in putting for r in as_list(s["Resource"]) if ":cluster/" in r] == [cluster]
+    assert all(":capacity-provider/" not in r for s in putting for r in as_list(s["Resource"]))
+
+
 def test_the_cloudformation_role_can_manage_every_resource_of_the_network_stack(render, oidc):
     """The VPC lookup's function, role and log group (no longer in the service stack)."""
     granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])

@@ -39,7 +39,8 @@ def test_image_check_verifies_the_tag_the_task_runs(render):
     assert (check["RepositoryName"], check["ImageTag"]) == ("api-cars", "v2.3.4")
 
 
-def test_a_tag_change_changes_only_the_task_definition_and_the_image_check(render):
+@pytest.mark.parametrize("spot", [{}, {names.SPOT_WEIGHT: "3"}], ids=["on-demand", "spot"])
+def test_a_tag_change_changes_only_the_task_definition_and_the_image_check(render, spot):
     """What a release (`cars-stack release`) produces, and what its image-only guard allows.
 
     The image check changes too, by design: its ImageTag property is the new tag, so
@@ -47,8 +48,8 @@ def test_a_tag_change_changes_only_the_task_definition_and_the_image_check(rende
     changes only through its Ref to the task definition, which CloudFormation replaces; resolved
     here, that Ref reads the same, so the service must show no difference of its own.
     """
-    before = render.resolve(ImageTag="v1.0.0")
-    after = render.resolve(ImageTag="v1.1.0")
+    before = render.resolve(ImageTag="v1.0.0", **spot)
+    after = render.resolve(ImageTag="v1.1.0", **spot)
 
     changed = {
         logical_id: sorted(
