@@ -19,6 +19,7 @@ from cars_stack import (
     protection,
     release,
     rollout,
+    scaling,
     verify,
 )
 from cars_stack.changeset import ChangeSet
@@ -205,6 +206,7 @@ def deploy_template(
         key: given.get(key, previous.get(key, str(spec.get("Default", ""))))
         for key, spec in template.parameters.items()
     }
+    scaling.refuse_impossible_bounds(values)
     network.refuse_missing_exports(ctx, template, values)
     change_type = _change_type(ctx, stack, options)
     if change_type == "CREATE":

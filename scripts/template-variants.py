@@ -18,6 +18,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "template")]
 
 from conftest import (  # noqa: E402 (after the path set-up)
     AUTH_OFF,
+    BUSINESS_HOURS,
     CERTIFICATE,
     DATABASE_SECRET,
     DEMO,
@@ -76,6 +77,20 @@ SERVICE = {
     )
 }
 SERVICE["service-data-stack-https-boundary"] = {**SERVICE["service-data-stack-https"], **BOUNDARY}
+# The scaling options (template_builder/scaling.py), each alone and both, over the default stack.
+SCALING = {
+    "predictive-cpu": {names.PREDICTIVE_SCALING: "cpu"},
+    "predictive-requests": {
+        names.PREDICTIVE_SCALING: "requests",
+        names.PREDICTIVE_MODE: "ForecastAndScale",
+    },
+    "business-hours": BUSINESS_HOURS,
+    "predictive-business-hours": {names.PREDICTIVE_SCALING: "cpu", **BUSINESS_HOURS},
+}
+SERVICE |= {
+    f"service-data-stack-https-{name}": {**SERVICE["service-data-stack-https"], **parameters}
+    for name, parameters in SCALING.items()
+}
 
 
 IDENTITY = {

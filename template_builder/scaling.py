@@ -38,7 +38,10 @@ GROUP = "Auto scaling"
 # requests per task (CloudFormation reference, PredictiveScalingPredefinedMetricPair).
 CPU_PAIR = "ECSServiceCPUUtilization"
 REQUESTS_PAIR = "ALBRequestCount"
-PREDICTIVE_MODES = [names.PREDICTIVE_SCALING_OFF, "ForecastOnly", "ForecastAndScale"]
+# PredictiveScaling turns it on by naming the pair; its mode is a parameter of its own, so that the
+# template never hands Mode a value outside the two it takes (cfn-lint W1030).
+PREDICTIONS = [names.PREDICTIVE_SCALING_OFF, names.PREDICTS_CPU, names.PREDICTS_REQUESTS_VALUE]
+MODES = ["ForecastOnly", "ForecastAndScale"]
 START_ACTION = "open"
 END_ACTION = "close"
 
@@ -46,7 +49,7 @@ END_ACTION = "close"
 @dataclass(frozen=True)
 class ScalingOptions:
     predictive: Parameter
-    metric: Parameter
+    mode: Parameter
     business_hours: Parameter
     floor: Parameter
     timezone: Parameter
@@ -70,18 +73,18 @@ def add_scaling_parameters(template: Template, auto_scaling_on: str) -> ScalingO
     predictive = _add(
         template,
         names.PREDICTIVE_SCALING,
-        "ForecastOnly first, then ForecastAndScale.",
+        "Pair to forecast.",
         Type="String",
         Default=names.PREDICTIVE_SCALING_OFF,
-        AllowedValues=PREDICTIVE_MODES,
+        AllowedValues=PREDICTIONS,
     )
-    metric = _add(
+    mode = _add(
         template,
-        names.PREDICTIVE_METRIC,
-        "Pair; targets as above.",
+        names.PREDICTIVE_MODE,
+        "ForecastOnly first.",
         Type="String",
-        Default=CPU_PAIR,
-        AllowedValues=[CPU_PAIR, REQUESTS_PAIR],
+        Default=MODES[0],
+        AllowedValues=MODES,
     )
     # Both schedules in one value: the pattern admits both or neither.
     business_hours = _add(
@@ -115,9 +118,11 @@ def add_scaling_parameters(template: Template, auto_scaling_on: str) -> ScalingO
             Not(Equals(Ref(predictive), names.PREDICTIVE_SCALING_OFF)),
         ),
     )
-    template.add_condition(names.PREDICTS_REQUESTS, Equals(Ref(metric), REQUESTS_PAIR))
+    template.add_condition(
+        names.PREDICTS_REQUESTS, Equals(Ref(predictive), names.PREDICTS_REQUESTS_VALUE)
+    )
     template.add_condition(names.HAS_BUSINESS_HOURS, is_set(business_hours))
-    return ScalingOptions(predictive, metric, business_hours, floor, timezone)
+    return ScalingOptions(predictive, mode, business_hours, floor, timezone)
 
 
 def _request_label(lb: LoadBalancing) -> Sub:
@@ -192,7 +197,7 @@ def _predictive(
         PolicyType="PredictiveScaling",
         ScalingTargetId=Ref(target),
         PredictiveScalingPolicyConfiguration=aas.PredictiveScalingPolicyConfiguration(
-            Mode=Ref(options.predictive),
+            Mode=Ref(options.mode),
             MetricSpecifications=[
                 aas.PredictiveScalingMetricSpecification(
                     TargetValue=If(
@@ -201,7 +206,7 @@ def _predictive(
                         Ref(params.cpu_target_percent),
                     ),
                     PredefinedMetricPairSpecification=aas.PredictiveScalingPredefinedMetricPair(
-                        PredefinedMetricType=Ref(options.metric),
+                        PredefinedMetricType=If(names.PREDICTS_REQUESTS, REQUESTS_PAIR, CPU_PAIR),
                         ResourceLabel=optional_value(names.PREDICTS_REQUESTS, _short_label(lb)),
                     ),
                 )

@@ -13,6 +13,17 @@ HTTPS = {"https": {names.CERTIFICATE_ARN: "certificate"}, "http": {}}
 SCALING = {
     "autoscaling": {names.AUTO_SCALING: "true"},
     "fixed-count": {names.AUTO_SCALING: "false"},
+    # The options of template_builder/scaling.py, each alone and both (auto scaling on).
+    "predictive-cpu": {names.PREDICTIVE_SCALING: "cpu"},
+    "predictive-requests": {
+        names.PREDICTIVE_SCALING: "requests",
+        names.PREDICTIVE_MODE: "ForecastAndScale",
+    },
+    "business-hours": {names.BUSINESS_HOURS: "business-hours"},
+    "predictive-business-hours": {
+        names.PREDICTIVE_SCALING: "cpu",
+        names.BUSINESS_HOURS: "business-hours",
+    },
 }
 SECRETS = {
     "secrets": {names.DATABASE_URL_SECRET_ARN: "database", names.REDIS_URL_SECRET_ARN: "redis"},
@@ -37,7 +48,11 @@ def parameters(render, *choices: dict) -> dict:
     }
     merged = {}
     for choice in choices:
-        merged |= {name: values.get(value, value) for name, value in choice.items()}
+        for name, value in choice.items():
+            if value == "business-hours":  # the three parameters of render.business_hours
+                merged |= render.business_hours
+            else:
+                merged[name] = values.get(value, value)
     return merged
 
 
@@ -67,7 +82,10 @@ def test_every_condition_combination_passes_cfn_lint(render, https, scaling, sec
 
     assert "Conditions" not in variant
     assert (names.HTTPS_LISTENER in variant["Resources"]) == (https == "https")
-    assert (names.SCALABLE_TARGET in variant["Resources"]) == (scaling == "autoscaling")
+    assert (names.SCALABLE_TARGET in variant["Resources"]) == (scaling != "fixed-count")
+    assert (names.PREDICTIVE_SCALING_POLICY in variant["Resources"]) == scaling.startswith(
+        "predictive"
+    )
     assert lint(json.dumps(variant), config=LINT_CONFIG) == []
 
 
