@@ -187,7 +187,10 @@ def _scheduled_floor(params: ServiceParameters, options: ScalingOptions) -> If:
 
 
 def _predictive(
-    target, params: ServiceParameters, options: ScalingOptions, lb
+    target: aas.ScalableTarget,
+    params: ServiceParameters,
+    options: ScalingOptions,
+    lb: LoadBalancing,
 ) -> aas.ScalingPolicy:
     """Next to target tracking, which still scales in: predictive scaling only ever adds tasks."""
     return aas.ScalingPolicy(
