@@ -58,7 +58,7 @@ def aws() -> Iterator[Aws]:
         stub.deactivate()
 
 
-def _expect_service_stack(aws: Aws, parameters: dict[str, str]) -> None:
+def _expect_service_stack(aws: Aws, parameters: dict[str, str], *, created: bool = True) -> None:
     cfn = aws.stubs["cloudformation"]
     cfn.add_response(
         "describe_stacks",
@@ -77,6 +77,11 @@ def _expect_service_stack(aws: Aws, parameters: dict[str, str]) -> None:
         },
         {"StackName": STACK},
     )
+    # Before its first create completes, a stack holds neither the cluster nor the service.
+    resources = [
+        (CLUSTER, CLUSTER_NAME, "AWS::ECS::Cluster"),
+        (SERVICE, SERVICE_ARN, "AWS::ECS::Service"),
+    ]
     cfn.add_response(
         "list_stack_resources",
         {
@@ -88,14 +93,13 @@ def _expect_service_stack(aws: Aws, parameters: dict[str, str]) -> None:
                     "LastUpdatedTimestamp": T0,
                     "ResourceStatus": "UPDATE_COMPLETE",
                 }
-                for logical, physical, kind in [
-                    (CLUSTER, CLUSTER_NAME, "AWS::ECS::Cluster"),
-                    (SERVICE, SERVICE_ARN, "AWS::ECS::Service"),
-                ]
+                for logical, physical, kind in (resources if created else [])
             ]
         },
         {"StackName": STACK},
     )
+    if not created:
+        return
     aws.stubs["ecs"].add_response(
         "describe_services",
         {
@@ -260,6 +264,15 @@ def test_status_shows_the_business_hours_floor_from_the_parameters(cli, aws) -> 
     assert result.code == 0, result.err
     assert _row(result, "Floor") == (
         "at least 4 tasks from cron(0 8 ? * MON-FRI *) to cron(0 19 ? * MON-FRI *) (Europe/Paris)"
+    )
+
+
+def test_a_stack_without_its_service_yet_says_so_and_asks_nothing(cli, aws) -> None:
+    _expect_service_stack(aws, FORECAST_ONLY, created=False)
+    result = _status(cli, aws)  # no DescribeServices, no GetPredictiveScalingForecast
+    assert result.code == 0, result.err
+    assert _row(result, "Predictive") == (
+        "ForecastOnly on cpu: no forecast (the stack has no service yet)"
     )
 
 
