@@ -20,6 +20,7 @@ from cars_stack import (
     release,
     rollout,
     spot,
+    scaling,
     verify,
 )
 from cars_stack.changeset import ChangeSet
@@ -208,6 +209,7 @@ def deploy_template(
         for key, spec in template.parameters.items()
     }
     spot.refuse_pointless_spot(values)
+    scaling.refuse_impossible_bounds(values)
     network.refuse_missing_exports(ctx, template, values)
     change_type = _change_type(ctx, stack, options)
     if change_type == "CREATE":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cars_stack import identity, images, render
+from cars_stack import identity, images, render, scaling
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, physical_ids, require
 from template_builder.names import (
@@ -243,6 +243,9 @@ def status(
         ),
         "alarm_topic": alarm_topic,
         "releases": [r.as_dict() for r in history],
+        "predictive_scaling": scaling.predictive_scaling(
+            ctx, stack.parameters, ids, service.get("service")
+        ),
         "data": data_tier(ctx, data_stack_name or stack.name + DATA_STACK_SUFFIX),
     }
     guard = document["load_balancer"] = _guard_rails(stack, document["data"])
@@ -265,6 +268,8 @@ def status(
         ),
         ("Tasks", tasks),
         ("Rollout", rollout),
+        ("Predictive", scaling.predictive_row(document["predictive_scaling"])),
+        *scaling.business_hours_rows(stack.parameters),
         *identity.write_access_rows(document["write_access"]),
         ("Alarms", f"notify {alarm_topic}" if alarm_topic else NO_ALARM_TOPIC),
         *_data_rows(document["data"]),

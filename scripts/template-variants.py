@@ -18,6 +18,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "template")]
 
 from conftest import (  # noqa: E402 (after the path set-up)
     AUTH_OFF,
+    BUSINESS_HOURS,
     CERTIFICATE,
     DATABASE_SECRET,
     DEMO,
@@ -89,6 +90,20 @@ SERVICE["service-data-stack-http-spot-fixed-count"] = {
     names.AUTO_SCALING: "false",
     names.ON_DEMAND_BASE: "0",
     names.ON_DEMAND_WEIGHT: "0",
+}
+# The scaling options (template_builder/scaling.py), each alone and both, over the default stack.
+SCALING = {
+    "predictive-cpu": {names.PREDICTIVE_SCALING: "cpu"},
+    "predictive-requests": {
+        names.PREDICTIVE_SCALING: "requests",
+        names.PREDICTIVE_MODE: "ForecastAndScale",
+    },
+    "business-hours": BUSINESS_HOURS,
+    "predictive-business-hours": {names.PREDICTIVE_SCALING: "cpu", **BUSINESS_HOURS},
+}
+SERVICE |= {
+    f"service-data-stack-https-{name}": {**SERVICE["service-data-stack-https"], **parameters}
+    for name, parameters in SCALING.items()
 }
 
 

@@ -205,8 +205,9 @@ def _stack_status_read() -> list:
             _stack_arn(),
         ),
         *_service_tasks_read(),
-        # Task-definition reads (release history for rollback) and the ELB Describe* actions
-        # have no resource-level permissions: AWS requires "*".
+        # Task-definition reads (release history for rollback), the ELB Describe* actions and
+        # the predictive scaling forecast (Application Auto Scaling) have no resource-level
+        # permissions: AWS requires "*".
         policies.allow(
             [
                 ecs.ListTaskDefinitions,
@@ -214,6 +215,7 @@ def _stack_status_read() -> list:
                 elasticloadbalancing.DescribeLoadBalancers,
                 elasticloadbalancing.DescribeTargetGroups,
                 elasticloadbalancing.DescribeTargetHealth,
+                application_autoscaling.GetPredictiveScalingForecast,
             ],
             policies.ANY_RESOURCE,
         ),
@@ -819,6 +821,9 @@ def _cloudformation_role(template: Template, boundary: cfn_iam.ManagedPolicy) ->
                 application_autoscaling.DeleteScalingPolicy,
                 application_autoscaling.DescribeScalingPolicies,
                 application_autoscaling.DescribeScheduledActions,
+                # The business-hours floor: the scalable target's ScheduledActions.
+                application_autoscaling.PutScheduledAction,
+                application_autoscaling.DeleteScheduledAction,
                 application_autoscaling.TagResource,
                 application_autoscaling.UntagResource,
                 application_autoscaling.ListTagsForResource,

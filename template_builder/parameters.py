@@ -307,7 +307,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Default=60,
             MinValue=10,
             MaxValue=90,
-            Description="Average service CPU utilisation auto scaling keeps the service at.",
+            Description="Average CPU % to aim for.",
         ),
     )
     requests_per_target = add_grouped(
@@ -320,7 +320,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
             Default=1000,
             MinValue=10,
             MaxValue=100000,
-            Description="Requests per task per minute (ALBRequestCountPerTarget) to aim for.",
+            Description="Requests per task per minute to aim for.",
         ),
     )
 

@@ -79,6 +79,12 @@ DEMO = {
     names.AUTO_SCALING: "false",
     names.ACCESS_LOGS: "false",
 }
+# A business-hours floor (template_builder/scaling.py): 4 tasks on weekdays 08:00-19:00, Paris time.
+BUSINESS_HOURS = {
+    names.BUSINESS_HOURS: "cron(0 8 ? * MON-FRI *)|cron(0 19 ? * MON-FRI *)",
+    names.BUSINESS_HOURS_MIN_COUNT: "4",
+    names.BUSINESS_HOURS_TIMEZONE: "Europe/Paris",
+}
 SECRET_VALUES = {
     f"{secret}:SecretString:{key}": f"{secret}-{key}-value"
     for secret in (names.DATABASE_SECRET, names.CACHE_SECRET)
@@ -288,6 +294,7 @@ class Render:
     certificate = CERTIFICATE
     demo = DEMO
     auth_off = AUTH_OFF
+    business_hours = BUSINESS_HOURS
     data_outputs = DATA_STACK_OUTPUTS
     identity_outputs = IDENTITY_STACK_OUTPUTS
     image_check_function = IMAGE_CHECK_FUNCTION

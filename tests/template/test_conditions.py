@@ -14,6 +14,17 @@ HTTPS = {"https": {names.CERTIFICATE_ARN: "certificate"}, "http": {}}
 SCALING = {
     "autoscaling": {names.AUTO_SCALING: "true"},
     "fixed-count": {names.AUTO_SCALING: "false"},
+    # The options of template_builder/scaling.py, each alone and both (auto scaling on).
+    "predictive-cpu": {names.PREDICTIVE_SCALING: "cpu"},
+    "predictive-requests": {
+        names.PREDICTIVE_SCALING: "requests",
+        names.PREDICTIVE_MODE: "ForecastAndScale",
+    },
+    "business-hours": {names.BUSINESS_HOURS: "business-hours"},
+    "predictive-business-hours": {
+        names.PREDICTIVE_SCALING: "cpu",
+        names.BUSINESS_HOURS: "business-hours",
+    },
 }
 SECRETS = {
     "secrets": {names.DATABASE_URL_SECRET_ARN: "database", names.REDIS_URL_SECRET_ARN: "redis"},
@@ -39,20 +50,29 @@ def parameters(render, *choices: dict) -> dict:
     }
     merged = {}
     for choice in choices:
-        merged |= {name: values.get(value, value) for name, value in choice.items()}
+        for name, value in choice.items():
+            if value == "business-hours":  # the three parameters of render.business_hours
+                merged |= render.business_hours
+            else:
+                merged[name] = values.get(value, value)
     return merged
 
 
 def _combinations():
-    for https, scaling, secrets, data, spot in itertools.product(
-        HTTPS, SCALING, SECRETS, DATA, SPOT
-    ):
+    """Every HTTPS x database x secrets choice with a plain scaling choice on demand; Spot and the
+    scaling options over each HTTPS choice of the default stack (they touch nothing the database
+    and secrets choices touch, and the full product took minutes of cfn-lint)."""
+    plain = ("autoscaling", "fixed-count")
+    for https, scaling, secrets, data in itertools.product(HTTPS, plain, SECRETS, DATA):
         if data == "no-data-stack" and secrets == "no-secrets":
             # No database at all: only the demo, which the Rules pin to one fixed on-demand task.
-            if scaling == "fixed-count" and spot == "on-demand":
-                yield https, scaling, "demo", data, spot
+            if scaling == "fixed-count":
+                yield https, scaling, "demo", data, "on-demand"
             continue
-        yield https, scaling, secrets, data, spot
+        yield https, scaling, secrets, data, "on-demand"
+    for https, scaling, spot in itertools.product(HTTPS, SCALING, SPOT):
+        if spot == "spot" or scaling not in plain:
+            yield https, scaling, "no-secrets", "data-stack-with-cache", spot
 
 
 @pytest.mark.parametrize(("https", "scaling", "secrets", "data", "spot"), list(_combinations()))
@@ -75,6 +95,10 @@ def test_every_condition_combination_passes_cfn_lint(render, https, scaling, sec
     service = variant["Resources"][names.SERVICE]["Properties"]
     assert ("CapacityProviderStrategy" in service) == (spot == "spot")
     assert ("LaunchType" in service) == (spot == "on-demand")
+    assert (names.SCALABLE_TARGET in variant["Resources"]) == (scaling != "fixed-count")
+    assert (names.PREDICTIVE_SCALING_POLICY in variant["Resources"]) == scaling.startswith(
+        "predictive"
+    )
     assert lint(json.dumps(variant), config=LINT_CONFIG) == []
 
 

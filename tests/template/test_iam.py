@@ -45,6 +45,9 @@ MAY_USE_ANY_RESOURCE = {
     "application-autoscaling:DeleteScalingPolicy",
     "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:DescribeScheduledActions",
+    "application-autoscaling:PutScheduledAction",
+    "application-autoscaling:DeleteScheduledAction",
+    "application-autoscaling:GetPredictiveScalingForecast",
     "application-autoscaling:TagResource",
     "application-autoscaling:UntagResource",
     "application-autoscaling:ListTagsForResource",
@@ -139,8 +142,6 @@ UNUSED_FEATURES = {
     "elasticloadbalancing:ModifyCapacityReservation": "no reserved load-balancer capacity",
     "elasticloadbalancing:ModifyIpPools": "no IPAM pools on the load balancer",
     "ecs:PutAccountSetting": "account settings are not part of the stack",
-    "application-autoscaling:PutScheduledAction": "no scheduled scaling",
-    "application-autoscaling:DeleteScheduledAction": "no scheduled scaling",
     "lambda:PutProvisionedConcurrencyConfig": "no provisioned concurrency",
     "lambda:GetProvisionedConcurrencyConfig": "no provisioned concurrency",
     "lambda:DeleteProvisionedConcurrencyConfig": "no provisioned concurrency",
@@ -477,6 +478,32 @@ def test_the_created_provider_is_github_with_the_sts_audience(oidc):
     assert provider["Url"] == "https://token.actions.githubusercontent.com"
     assert provider["ClientIdList"] == ["sts.amazonaws.com"]
     assert _trust(oidc[names.DEPLOY_ROLE])["Principal"] == {"Federated": names.OIDC_PROVIDER}
+
+
+def _autoscaling_actions(role: dict) -> set[str]:
+    return {a for a in actions_of(role) if a.startswith("application-autoscaling:")}
+
+
+def test_of_application_auto_scaling_the_github_roles_only_read_the_forecast(oidc):
+    """`cars-stack status` asks for the predictive policy's forecast (cars_stack/scaling.py); the
+    release roles change nothing of Application Auto Scaling themselves."""
+    assert _autoscaling_actions(oidc[names.PUBLISH_ROLE]) == {
+        "application-autoscaling:GetPredictiveScalingForecast"
+    }
+    assert _autoscaling_actions(oidc[names.DEPLOY_ROLE]) == set()
+
+
+def test_the_cloudformation_role_manages_predictive_policies_and_scheduled_actions(oidc):
+    """A predictive policy is a PutScalingPolicy like target tracking; the business-hours floor
+    puts and deletes the scalable target's scheduled actions. Nothing reads a forecast."""
+    granted = _autoscaling_actions(oidc[names.CLOUDFORMATION_ROLE])
+    assert {
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:PutScheduledAction",
+        "application-autoscaling:DeleteScheduledAction",
+        "application-autoscaling:DescribeScheduledActions",
+    } <= granted
+    assert "application-autoscaling:GetPredictiveScalingForecast" not in granted
 
 
 def test_the_deploy_role_reads_exactly_what_explains_a_failed_rollout(render, oidc):
