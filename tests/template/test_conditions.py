@@ -91,7 +91,6 @@ def test_every_condition_combination_passes_cfn_lint(render, https, scaling, sec
 
     assert "Conditions" not in variant
     assert (names.HTTPS_LISTENER in variant["Resources"]) == (https == "https")
-    assert (names.SCALABLE_TARGET in variant["Resources"]) == (scaling == "autoscaling")
     service = variant["Resources"][names.SERVICE]["Properties"]
     assert ("CapacityProviderStrategy" in service) == (spot == "spot")
     assert ("LaunchType" in service) == (spot == "on-demand")
