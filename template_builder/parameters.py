@@ -90,6 +90,7 @@ class ServiceParameters:
     access_logs: Parameter
     access_log_bucket_name: Parameter
     load_balancer_deletion_protection: Parameter
+    cloudfront_origin: Parameter
 
 
 def optional_value(condition: str, value: object) -> If:
@@ -381,6 +382,21 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
+    cloudfront_origin = add_grouped(
+        template,
+        https,
+        None,
+        Parameter(
+            names.CLOUDFRONT_ORIGIN,
+            Type="String",
+            Default=names.ORIGIN_NONE,
+            AllowedValues=list(names.CLOUDFRONT_ORIGINS),
+            Description="CloudFront before the ALB (edge stack); vpc-origin replaces the ALB.",
+        ),
+    )
+    template.add_condition(names.VPC_ORIGIN, Equals(Ref(cloudfront_origin), names.ORIGIN_VPC))
+    template.add_condition(names.CDN_ONLY, Equals(Ref(cloudfront_origin), names.ORIGIN_PUBLIC_ALB))
+
     secrets = "Secrets (injected, never plain environment values)"
     database_url_secret_arn = add_grouped(
         template,
@@ -499,6 +515,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         access_logs=access_logs,
         access_log_bucket_name=access_log_bucket_name,
         load_balancer_deletion_protection=load_balancer_deletion_protection,
+        cloudfront_origin=cloudfront_origin,
     )
 
 
