@@ -365,6 +365,7 @@ HAS_CDN = "HasCdn"
 PUBLIC_ALB_ORIGIN = "PublicAlbOrigin"
 HAS_ORIGIN_DOMAIN = "HasOriginDomain"
 HAS_ALIAS = "HasAlias"
+HAS_EDGE_CERTIFICATE = "HasCertificate"  # = HasAlias (a Rule): cfn-lint reads this one
 HAS_WEB_ACL = "HasWebAcl"
 USE_REGIONAL_WAF = "UseRegionalWaf"
 HAS_CERTIFICATE_DOMAIN = "HasCertificateDomain"
