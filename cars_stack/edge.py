@@ -58,7 +58,8 @@ def edge_name(ctx: Context, options: DeployOptions | None = None) -> str:
 
 
 def edge_global_name(ctx: Context, options: DeployOptions) -> str:
-    return options.edge_global_stack_name or ctx.stack_name + EDGE_GLOBAL_STACK_SUFFIX
+    service = options.service_stack_name or ctx.stack_name
+    return options.edge_global_stack_name or service + EDGE_GLOBAL_STACK_SUFFIX
 
 
 def is_wanted(options: DeployOptions) -> bool:
