@@ -180,16 +180,14 @@ def add_distribution(template: Template, params: EdgeParameters, secret: OriginS
                 CKV_AWS_305="An API: no default root object.",
             )
             | guard_skips(
-                cloudfront_accesslogs_enabled_check="The ALB's access logs cover the requests.",
-                cloudfront_associated_with_waf_check="WebAclArn is optional (cost).",
+                cloudfront_access_logs_enabled_check="The ALB's access logs cover the requests.",
                 cloudfront_origin_failover_enabled_check="One origin: the service.",
                 cloudfront_default_root_object_configured_check="An API: no root object.",
                 cloudfront_custom_ssl_certificate_check="Optional alias and certificate.",
                 cloudfront_sni_enabled_check="sni-only whenever a certificate is given.",
-                cloudfront_viewer_policy_https_check="redirect-to-https: Guard misreads If.",
                 cloudfront_security_policy_check="TLSv1.2_2021 whenever a certificate is given.",
-                cloudfront_origin_protocol_policy_https_check="HTTPS with OriginDomainName; "
-                "HTTP to an ALB without a certificate, or inside the VPC.",
+                cloudfront_traffic_to_origin_encrypted_check="HTTPS with OriginDomainName; "
+                "HTTP only to an ALB without a certificate.",
             ),
             **CDN_ONLY,
         )

@@ -49,9 +49,6 @@ def add_origin_secret(template: Template) -> OriginSecret:
                 CKV_AWS_149="The AWS managed key: only CloudFormation reads it, to set the header.",
                 CKV2_AWS_57="Rotated by a documented procedure (docs: Edge), not a Lambda: the "
                 "distribution and the listener rule must change together.",
-            )
-            | guard_skips(
-                secretsmanager_rotation_enabled_check="Rotated by the documented procedure.",
             ),
             **ONLY,
         )
@@ -72,6 +69,11 @@ def add_cloudfront_only_access(
             ToPort=port,
             SourcePrefixListId=Ref(params.prefix_list_id),
             Description="CloudFront (origin-facing managed prefix list)",
+            Metadata=guard_skips(
+                vpc_sg_open_only_to_authorized_ports_check="CloudFront's prefix list, never "
+                "0.0.0.0/0, on 80 or 443: Guard cannot read the Fn::If.",
+                vpc_sg_restricted_common_ports_check="CloudFront's prefix list on 80 or 443.",
+            ),
             **ONLY,
         )
     )
