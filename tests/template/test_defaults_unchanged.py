@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-
 SNAPSHOTS = Path(__file__).parent / "defaults"
 # The template, and the parameters of the deploy whose resources are pinned: the documented default,
 # and for the service also the embedded demo that the rehearsal and the moto tests deploy.
@@ -27,7 +26,9 @@ CASES = {
 
 def resources(render, builder: str, parameters: dict | str) -> dict:
     if isinstance(parameters, str):  # parameter sets the fixture names, joined by +
-        parameters = {k: v for name in parameters.split("+") for k, v in getattr(render, name).items()}
+        parameters = {
+            k: v for name in parameters.split("+") for k, v in getattr(render, name).items()
+        }
     template = getattr(render, builder)()
     if "Conditions" not in template:
         return template["Resources"]

@@ -618,7 +618,7 @@ def test_only_the_deploy_role_executes_identity_stack_change_sets(render, oidc):
 
 # The edge stacks' resource types: permissions their handlers list for features they do not use.
 UNUSED_EDGE_FEATURES = {
-    "cloudfront:CreateDistributionWithTags": "not an IAM action: CreateDistribution and TagResource",
+    "cloudfront:CreateDistributionWithTags": "not an IAM action (CreateDistribution, TagResource)",
     "cloudfront:CreateConnectionGroup": "no connection groups (Anycast static IPs)",
     "cloudfront:GetConnectionGroup": "no connection groups (Anycast static IPs)",
     "cloudfront:UpdateDistributionWithStagingConfig": "no staging distribution",
