@@ -444,6 +444,11 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
         edge_ctx = ctx.for_stack(edge.edge_name(ctx, options))
         then = origins[1] if origins else None
         document["edge"] = edge.deploy_edge(edge_ctx, options, origin=then)
+    elif with_edge:
+        ctx.say(
+            f"Edge stack {edge.edge_name(ctx, options)} not deployed yet: it waits for the "
+            "service; once that change set is executed: cars-stack deploy --only edge"
+        )
     ctx.emit({**service_result, **document})
     return 0
 

@@ -9,6 +9,7 @@ the templates themselves are proven by tests/template/test_edge.py.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -487,3 +488,37 @@ def test_the_service_keeps_its_public_ingress_when_the_edge_change_set_is_left_f
         ctx, Template.from_file(real_template_path), {CLOUDFRONT_ORIGIN: "public-alb"}, options, {}
     )
     assert steps == ["service", "edge"]
+
+
+# --- destroy: the edge stack before the service it imports --------------------------------------
+def test_destroy_deletes_the_edge_stack_first_then_the_service(cli, aws_env, moto_template) -> None:
+    """On moto (its own clients: no Stubber). CloudFormation would refuse to delete the service's
+    exports while the edge stack imports them; moto models no CloudFront, so the edge stack here
+    is a stand-in with one resource that does nothing, deployed under the edge stack's name. moto
+    computes outputs only for stacks made with CreateStack, as a stack deployed earlier would be."""
+    from tests.stack.conftest import client, push_image
+
+    push_image("v1.0.0")
+    cfn = client("cloudformation")
+    cfn.create_stack(
+        StackName=SERVICE,
+        TemplateBody=moto_template.read_text(encoding="utf-8"),
+        Parameters=[{"ParameterKey": IMAGE_TAG, "ParameterValue": "v1.0.0"}],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    assert "LoadBalancerArn" in {
+        o["OutputKey"] for o in cfn.describe_stacks(StackName=SERVICE)["Stacks"][0]["Outputs"]
+    }
+    stand_in = {"Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+    cfn.create_stack(StackName=EDGE, TemplateBody=json.dumps(stand_in))
+    result = cli("destroy", "--yes")
+    assert result.code == 0, result.err
+    assert "Edge stack api-cars-edge (CREATE_COMPLETE) in front of it will be deleted first." in (
+        result.out
+    )
+    edge_gone = result.out.index("Edge stack api-cars-edge deleted.")
+    assert edge_gone < result.out.index("Stack api-cars deleted.")
+    assert "edge-global stack api-cars-edge-global in us-east-1, if any" in result.out
+    left = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]
+            if s["StackStatus"] != "DELETE_COMPLETE"}  # fmt: skip
+    assert left.isdisjoint({SERVICE, EDGE})
