@@ -104,7 +104,7 @@ def _options() -> dict[str, argparse.ArgumentParser]:
 
     groups = {name: group() for name in ("aws", "changing", "role", "following", "review")}
     groups |= {name: group() for name in ("template", "verifying", "data", "data_loss")}
-    groups |= {name: group() for name in ("network", "identity", "replacement")}
+    groups |= {name: group() for name in ("network", "identity", "replacement", "edge")}
     aws = groups["aws"]
     aws.add_argument(
         "--stack-name",
@@ -179,6 +179,12 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         help="the identity stack (default: the service's IdentityStackName, else the stack name "
         "+ '-identity', e.g. api-cars-identity)",
     )
+    groups["edge"].add_argument(
+        "--edge-stack-name",
+        metavar="NAME",
+        help="the edge stack (default: the stack name + '-edge', e.g. api-cars-edge), whose "
+        "ServiceUrl (CloudFront's) is the service's when CloudFrontOrigin is not none",
+    )
     groups["network"].add_argument(
         "--network-stack-name",
         metavar="NAME",
@@ -245,6 +251,9 @@ def _parser() -> argparse.ArgumentParser:
             "cars-stack deploy --only network --network-param VpcName=prod",
             "cars-stack deploy --only identity --identity-param AuthIssuer=https://x.eu.auth0.com/ "
             "...",
+            "cars-stack deploy --edge --param CloudFrontOrigin=public-alb   # CloudFront in front",
+            "cars-stack deploy --only edge-global --edge-global-param CertificateDomainName=cars."
+            "example.com",
         ),
         "changing",
         "role",
@@ -256,10 +265,11 @@ def _parser() -> argparse.ArgumentParser:
         "replacement",
         "network",
         "identity",
+        "edge",
     )
     cmd.add_argument(
         "--only",
-        choices=deploy.STACKS,
+        choices=deploy.STACKS + deploy.EDGE_STACKS,
         help="deploy this stack alone (default: each in this order, the service wired to them)",
     )
     cmd.add_argument(
@@ -307,6 +317,53 @@ def _parser() -> argparse.ArgumentParser:
         "issuer instead of a Cognito pool",
     )
     cmd.add_argument(
+        "--edge",
+        action="store_true",
+        help="also deploy the edge stack (templates/edge.yaml: CloudFront in front of the ALB, or "
+        "the regional WAF) after the service, in the mode of its CloudFrontOrigin",
+    )
+    cmd.add_argument(
+        "--edge-template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the edge stack's template (default: templates/edge.yaml)",
+    )
+    cmd.add_argument(
+        "--edge-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an edge-stack parameter (repeatable; implies --edge), e.g. Alias=..., "
+        "OriginDomainName=..., RegionalWaf=true",
+    )
+    cmd.add_argument(
+        "--edge-global",
+        action="store_true",
+        help="also deploy the edge-global stack (templates/edge-global.yaml, in us-east-1: the "
+        "CLOUDFRONT web ACL and certificate) before the service; its outputs go to the edge stack",
+    )
+    cmd.add_argument(
+        "--edge-global-template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the edge-global stack's template (default: templates/edge-global.yaml)",
+    )
+    cmd.add_argument(
+        "--edge-global-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an edge-global parameter (repeatable; implies --edge-global), e.g. "
+        "CertificateDomainName=..., HostedZoneId=...",
+    )
+    cmd.add_argument(
+        "--edge-global-stack-name",
+        metavar="NAME",
+        help="the edge-global stack in us-east-1 (default: the stack name + '-edge-global')",
+    )
+    cmd.add_argument(
         "--image-tag",
         metavar="VERSION",
         help=f"set ImageTag to VERSION ({_VERSION_FORMAT}), an image in ECR; a new stack needs it",
@@ -347,6 +404,7 @@ def _parser() -> argparse.ArgumentParser:
         "review",
         "template",
         "verifying",
+        "edge",
     )
     cmd.add_argument(
         "version", metavar="VERSION", help=f"the image tag to release ({_VERSION_FORMAT})"
@@ -364,6 +422,7 @@ def _parser() -> argparse.ArgumentParser:
         "review",
         "template",
         "verifying",
+        "edge",
     )
     cmd.add_argument(
         "version",
@@ -387,6 +446,7 @@ def _parser() -> argparse.ArgumentParser:
         "verifying",
         "data_loss",
         "replacement",
+        "edge",
     )
     cmd.add_argument(
         "change_set_name",
@@ -412,6 +472,7 @@ def _parser() -> argparse.ArgumentParser:
         _examples("cars-stack status", "cars-stack status --output json"),
         "data",
         "identity",
+        "edge",
     )
     cmd = command(
         "destroy",
@@ -433,6 +494,7 @@ def _parser() -> argparse.ArgumentParser:
         "role",
         "following",
         "data",
+        "edge",
     )
     cmd.add_argument(
         "--delete-data",
@@ -466,6 +528,14 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             network_params=args.network_param,
             network_stack_name=args.network_stack_name,
             permissions_boundary_arn=args.permissions_boundary_arn,
+            edge=args.edge,
+            edge_template_path=args.edge_template_file,
+            edge_params=args.edge_param,
+            edge_stack_name=args.edge_stack_name,
+            edge_global=args.edge_global,
+            edge_global_template_path=args.edge_global_template_file,
+            edge_global_params=args.edge_global_param,
+            edge_global_stack_name=args.edge_global_stack_name,
         )
         return deploy.deploy(ctx, options)
     if args.command in ("release", "rollback"):
@@ -575,6 +645,7 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
         yes=getattr(args, "yes", False),
         cfn_role_arn=getattr(args, "cfn_role_arn", None),
     )
+    ctx.edge_stack_name = getattr(args, "edge_stack_name", None)
     hints: tuple[str, ...] = ()
     try:
         return _run(ctx, args)

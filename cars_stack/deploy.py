@@ -13,6 +13,7 @@ from cars_stack import (
     changeset,
     data,
     deletion_protection,
+    edge,
     identity,
     images,
     network,
@@ -38,6 +39,7 @@ from cars_stack.template import Template
 from template_builder.names import (
     ACCESS_LOG_BUCKET_NAME,
     ACCESS_LOGS,
+    CLOUDFRONT_ORIGIN,
     DATA_STACK_HAS_CACHE,
     DATA_STACK_HAS_READERS,
     DATA_STACK_NAME,
@@ -49,6 +51,7 @@ from template_builder.names import (
     LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
     NETWORK_STACK_SUFFIX,
+    ORIGIN_PUBLIC_ALB,
     OUTPUT_ACCESS_LOG_BUCKET,
     PERMISSIONS_BOUNDARY_ARN,
     PERMISSIONS_BOUNDARY_POLICY_NAME,
@@ -82,11 +85,25 @@ class DeployOptions:
     identity_stack_name: str | None = None
     # --permissions-boundary-arn; deploy() fills it in from --cfn-role-arn when not given.
     permissions_boundary_arn: str | None = None
+    # The edge stacks (cars_stack/edge.py): deployed only when asked.
+    edge: bool = False
+    edge_template_path: Path | None = None
+    edge_params: list[str] = field(default_factory=list)
+    edge_stack_name: str | None = None
+    edge_global: bool = False
+    edge_global_template_path: Path | None = None
+    edge_global_params: list[str] = field(default_factory=list)
+    edge_global_stack_name: str | None = None
+    # Set by deploy(): the service stack the edge stack fronts.
+    service_stack_name: str = ""
 
 
 # The stacks `deploy` deploys, in this order: a stack's exports exist before a later one imports
 # them. The service comes last; the others are what it imports (and outlive it).
 STACKS = ("network", "data", "identity", "service")
+# Deployed only when asked (--edge, --edge-global, their params, or --only): edge-global (us-east-1)
+# before the service, edge after it (or between two service change sets: cars_stack/edge.py).
+EDGE_STACKS = ("edge-global", "edge")
 
 
 _ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::([0-9]{12}):role/[\w+=,.@/-]+")
@@ -332,6 +349,11 @@ def _refuse_misplaced_flags(options: DeployOptions) -> None:
         "data": ("--data-param", bool(options.data_params)),
         "network": ("--network-param", bool(options.network_params)),
         "identity": ("--identity-param", bool(options.identity_params)),
+        "edge": ("--edge and --edge-param", bool(options.edge or options.edge_params)),
+        "edge-global": (
+            "--edge-global and --edge-global-param",
+            bool(options.edge_global or options.edge_global_params),
+        ),
     }
     if options.only is None:
         return
@@ -348,14 +370,26 @@ def _wire_to_network_stack(template: Template, given: dict[str, str], network_na
         given.setdefault(NETWORK_STACK_NAME, network_name)
 
 
+def _deploy_edge_alone(ctx: Context, options: DeployOptions) -> int:
+    if options.only == "edge-global":
+        ctx.emit(edge.deploy_edge_global(ctx, options))
+        return 0
+    ctx.emit(edge.deploy_edge(ctx.for_stack(edge.edge_name(ctx, options)), options))
+    return 0
+
+
 def deploy(ctx: Context, options: DeployOptions) -> int:
     _refuse_misplaced_flags(options)
+    options.service_stack_name = ctx.stack_name
     options.permissions_boundary_arn = permissions_boundary(ctx, options.permissions_boundary_arn)
+    if options.only in EDGE_STACKS:
+        return _deploy_edge_alone(ctx, options)
     data_name = options.data_stack_name or ctx.stack_name + DATA_STACK_SUFFIX
     network_name = options.network_stack_name or ctx.stack_name + NETWORK_STACK_SUFFIX
     options.network_stack_name = network_name
     service_template = given = None
     auth_off, skip_identity = False, ""
+    origins: tuple[str, str] | None = None  # the service's CloudFrontOrigin (now, next)
     if options.only in (None, "service"):
         # Everything about the service is checked before the other stacks change.
         service_template = Template.from_file(options.template_path)
@@ -368,6 +402,8 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
             skip_identity = "the service has AuthDisabled=true"
         elif IDENTITY_STACK_NAME not in service_template.parameters:
             skip_identity = f"{service_template.source} has no {IDENTITY_STACK_NAME} parameter"
+        if CLOUDFRONT_ORIGIN in given or (options.only is None and edge.is_wanted(options)):
+            origins = edge.check_service_change(ctx, options, service_template, given)
     identity_name = identity.stack_name(ctx, options, given)
     dependencies = {
         "network": (network_name, network.deploy_network),
@@ -399,9 +435,66 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
     _wire_to_data_stack(ctx, service_template, given, data_name)
     _wire_to_network_stack(service_template, given, network_name)
     identity.wire(ctx, service_template, given, identity_name, off=auth_off)
+    if options.only is None and edge.is_global_wanted(options):
+        document["edge-global"] = edge.deploy_edge_global(ctx, options)
+        if not data.is_ready(document["edge-global"]):
+            ctx.say("Not deployed yet (service, edge): they wait for the edge-global stack")
+            ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
+            return 0
     service_ctx = ctx.for_stack(ctx.stack_name)
+    with_edge = options.only is None and edge.is_wanted(options)
+    if with_edge and origins is not None and _turns_on_public_alb(*origins):
+        return _deploy_service_around_the_edge(ctx, service_template, given, options, document)
     service_result = _deploy_service(service_ctx, service_template, given, options)
+    if with_edge and data.is_ready(service_result):
+        edge_ctx = ctx.for_stack(edge.edge_name(ctx, options))
+        then = origins[1] if origins else None
+        document["edge"] = edge.deploy_edge(edge_ctx, options, origin=then)
+    elif with_edge:
+        ctx.say(
+            f"Edge stack {edge.edge_name(ctx, options)} not deployed yet: it waits for the "
+            "service; once that change set is executed: cars-stack deploy --only edge"
+        )
     ctx.emit({**service_result, **document})
+    return 0
+
+
+def _turns_on_public_alb(now: str, then: str) -> bool:
+    return then == ORIGIN_PUBLIC_ALB and now != ORIGIN_PUBLIC_ALB
+
+
+def _deploy_service_around_the_edge(
+    ctx: Context,
+    template: Template,
+    given: dict[str, str],
+    options: DeployOptions,
+    document: dict[str, Any],
+) -> int:
+    """CloudFrontOrigin turning public-alb on: the service as it is (or a new one, public), then the
+    edge stack (CloudFront's prefix-list ingress and header rule on the service's ALB), then the
+    service again dropping its public ingress: at every step someone is admitted."""
+    service_ctx = ctx.for_stack(ctx.stack_name)
+    now = edge.service_origin(ctx, template, {})[0]
+    ctx.say(
+        f"CloudFrontOrigin {now} -> {ORIGIN_PUBLIC_ALB}: the service keeps its public ingress "
+        "until the edge stack admits CloudFront (three change sets)"
+    )
+    first = _deploy_service(service_ctx, template, {**given, CLOUDFRONT_ORIGIN: now}, options)
+    document["service_before_edge"] = first
+    if data.is_ready(first):
+        edge_ctx = ctx.for_stack(edge.edge_name(ctx, options))
+        document["edge"] = edge.deploy_edge(edge_ctx, options, origin=ORIGIN_PUBLIC_ALB)
+        if data.is_ready(document["edge"]):
+            final = _deploy_service(
+                service_ctx, template, {**given, CLOUDFRONT_ORIGIN: ORIGIN_PUBLIC_ALB}, options
+            )
+            ctx.emit({**final, **document})
+            return 0
+    ctx.say(
+        "Not finished: the service keeps its public ingress; once the change sets above are "
+        "executed, run the same cars-stack deploy again"
+    )
+    ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
     return 0
 
 
@@ -458,7 +551,7 @@ def execute(
     stack.refuse_if_busy()
     stack.refuse_if_stuck()
     if verify_version:
-        verify.require_url(stack.outputs, stack.name)
+        verify.require_url(verify.service_outputs(ctx, stack), stack.name)
     change_set = ChangeSet(change_set_id=name, name=name, stack_name=stack.name)
     try:
         changeset.load(ctx, change_set)

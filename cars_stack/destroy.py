@@ -18,9 +18,12 @@ from cars_stack.template import Template
 from template_builder.names import (
     ACCESS_LOG_BUCKET_NAME,
     DATA_STACK_SUFFIX,
+    EDGE_GLOBAL_STACK_SUFFIX,
+    EDGE_STACK_SUFFIX,
     IDENTITY_STACK_NAME,
     LOAD_BALANCER,
     LOAD_BALANCER_DELETION_PROTECTION,
+    OUTPUT_LOAD_BALANCER_ARN,
     REPOSITORY_NAME,
 )
 
@@ -80,6 +83,36 @@ def _lift_load_balancer_protection(ctx: Context, stack: Stack, timeout_minutes: 
     )
 
 
+def _edge_stack(ctx: Context, service: Stack) -> Stack | None:
+    """The edge stack in front of the service, which imports its load balancer's exports and so
+    goes first. A service from before those exports has none: not looked up (no call)."""
+    if OUTPUT_LOAD_BALANCER_ARN not in service.outputs:
+        return None
+    name = ctx.edge_stack_name or service.name + EDGE_STACK_SUFFIX
+    edge = describe(ctx.client("cloudformation"), name)
+    if edge is not None:
+        edge.refuse_if_busy()
+    return edge
+
+
+def _delete_edge(ctx: Context, edge: Stack, *, timeout_minutes: float) -> dict[str, Any]:
+    cfn = ctx.client("cloudformation")
+    ctx.say(f"Deleting edge stack {edge.name} first (it imports the load balancer's exports)")
+    marker = newest_event_id(ctx, edge.stack_id)
+    request = {"StackName": edge.stack_id}
+    if ctx.cfn_role_arn:
+        request["RoleARN"] = ctx.cfn_role_arn
+    cfn.delete_stack(**request)
+    outcome = follow(ctx, edge.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
+    if outcome.status != "DELETE_COMPLETE":
+        cause = f": {outcome.first_failure}" if outcome.first_failure else ""
+        raise DeploymentFailed(
+            f"edge stack {edge.name} ended {outcome.status}{cause}; the service was not touched"
+        )
+    ctx.say(f"Edge stack {edge.name} deleted.")
+    return {"stack_name": edge.name, "deleted": True}
+
+
 def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
     cfn = ctx.client("cloudformation")
     stack = describe(cfn, ctx.stack_name)
@@ -89,10 +122,18 @@ def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
     stack.refuse_if_busy()
     _refuse_if_protection_cannot_be_lifted(ctx, stack)
     stays = [] if stack.is_new else _what_stays(ctx, stack.name, stack.parameters)
+    edge = _edge_stack(ctx, stack)
+    if edge is not None:
+        ctx.say(f"Edge stack {edge.name} ({edge.status}) in front of it will be deleted first.")
+        stays.append(
+            f"edge-global stack {stack.name}{EDGE_GLOBAL_STACK_SUFFIX} in us-east-1, if any "
+            "(its web ACL and certificate; delete it by hand)"
+        )
     ctx.say(
         f"Stack {stack.name} ({stack.status}) in {ctx.region} will be deleted with its resources."
     )
     ctx.confirm_by_typing(stack.name, f"delete stack {stack.name}")
+    edge_result = _delete_edge(ctx, edge, timeout_minutes=timeout_minutes) if edge else None
     _lift_load_balancer_protection(ctx, stack, timeout_minutes)
     marker = newest_event_id(ctx, stack.stack_id)
     request = {"StackName": stack.stack_id}
@@ -119,7 +160,10 @@ def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
         ctx.say("Kept by design:")
         for item in stays:
             ctx.say(f"  - {item}")
-    return {"stack_name": stack.name, "deleted": True, "existed": True, "kept": stays}
+    result = {"stack_name": stack.name, "deleted": True, "existed": True, "kept": stays}
+    if edge_result:
+        result["edge"] = edge_result
+    return result
 
 
 def destroy(

@@ -22,6 +22,7 @@ from template_builder.names import (
     NETWORK_TEMPLATE_FILE,
     REGISTRY_STACK_NAME,
     REGISTRY_TEMPLATE_FILE,
+    SERVICE_STACK_NAME,
 )
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 # How each imported stack is deployed when an export of it is missing.
 _HOW_TO_DEPLOY = {
     NETWORK_STACK_NAME: "cars-stack deploy --only network",
+    # The edge stack imports the service's load balancer (exports since CloudFrontOrigin).
+    SERVICE_STACK_NAME: "cars-stack deploy --only service",
     REGISTRY_STACK_NAME: (
         f"aws cloudformation deploy --template-file {REGISTRY_TEMPLATE_FILE} "
         "--stack-name {stack} --capabilities CAPABILITY_IAM"

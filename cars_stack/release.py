@@ -59,7 +59,7 @@ def change_image(
         ctx.emit({**result, "changed": False})
         return 0
     if options.verify:
-        verify.require_url(stack.outputs, stack.name)
+        verify.require_url(verify.service_outputs(ctx, stack), stack.name)
     images.require_image(ctx, stack.parameters[REPOSITORY_NAME], version)
     parameters = [{"ParameterKey": IMAGE_TAG, "ParameterValue": version}] + [
         {"ParameterKey": key, "UsePreviousValue": True}

@@ -277,9 +277,8 @@ def _review_and_execute(
     if outputs:
         ctx.say(render.key_values(sorted(outputs.items())))
     if plan.verify_version is not None:
-        verify.wait_for_version(
-            ctx, outputs, plan.verify_version, timeout_seconds=plan.verify_timeout
-        )
+        urls = verify.service_outputs(ctx, stack) if stack else outputs
+        verify.wait_for_version(ctx, urls, plan.verify_version, timeout_seconds=plan.verify_timeout)
         result["verified"] = True
     ctx.emit(result)
     return 0

@@ -66,7 +66,8 @@ class Runtime:
     stdin_is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
     stdout: TextIO | None = None
     stderr: TextIO | None = None
-    # Tests hand in botocore clients wrapped by Stubber; keyed by service name.
+    # Tests hand in botocore clients wrapped by Stubber; keyed by service name, and for another
+    # Region than the command's by "<service>@<region>" (the edge-global stack's us-east-1).
     clients: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,11 +93,15 @@ class Context:
         self._region = region
         self._profile = profile
         self._session: boto3.Session | None = None
-        self._clients: dict[str, Any] = dict(runtime.clients)
+        self._clients: dict[str, Any] = {k: v for k, v in runtime.clients.items() if "@" not in k}
+        # None: the command's Region; for_region sets another (clients made there).
+        self._client_region: str | None = None
+        # --edge-stack-name where a command has it; None: <stack>-edge.
+        self.edge_stack_name: str | None = None
         # One slot, shared with the contexts for_stack makes: the last answer of any client of
         # this run, whichever context made the call, is what an error message reports.
         self._last_answer: list[Answer | None] = [None]
-        for given in self._clients.values():
+        for given in runtime.clients.values():
             self._record_answers(given)
         # Set on a context for one stack of a command that changes several: their results are
         # gathered into the command's one JSON document instead of each printing its own.
@@ -108,6 +113,16 @@ class Context:
         other = copy.copy(self)  # shares the clients, their recorded answer and the session
         other.stack_name = stack_name
         other.results = []
+        return other
+
+    def for_region(self, region: str, stack_name: str) -> Context:
+        """The same run aimed at a stack in another Region (its own clients, same credentials)."""
+        other = self.for_stack(stack_name)
+        other._client_region = region
+        suffix = f"@{region}"
+        other._clients = {
+            k.removesuffix(suffix): v for k, v in self.runtime.clients.items() if k.endswith(suffix)
+        }
         return other
 
     @property
@@ -127,7 +142,9 @@ class Context:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            made = self.session.client(service, config=_BOTO_CONFIG)
+            made = self.session.client(
+                service, region_name=self._client_region, config=_BOTO_CONFIG
+            )
             self._record_answers(made)
             self._clients[service] = made
         return self._clients[service]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cars_stack import identity, images, render, scaling
+from cars_stack import identity, images, render, scaling, verify
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, physical_ids, require
 from template_builder.names import (
@@ -228,13 +228,14 @@ def status(
     history = images.history(ctx, ids)[:releases_shown]
     # From the parameter, not the output: a stack from before AlarmTopicArn pages nobody too.
     alarm_topic = stack.parameters.get(ALARM_TOPIC_ARN) or None
+    urls = verify.service_outputs(ctx, stack)
     document = {
         "stack_name": stack.name,
         "stack_status": stack.status,
         "stack_status_reason": stack.status_reason,
         "last_changed": stack.last_changed,
         "image_tag": stack.parameters.get(IMAGE_TAG),
-        "service_url": stack.outputs.get(OUTPUT_SERVICE_URL),
+        "service_url": urls.get(OUTPUT_SERVICE_URL),
         "service": service,
         "write_access": identity.write_access(
             ctx,
@@ -248,6 +249,8 @@ def status(
         ),
         "data": data_tier(ctx, data_stack_name or stack.name + DATA_STACK_SUFFIX),
     }
+    if urls.get("OriginUrl"):
+        document["origin_url"] = urls["OriginUrl"]
     guard = document["load_balancer"] = _guard_rails(stack, document["data"])
     protected = guard["deletion_protection"]
     tasks = f"{service['running']} running / {service['desired']} desired" if service else None
@@ -257,7 +260,8 @@ def status(
     rows = [
         ("Stack", f"{stack.name} ({stack.status}, {render.when(stack.last_changed)})"),
         ("Image tag", stack.parameters.get(IMAGE_TAG)),
-        ("Service URL", stack.outputs.get(OUTPUT_SERVICE_URL)),
+        ("Service URL", urls.get(OUTPUT_SERVICE_URL)),
+        *([("Origin (ALB)", urls["OriginUrl"])] if urls.get("OriginUrl") else []),
         ("Transport", guard["transport"]),
         ("Access logs", guard["access_logs"]),
         (

@@ -8,7 +8,35 @@ import urllib.request
 
 from cars_stack.errors import DeploymentFailed, Refused
 from cars_stack.runtime import Context
-from template_builder.names import OUTPUT_SERVICE_URL
+from cars_stack.stack import Stack, describe
+from template_builder.names import (
+    CLOUDFRONT_ORIGIN,
+    EDGE_STACK_SUFFIX,
+    ORIGIN_NONE,
+    OUTPUT_LOAD_BALANCER_DNS,
+    OUTPUT_SERVICE_URL,
+)
+
+
+def service_outputs(ctx: Context, stack: Stack) -> dict[str, str]:
+    """The service stack's outputs, with ServiceUrl the edge stack's (CloudFront's) when the
+    service is behind CloudFront (CloudFrontOrigin not none): viewers, `--verify` and `status`
+    go through the distribution, and with vpc-origin the ALB cannot be reached at all. Without
+    CloudFrontOrigin the edge stack is not looked up (no call)."""
+    origin = stack.parameters.get(CLOUDFRONT_ORIGIN, ORIGIN_NONE)
+    if origin == ORIGIN_NONE:
+        return stack.outputs
+    name = ctx.edge_stack_name or stack.name + EDGE_STACK_SUFFIX
+    edge = describe(ctx.client("cloudformation"), name)
+    url = (edge.outputs if edge else {}).get(OUTPUT_SERVICE_URL)
+    outputs = dict(stack.outputs)
+    if OUTPUT_SERVICE_URL in outputs:
+        outputs["OriginUrl"] = outputs[OUTPUT_SERVICE_URL]
+    outputs[OUTPUT_SERVICE_URL] = url or (
+        f"none yet: CloudFrontOrigin={origin} and edge stack {name} has no {OUTPUT_SERVICE_URL} "
+        f"(cars-stack deploy --only edge); the ALB is {outputs.get(OUTPUT_LOAD_BALANCER_DNS)}"
+    )
+    return outputs
 
 
 def version_url(outputs: dict[str, str]) -> str:

@@ -20,9 +20,14 @@ from conftest import (  # noqa: E402 (after the path set-up)
     AUTH_OFF,
     BUSINESS_HOURS,
     CERTIFICATE,
+    CLOUDFRONT_PREFIX_LIST,
+    CLOUDFRONT_WEB_ACL,
     DATABASE_SECRET,
     DEMO,
+    EDGE_CERTIFICATE,
     data_template,
+    edge_global_template,
+    edge_template,
     identity_template,
     network_template,
     service_template,
@@ -127,6 +132,43 @@ SERVICE |= {
 }
 
 
+# The service behind CloudFront (its CloudFrontOrigin), over HTTP and HTTPS.
+SERVICE |= {
+    f"service-data-stack-{origin}-{scheme}": {
+        names.IMAGE_TAG: "v1.0.0",
+        names.CLOUDFRONT_ORIGIN: origin,
+        **({names.CERTIFICATE_ARN: CERTIFICATE} if scheme == "https" else {}),
+    }
+    for origin, scheme in itertools.product(
+        [names.ORIGIN_PUBLIC_ALB, names.ORIGIN_VPC], ["http", "https"]
+    )
+}
+# The edge stack: each origin mode, bare and with an HTTPS origin, an alias and the web ACL; the
+# regional WAF alone. The edge-global stack with and without the certificate.
+_VIEWER = {
+    names.ORIGIN_DOMAIN_NAME: "origin.cars.example.com",
+    names.EDGE_ALIAS: "cars.example.com",
+    names.EDGE_CERTIFICATE_ARN: EDGE_CERTIFICATE,
+    names.WEB_ACL_ARN: CLOUDFRONT_WEB_ACL,
+}
+_PUBLIC = {names.CLOUDFRONT_PREFIX_LIST_ID: CLOUDFRONT_PREFIX_LIST}
+_VPC = {names.ORIGIN_MODE: names.ORIGIN_VPC}
+EDGE = {
+    "edge-public-alb": _PUBLIC,
+    "edge-public-alb-alias": _PUBLIC | _VIEWER,
+    "edge-vpc-origin": _VPC,
+    "edge-vpc-origin-alias": _VPC | _VIEWER,
+    "edge-regional-waf": {names.ORIGIN_MODE: names.ORIGIN_NONE, names.REGIONAL_WAF: "true"},
+}
+EDGE_GLOBAL = {
+    "edge-global-acl": {},
+    "edge-global-acl-certificate": {
+        names.CERTIFICATE_DOMAIN_NAME: "cars.example.com",
+        names.HOSTED_ZONE_ID: "Z0123456789ABCDEFGHIJ",
+    },
+}
+
+
 def main(folder: str) -> int:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -137,6 +179,8 @@ def main(folder: str) -> int:
         (identity_template, IDENTITY),
         (network_template, NETWORK),
         (service_template, SERVICE),
+        (edge_template, EDGE),
+        (edge_global_template, EDGE_GLOBAL),
     )
     for build, variants in every:
         for name, parameters in variants.items():

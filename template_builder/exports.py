@@ -7,10 +7,13 @@ from troposphere import Export, ImportValue, Output, Sub
 from template_builder import names
 
 
-def exported(name: str, description: str, value, **extra) -> Output:
-    """Output `name`, exported as `<this stack's name>-<name>`."""
+def exported(name: str, description: str | None, value, **extra) -> Output:
+    """Output `name`, exported as `<this stack's name>-<name>` (``description`` None: none, for a
+    template short of bytes whose output names say enough)."""
     export = names.EXPORT.format(stack=names.OWN_STACK_NAME, output=name)
-    return Output(name, Description=description, Value=value, Export=Export(Sub(export)), **extra)
+    if description is not None:
+        extra["Description"] = description
+    return Output(name, Value=value, Export=Export(Sub(export)), **extra)
 
 
 def imported(stack_parameter: str, output: str) -> ImportValue:

@@ -96,9 +96,13 @@ def add_load_balancer(
         elb.LoadBalancer(
             names.LOAD_BALANCER,
             Type="application",
-            Scheme="internet-facing",
+            # vpc-origin: internal, in the task subnets (private: cars-stack refuses the mode
+            # when the network stack has none). Scheme is replacement-only (docs: "Edge").
+            Scheme=If(names.VPC_ORIGIN, "internal", "internet-facing"),
             IpAddressType="ipv4",
-            Subnets=network.list("PublicSubnetIds"),
+            Subnets=If(
+                names.VPC_ORIGIN, network.list("TaskSubnetIds"), network.list("PublicSubnetIds")
+            ),
             SecurityGroups=[Ref(security_groups.load_balancer)],
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(
@@ -145,6 +149,11 @@ def add_load_balancer(
         )
     )
     forward = elb.Action(Type="forward", TargetGroupArn=Ref(target_group))
+    # public-alb: only the edge stack's listener rule (CloudFront's secret header) forwards.
+    deny = elb.Action(
+        Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="403")
+    )
+    forward_unless_cdn_only = If(names.CDN_ONLY, deny, forward)
     redirect = elb.Action(
         Type="redirect",
         RedirectConfig=elb.RedirectConfig(
@@ -157,7 +166,7 @@ def add_load_balancer(
             LoadBalancerArn=Ref(load_balancer),
             Protocol="HTTP",
             Port=HTTP_PORT,
-            DefaultActions=[If(names.USE_HTTPS, redirect, forward)],
+            DefaultActions=[If(names.USE_HTTPS, redirect, forward_unless_cdn_only)],
             Metadata=checkov_skips(
                 CKV_AWS_2="Plain HTTP only without CertificateArn (RequireHttps refuses that); "
                 "with one, a 301 to HTTPS.",
@@ -177,7 +186,7 @@ def add_load_balancer(
             Port=HTTPS_PORT,
             Certificates=[elb.Certificate(CertificateArn=Ref(params.certificate_arn))],
             SslPolicy=TLS_POLICY,
-            DefaultActions=[forward],
+            DefaultActions=[forward_unless_cdn_only],
             Metadata=guard_skips(
                 elbv2_acm_certificate_required_check="CertificateArn admits only ACM ARNs.",
             ),

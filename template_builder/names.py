@@ -338,3 +338,82 @@ OUTPUT_TOKEN_URL = "TokenUrl"
 OUTPUT_WRITE_SCOPE = "WriteScope"
 OUTPUT_READ_SCOPE = "ReadScope"
 OUTPUT_USER_POOL_ID = "UserPoolId"
+
+# The edge (docs/architecture.md, "Edge"): the service's CloudFrontOrigin says what stands in front
+# of its load balancer; the edge stack (templates/edge.yaml, regional) holds the distribution or the
+# regional WAF, the edge-global stack (templates/edge-global.yaml, us-east-1) the CLOUDFRONT-scope
+# web ACL and the certificate.
+CLOUDFRONT_ORIGIN = "CloudFrontOrigin"
+ORIGIN_NONE = "none"  # no CloudFront: the public ALB as today
+ORIGIN_PUBLIC_ALB = "public-alb"  # a public ALB that admits only CloudFront
+ORIGIN_VPC = "vpc-origin"  # an internal ALB in the task subnets, a CloudFront VPC origin
+CLOUDFRONT_ORIGINS = (ORIGIN_NONE, ORIGIN_PUBLIC_ALB, ORIGIN_VPC)
+# Conditions of the service (short: its byte budget)
+VPC_ORIGIN = "VpcOrigin"
+CDN_ONLY = "CdnOnly"  # public-alb: public ingress dropped, listeners answer 403 by default
+# The service's exports the edge stack imports (EXPORT: <service stack>-<output>)
+OUTPUT_LOAD_BALANCER_ARN = "LoadBalancerArn"
+OUTPUT_LISTENER_ARN = "ListenerArn"  # the forwarding listener: HTTPS with a certificate
+OUTPUT_TARGET_GROUP_ARN = "TargetGroupArn"
+OUTPUT_ALB_SECURITY_GROUP = "AlbSecurityGroup"
+
+EDGE_TEMPLATE_FILE = "templates/edge.yaml"
+EDGE_GLOBAL_TEMPLATE_FILE = "templates/edge-global.yaml"
+EDGE_STACK_SUFFIX = "-edge"
+EDGE_GLOBAL_STACK_SUFFIX = "-edge-global"
+DEFAULT_EDGE_STACK_NAME = DEFAULT_STACK_NAME + EDGE_STACK_SUFFIX
+# CloudFront's certificates and CLOUDFRONT-scope web ACLs live in this Region only.
+EDGE_GLOBAL_REGION = "us-east-1"
+# The CloudFront managed prefix list (55 rules' weight in a security group: one port only).
+CLOUDFRONT_PREFIX_LIST_NAME = "com.amazonaws.global.cloudfront.origin-facing"
+# The header CloudFront adds and the ALB's listener rule checks (public-alb).
+ORIGIN_HEADER = "X-Origin-Verify"
+# Edge stack parameters
+ORIGIN_MODE = "OriginMode"  # = the service's CloudFrontOrigin (cars-stack checks they agree)
+ORIGIN_DOMAIN_NAME = "OriginDomainName"
+CLOUDFRONT_PREFIX_LIST_ID = "CloudFrontPrefixListId"
+EDGE_ALIAS = "Alias"
+EDGE_CERTIFICATE_ARN = "CloudFrontCertificateArn"
+PRICE_CLASS = "PriceClass"
+WEB_ACL_ARN = "WebAclArn"
+REGIONAL_WAF = "RegionalWaf"
+RATE_LIMIT = "RateLimitPer5Minutes"
+# Edge-global stack parameters
+CERTIFICATE_DOMAIN_NAME = "CertificateDomainName"
+HOSTED_ZONE_ID = "HostedZoneId"
+# Edge conditions
+HAS_CDN = "HasCdn"
+PUBLIC_ALB_ORIGIN = "PublicAlbOrigin"
+HAS_ORIGIN_DOMAIN = "HasOriginDomain"
+HAS_ALIAS = "HasAlias"
+HAS_EDGE_CERTIFICATE = "HasCertificate"  # = HasAlias (a Rule): cfn-lint reads this one
+HAS_WEB_ACL = "HasWebAcl"
+USE_REGIONAL_WAF = "UseRegionalWaf"
+HAS_CERTIFICATE_DOMAIN = "HasCertificateDomain"
+HAS_HOSTED_ZONE = "HasHostedZone"
+# Edge rules
+EDGE_MODE_RULE = "NoneNeedsTheRegionalWaf"
+EDGE_WAF_RULE = "RegionalWafWithoutCloudFront"
+EDGE_ALIAS_RULE = "AliasNeedsACertificate"
+EDGE_PREFIX_LIST_RULE = "PublicAlbNeedsThePrefixList"
+# Logical IDs of the edge stacks
+DISTRIBUTION = "Distribution"
+VPC_ORIGIN_RESOURCE = "VpcOriginEndpoint"
+CACHE_POLICY = "CachePolicy"
+ORIGIN_REQUEST_POLICY = "OriginRequestPolicy"
+ORIGIN_SECRET = "OriginSecret"
+ORIGIN_INGRESS = "AlbIngressFromCloudFront"
+ORIGIN_LISTENER_RULE = "ForwardFromCloudFront"
+REGIONAL_WEB_ACL = "RegionalWebAcl"
+WEB_ACL_ASSOCIATION = "RegionalWebAclAssociation"
+GLOBAL_WEB_ACL = "CloudFrontWebAcl"
+EDGE_CERTIFICATE = "Certificate"
+# Physical names, `{stack}` standing for the edge stack's name
+ORIGIN_SECRET_NAME = "{stack}/origin-header"
+WEB_ACL_NAME = "{stack}-acl"
+# Edge outputs
+OUTPUT_DISTRIBUTION_ID = "DistributionId"
+OUTPUT_DISTRIBUTION_DOMAIN = "DistributionDomainName"
+OUTPUT_WEB_ACL_ARN = "WebAclArn"
+OUTPUT_CERTIFICATE_ARN = "CertificateArn"
+OUTPUT_EDGE_MODE = "OriginMode"

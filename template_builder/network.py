@@ -8,7 +8,7 @@ egress rule.
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Sub, Tags, Template, ec2
+from troposphere import GetAtt, If, Ref, Sub, Tags, Template, ec2
 
 from template_builder import names
 from template_builder.metadata import checkov_skips
@@ -56,15 +56,22 @@ def add_security_groups(
             Tags=Tags(Name=Sub("${AWS::StackName}-tasks")),
         )
     )
+    public = If(names.VPC_ORIGIN, vpc_cidr, ANYWHERE)
     load_balancer = template.add_resource(
         ec2.SecurityGroup(
             names.LOAD_BALANCER_SECURITY_GROUP,
             GroupDescription="api-cars load balancer: HTTP and HTTPS from the internet",
             VpcId=vpc_id,
-            SecurityGroupIngress=[
-                ec2.SecurityGroupRule(**_tcp(HTTP_PORT, "HTTP from anywhere", CidrIp=ANYWHERE)),
-                ec2.SecurityGroupRule(**_tcp(HTTPS_PORT, "HTTPS from anywhere", CidrIp=ANYWHERE)),
-            ],
+            # public-alb: none here; the edge stack owns the rule from CloudFront's prefix list
+            # (created before this one goes: docs/architecture.md, "Edge"). vpc-origin: the VPC.
+            SecurityGroupIngress=If(
+                names.CDN_ONLY,
+                [],
+                [
+                    ec2.SecurityGroupRule(**_tcp(HTTP_PORT, "HTTP from anywhere", CidrIp=public)),
+                    ec2.SecurityGroupRule(**_tcp(HTTPS_PORT, "HTTPS from anywhere", CidrIp=public)),
+                ],
+            ),
             SecurityGroupEgress=[
                 ec2.SecurityGroupRule(
                     **_tcp(

@@ -1,12 +1,14 @@
 """Outputs of the service stack: what `cars-stack status` and the release workflow read."""
 
-from troposphere import If, Output, Ref, Sub, Template, ecs
+from troposphere import GetAtt, If, Output, Ref, Sub, Template, ecs
 
 from template_builder import names
 from template_builder.auth_link import AuthLink
 from template_builder.data_link import DataLink
 from template_builder.ecs import Cluster
+from template_builder.exports import exported
 from template_builder.load_balancer import LoadBalancing
+from template_builder.network import SecurityGroups
 from template_builder.parameters import ServiceParameters
 
 
@@ -18,6 +20,7 @@ def add_outputs(
     cluster: Cluster,
     service: ecs.Service,
     lb: LoadBalancing,
+    security_groups: SecurityGroups,
 ) -> None:
     dns_name = lb.load_balancer.GetAtt("DNSName")
     template.add_output(
@@ -36,10 +39,15 @@ def add_outputs(
                 Description="Encrypted or not",
                 Value=If(names.USE_HTTPS, "HTTPS (port 80 redirects)", names.PLAIN_HTTP),
             ),
-            Output(
-                names.OUTPUT_LOAD_BALANCER_DNS,
-                Description="DNS name of the load balancer (point a CNAME or alias here)",
-                Value=dns_name,
+            # What the edge stack imports (templates/edge.yaml), the DNS name also for a CNAME.
+            exported(names.OUTPUT_LOAD_BALANCER_DNS, None, dns_name),
+            exported(names.OUTPUT_LOAD_BALANCER_ARN, None, Ref(lb.load_balancer)),
+            exported(names.OUTPUT_LISTENER_ARN, None, lb.forwarding_listener()),
+            exported(names.OUTPUT_TARGET_GROUP_ARN, None, Ref(lb.target_group)),
+            exported(
+                names.OUTPUT_ALB_SECURITY_GROUP,
+                None,
+                GetAtt(security_groups.load_balancer, "GroupId"),
             ),
             Output(
                 names.OUTPUT_CLUSTER_NAME,

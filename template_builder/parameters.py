@@ -100,6 +100,7 @@ class ServiceParameters:
     access_log_bucket_name: Parameter
     load_balancer_deletion_protection: Parameter
     spot: SpotParameters
+    cloudfront_origin: Parameter
 
 
 def optional_value(condition: str, value: object) -> If:
@@ -391,6 +392,21 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         ),
     )
 
+    cloudfront_origin = add_grouped(
+        template,
+        https,
+        None,
+        Parameter(
+            names.CLOUDFRONT_ORIGIN,
+            Type="String",
+            Default=names.ORIGIN_NONE,
+            AllowedValues=list(names.CLOUDFRONT_ORIGINS),
+            Description="CloudFront before the ALB (edge stack); vpc-origin replaces the ALB.",
+        ),
+    )
+    template.add_condition(names.VPC_ORIGIN, Equals(Ref(cloudfront_origin), names.ORIGIN_VPC))
+    template.add_condition(names.CDN_ONLY, Equals(Ref(cloudfront_origin), names.ORIGIN_PUBLIC_ALB))
+
     secrets = "Secrets (injected, never plain environment values)"
     database_url_secret_arn = add_grouped(
         template,
@@ -511,6 +527,7 @@ def add_service_parameters(template: Template) -> ServiceParameters:
         access_log_bucket_name=access_log_bucket_name,
         load_balancer_deletion_protection=load_balancer_deletion_protection,
         spot=spot,
+        cloudfront_origin=cloudfront_origin,
     )
 
 

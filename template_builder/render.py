@@ -12,6 +12,8 @@ from troposphere import Template
 from template_builder import architecture, names, picture
 from template_builder.data.stack import build_data_template
 from template_builder.data.stack_policy import stack_policy_text
+from template_builder.edge.global_stack import build_edge_global_template
+from template_builder.edge.stack import build_edge_template
 from template_builder.github_oidc import build_github_oidc_template
 from template_builder.identity.stack import build_identity_template
 from template_builder.network_stack import build_network_template
@@ -26,6 +28,8 @@ BUILDERS: dict[str, Callable[[], Template]] = {
     names.DATA_TEMPLATE_FILE: build_data_template,
     names.IDENTITY_TEMPLATE_FILE: build_identity_template,
     names.NETWORK_TEMPLATE_FILE: build_network_template,
+    names.EDGE_TEMPLATE_FILE: build_edge_template,
+    names.EDGE_GLOBAL_TEMPLATE_FILE: build_edge_global_template,
 }
 # Other generated files: the data stack's policy, for `aws cloudformation set-stack-policy`.
 DOCUMENTS: dict[str, Callable[[], str]] = {names.DATA_STACK_POLICY_FILE: stack_policy_text}
@@ -40,6 +44,8 @@ TEMPLATE_BUDGETS: dict[str, int] = {
     names.SERVICE_TEMPLATE_FILE: 50_176,
     names.OIDC_TEMPLATE_FILE: 45_056,
     names.IDENTITY_TEMPLATE_FILE: 12_288,
+    names.EDGE_TEMPLATE_FILE: 40_960,
+    names.EDGE_GLOBAL_TEMPLATE_FILE: 40_960,
 }
 
 

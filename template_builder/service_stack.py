@@ -47,5 +47,5 @@ def build_template() -> Template:
         alarms,
     )
     add_auto_scaling(template, params, cluster, service, lb)
-    add_outputs(template, params, data, auth, cluster, service, lb)
+    add_outputs(template, params, data, auth, cluster, service, lb, security_groups)
     return template

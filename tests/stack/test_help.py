@@ -65,6 +65,7 @@ def test_status_offers_only_what_it_uses(capsys) -> None:
         "--stack-name",
         "--data-stack-name",  # status shows the data tier too
         "--identity-stack-name",  # ... and the issuer writes need
+        "--edge-stack-name",  # ... and CloudFront's URL when the service is behind it
         "--region",
         "--profile",
         "--output",

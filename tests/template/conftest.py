@@ -18,6 +18,8 @@ from cloud_radar.cf.unit import Template
 
 from template_builder import names
 from template_builder.data.stack import build_data_template
+from template_builder.edge.global_stack import build_edge_global_template
+from template_builder.edge.stack import build_edge_template
 from template_builder.github_oidc import build_github_oidc_template
 from template_builder.identity.stack import build_identity_template
 from template_builder.network_stack import build_network_template
@@ -66,6 +68,25 @@ IDENTITY_STACK_OUTPUTS = {
     names.OUTPUT_READ_SCOPE: "api-cars/cars:read",
     names.OUTPUT_USER_POOL_ID: f"{REGION}_AbCdEf123",
 }
+# What a service stack named api-cars exports for the edge stack (the shapes AWS gives them).
+SERVICE_STACK_OUTPUTS = {
+    names.OUTPUT_LOAD_BALANCER_DNS: "api-cars-LoadBal-AbCdEf-123456789.eu-west-1.elb.amazonaws.com",
+    names.OUTPUT_LOAD_BALANCER_ARN: f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:"
+    "loadbalancer/app/api-cars-LoadBal-AbCdEf/0123456789abcdef",
+    names.OUTPUT_LISTENER_ARN: f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:"
+    "listener/app/api-cars-LoadBal-AbCdEf/0123456789abcdef/fedcba9876543210",
+    names.OUTPUT_TARGET_GROUP_ARN: f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:"
+    "targetgroup/api-ca-Targe-AbCdEf/0123456789abcdef",
+    names.OUTPUT_ALB_SECURITY_GROUP: "sg-0a1b2c3d4e5f60718",
+}
+CLOUDFRONT_PREFIX_LIST = "pl-4fa04526"
+EDGE_CERTIFICATE = (
+    f"arn:aws:acm:us-east-1:{ACCOUNT_ID}:certificate/1c2d3e4f-1111-4a2b-9c3d-123456789abc"
+)
+CLOUDFRONT_WEB_ACL = (
+    f"arn:aws:wafv2:us-east-1:{ACCOUNT_ID}:global/webacl/api-cars-edge-global-acl/"
+    "a1b2c3d4-5678-90ab-cdef-0123456789ab"
+)
 # The one way to run with writes open: no identity stack, and the explicit switch.
 AUTH_OFF = {names.IDENTITY_STACK_NAME: "", names.AUTH_DISABLED: "true"}
 IMAGE_CHECK_FUNCTION = (
@@ -89,7 +110,7 @@ SECRET_VALUES = {
     f"{secret}:SecretString:{key}": f"{secret}-{key}-value"
     for secret in (names.DATABASE_SECRET, names.CACHE_SECRET)
     for key in ("username", "password")
-}
+} | {f"{names.ORIGIN_SECRET}:SecretString": "origin-header-value"}
 
 
 @cache
@@ -119,6 +140,16 @@ def identity_template() -> dict:
 
 def network_template() -> dict:
     return build_network_template().to_dict()
+
+
+@cache
+def edge_template() -> dict:
+    return build_edge_template().to_dict()
+
+
+@cache
+def edge_global_template() -> dict:
+    return build_edge_global_template().to_dict()
 
 
 def data_exports(stack: str, outputs: dict[str, str] = DATA_STACK_OUTPUTS) -> dict[str, str]:
@@ -224,7 +255,8 @@ def resolve(
         imports=data_exports(stack_named_by(names.DATA_STACK_NAME))
         | data_exports(stack_named_by(names.IDENTITY_STACK_NAME), IDENTITY_STACK_OUTPUTS)
         | network_exports(stack_named_by(names.NETWORK_STACK_NAME))
-        | registry_exports(stack_named_by(names.REGISTRY_STACK_NAME)),
+        | registry_exports(stack_named_by(names.REGISTRY_STACK_NAME))
+        | data_exports(stack_named_by(names.SERVICE_STACK_NAME), SERVICE_STACK_OUTPUTS),
         dynamic_references={"secretsmanager": SECRET_VALUES},
     )
     radar.StackName = stack_name
@@ -299,11 +331,17 @@ class Render:
     identity_outputs = IDENTITY_STACK_OUTPUTS
     image_check_function = IMAGE_CHECK_FUNCTION
     secret_values = SECRET_VALUES
+    service_outputs = SERVICE_STACK_OUTPUTS
+    prefix_list = CLOUDFRONT_PREFIX_LIST
+    edge_certificate = EDGE_CERTIFICATE
+    cloudfront_web_acl = CLOUDFRONT_WEB_ACL
 
     service = staticmethod(service_template)
     data = staticmethod(data_template)
     identity = staticmethod(identity_template)
     network = staticmethod(network_template)
+    edge = staticmethod(edge_template)
+    edge_global = staticmethod(edge_global_template)
     rule_failures = staticmethod(rule_failures)
     registry = staticmethod(registry_template)
     oidc = staticmethod(oidc_template)

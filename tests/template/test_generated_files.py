@@ -53,6 +53,8 @@ def test_write_mode_creates_missing_templates(monkeypatch, tmp_path):
         "api-cars.yaml",
         "data-stack-policy.json",
         "data.yaml",
+        "edge-global.yaml",
+        "edge.yaml",
         "github-oidc.yaml",
         "identity.yaml",
         "network.yaml",

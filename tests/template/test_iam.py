@@ -75,6 +75,12 @@ MAY_USE_ANY_RESOURCE = {
     "elasticache:DescribeServerlessCaches",
     "elasticache:DescribeUsers",
     "elasticache:DescribeUserGroups",
+    # The edge stacks: listener rules are read without resource-level permissions, a certificate
+    # request has no ARN yet (the condition keeps it to us-east-1), cars-stack finds CloudFront's
+    # prefix list by name.
+    "elasticloadbalancing:DescribeRules",
+    "acm:RequestCertificate",
+    "ec2:DescribeManagedPrefixLists",
 }
 # The same for the data stack's resource types, features it does not use.
 UNUSED_DATA_FEATURES = {
@@ -310,6 +316,9 @@ def test_change_sets_are_allowed_on_the_service_and_the_stacks_it_uses_only(rend
         f"{prefix}api-cars-data/*",
         f"{prefix}api-cars-network/*",
         f"{prefix}api-cars-identity/*",
+        f"{prefix}api-cars-edge/*",
+        # The edge-global stack: CloudFront's Region, whichever the service's.
+        f"arn:aws:cloudformation:us-east-1:{render.account_id}:stack/api-cars-edge-global/*",
     }
     for role in (names.PUBLISH_ROLE, names.DEPLOY_ROLE):
         found = set()
@@ -530,7 +539,8 @@ def test_the_deploy_role_reads_exactly_what_explains_a_failed_rollout(render, oi
 
 def test_the_cloudformation_role_may_create_exactly_the_linked_roles_a_fresh_account_needs(oidc):
     """ECS, its auto scaling and Elastic Load Balancing (the service stack), RDS and ElastiCache
-    (the data stack) create a service-linked role on their first use in an account."""
+    (the data stack) and CloudFront's VPC origins (the edge stack) create a service-linked role on
+    their first use in an account."""
     linked = [
         s
         for s in statements(oidc[names.CLOUDFORMATION_ROLE])
@@ -548,6 +558,7 @@ def test_the_cloudformation_role_may_create_exactly_the_linked_roles_a_fresh_acc
         "elasticloadbalancing.amazonaws.com",
         "rds.amazonaws.com",
         "elasticache.amazonaws.com",
+        "vpcorigin.cloudfront.amazonaws.com",
     }
     assert all(as_list(s["Action"]) == ["iam:CreateServiceLinkedRole"] for s in linked)
 
@@ -648,3 +659,103 @@ def test_only_the_deploy_role_executes_identity_stack_change_sets(render, oidc):
         names.PUBLISH_ROLE
     )
     assert "cloudformation:ExecuteChangeSet" not in on_identity(names.PUBLISH_ROLE)
+
+
+# The edge stacks' resource types: permissions their handlers list for features they do not use.
+UNUSED_EDGE_FEATURES = {
+    "cloudfront:CreateDistributionWithTags": "not an IAM action (CreateDistribution, TagResource)",
+    "cloudfront:CreateConnectionGroup": "no connection groups (Anycast static IPs)",
+    "cloudfront:GetConnectionGroup": "no connection groups (Anycast static IPs)",
+    "cloudfront:UpdateDistributionWithStagingConfig": "no staging distribution",
+    "sts:AssumeRole": "the VPC origin's handler assumes nothing the role grants: CloudFront uses "
+    "its service-linked role (to prove on AWS)",
+    "payments:": "no WAF monetization",
+    "wafv2:PutPermissionPolicy": "no shared rule groups",
+    "wafv2:GetPermissionPolicy": "no shared rule groups",
+    "apigateway:": "the web ACL goes on an ALB",
+    "appsync:": "the web ACL goes on an ALB",
+    "cognito-idp:": "the web ACL goes on an ALB; no Cognito action on the listener rule",
+    "apprunner:": "the web ACL goes on an ALB",
+    "amplify:": "the web ACL goes on an ALB",
+    "bedrock-agentcore:": "the web ACL goes on an ALB",
+    "ec2:AssociateVerifiedAccessInstanceWebAcl": "the web ACL goes on an ALB",
+    "ec2:DisassociateVerifiedAccessInstanceWebAcl": "the web ACL goes on an ALB",
+    "ec2:DescribeVerifiedAccessInstanceWebAclAssociations": "the web ACL goes on an ALB",
+    "ec2:GetVerifiedAccessInstanceWebAcl": "the web ACL goes on an ALB",
+    "elasticloadbalancing:CreateWebACLAssociation": "not an IAM action of ALBs (SetWebACL)",
+    "elasticloadbalancing:DeleteWebACLAssociation": "not an IAM action of ALBs (SetWebACL)",
+    "elasticloadbalancing:GetLoadBalancerWebACL": "not an IAM action of ALBs (SetWebACL)",
+    "acm-pca:": "a public certificate, no private CA",
+    "secretsmanager:ReplicateSecretToRegions": "no replicated secrets",
+    "secretsmanager:RemoveRegionsFromReplication": "no replicated secrets",
+}
+
+
+@pytest.mark.parametrize("stack", ["edge", "edge_global"])
+def test_the_cloudformation_role_can_manage_every_resource_of_the_edge_stacks(render, oidc, stack):
+    granted = actions_of(oidc[names.CLOUDFORMATION_ROLE])
+    assert (
+        missing_handler_permissions(granted, getattr(render, stack)(), UNUSED_EDGE_FEATURES) == {}
+    )
+
+
+def _edge_policy(oidc) -> list[dict]:
+    role = oidc[names.CLOUDFORMATION_ROLE]["Properties"]
+    (edge,) = [p for p in role["Policies"] if p["PolicyName"] == "manage-edge-stacks"]
+    return edge["PolicyDocument"]["Statement"]
+
+
+def test_edge_writes_are_scoped_to_the_edge_stacks_names_and_regions(render, oidc):
+    resources = {r for s in _edge_policy(oidc) for r in as_list(s["Resource"])}
+    account, region = render.account_id, render.region
+    assert resources == {
+        # CloudFront is global and generates its IDs: this account's CloudFront resources.
+        f"arn:aws:cloudfront::{account}:*",
+        # The web ACLs named after the edge stacks (regional here, global in us-east-1) and the
+        # AWS managed rule groups they use.
+        f"arn:aws:wafv2:*:{account}:*/webacl/api-cars-edge*",
+        f"arn:aws:wafv2:*:{account}:*/managedruleset/*",
+        f"arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/*",
+        f"arn:aws:elasticloadbalancing:{region}:{account}:listener*/app/*",
+        f"arn:aws:acm:us-east-1:{account}:certificate/*",
+        "arn:aws:route53:::hostedzone/*",
+        "*",
+    }
+    (request,) = [s for s in _edge_policy(oidc) if s["Resource"] == ["*"]]
+    assert request["Action"] == ["acm:RequestCertificate"]
+    assert request["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+
+
+def test_the_edge_secret_is_the_one_named_after_the_edge_stack(render, oidc):
+    secret_writes = {
+        r
+        for s in statements(oidc[names.CLOUDFORMATION_ROLE])
+        if "secretsmanager:CreateSecret" in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    }
+    where = f"{render.region}:{render.account_id}"
+    assert f"arn:aws:secretsmanager:{where}:secret:api-cars-edge/origin-header-*" in secret_writes
+    assert render.edge()["Resources"][names.ORIGIN_SECRET]["Properties"]["Name"] == {
+        "Fn::Sub": "${AWS::StackName}/origin-header"
+    }
+
+
+def test_only_the_deploy_role_executes_edge_change_sets(render, oidc):
+    edge_global = (
+        f"arn:aws:cloudformation:us-east-1:{render.account_id}:stack/api-cars-edge-global/*"
+    )
+
+    def on_edge_global(role):
+        return {
+            a
+            for s in statements(oidc[role])
+            if edge_global in as_list(s["Resource"])
+            for a in s["Action"]
+        }
+
+    assert "cloudformation:ExecuteChangeSet" in on_edge_global(names.DEPLOY_ROLE)
+    assert "cloudformation:CreateChangeSet" not in on_edge_global(names.DEPLOY_ROLE)
+    assert {"cloudformation:CreateChangeSet", "cloudformation:DescribeStacks"} <= on_edge_global(
+        names.PUBLISH_ROLE
+    )
+    assert "cloudformation:ExecuteChangeSet" not in on_edge_global(names.PUBLISH_ROLE)

@@ -211,4 +211,9 @@ def test_outputs_give_what_status_and_the_workflows_read(render):
         names.OUTPUT_WRITE_ACCESS: "protected by the issuer of api-cars-identity",
         names.OUTPUT_ALARM_TOPIC: "none: alarms page nobody",
         names.OUTPUT_TRANSPORT: names.PLAIN_HTTP,
+        # Exported for the edge stack (templates/edge.yaml).
+        names.OUTPUT_LOAD_BALANCER_ARN: names.LOAD_BALANCER,
+        names.OUTPUT_LISTENER_ARN: names.HTTP_LISTENER,
+        names.OUTPUT_TARGET_GROUP_ARN: names.TARGET_GROUP,
+        names.OUTPUT_ALB_SECURITY_GROUP: f"{names.LOAD_BALANCER_SECURITY_GROUP}.GroupId",
     }
