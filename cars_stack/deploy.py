@@ -20,8 +20,8 @@ from cars_stack import (
     protection,
     release,
     rollout,
-    spot,
     scaling,
+    spot,
     verify,
 )
 from cars_stack.changeset import ChangeSet

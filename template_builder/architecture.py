@@ -488,11 +488,18 @@ def _named_by(templates: list[_Template]) -> dict[str, list[tuple[_Template, str
     return found
 
 
+# How a resource of a stack that the default deploy does not create is marked (drawn as an option).
+ON_REQUEST = "stack deployed on request"
+
+
 def build(
-    templates: Mapping[str, dict], parameters: Mapping[str, Mapping[str, object]] | None = None
+    templates: Mapping[str, dict],
+    parameters: Mapping[str, Mapping[str, object]] | None = None,
+    on_request: frozenset[str] = names.ON_REQUEST_TEMPLATE_FILES,
 ) -> Architecture:
     """The graph of `templates` (path -> template dict) for their default parameters, each
-    updated by `parameters[path]`."""
+    updated by `parameters[path]`; every resource of a path in `on_request` (a stack the default
+    deploy does not create) is drawn off."""
     parameters = parameters or {}
     loaded = []
     for path in sorted(templates):
@@ -517,10 +524,14 @@ def build(
                 logical_id=logical_id,
                 resource_type=resource["Type"],
                 kind=_kind(resource["Type"]),
-                off=_off(resource, t.values),
+                off=ON_REQUEST if t.path in on_request else _off(resource, t.values),
             )
             members = sorted(other for other, h in t.host.items() if h == logical_id)
-            node.folded = [(m, _off(resources[m], t.values)) for m in members if m != logical_id]
+            node.folded = [
+                (m, None if t.path in on_request else _off(resources[m], t.values))
+                for m in members
+                if m != logical_id
+            ]
             node.subnets = _subnets([r for m in members for r in t.refs[m]])
             nodes[node.id] = node
             drawn.append(node)

@@ -359,6 +359,9 @@ OUTPUT_ALB_SECURITY_GROUP = "AlbSecurityGroup"
 
 EDGE_TEMPLATE_FILE = "templates/edge.yaml"
 EDGE_GLOBAL_TEMPLATE_FILE = "templates/edge-global.yaml"
+# Stacks a default deploy does not create (cars-stack deploys them when asked): the picture draws
+# them as options that are off.
+ON_REQUEST_TEMPLATE_FILES = frozenset({EDGE_TEMPLATE_FILE, EDGE_GLOBAL_TEMPLATE_FILE})
 EDGE_STACK_SUFFIX = "-edge"
 EDGE_GLOBAL_STACK_SUFFIX = "-edge-global"
 DEFAULT_EDGE_STACK_NAME = DEFAULT_STACK_NAME + EDGE_STACK_SUFFIX

@@ -339,10 +339,31 @@ def test_a_parameter_carrying_another_stacks_output_links_them():
             }
         },
     }
-    arch = architecture.build(
-        {"templates/edge-global.yaml": global_stack, "templates/edge.yaml": edge_stack}
-    )
+    stacks = {"templates/edge-global.yaml": global_stack, "templates/edge.yaml": edge_stack}
+    arch = architecture.build(stacks, on_request=frozenset())
     assert edges(arch) == {("edge__Distribution", "edge_global__WebAcl"): "flow"}
+
+
+def test_a_stack_deployed_only_on_request_is_drawn_off_with_its_links():
+    stacks = {
+        "templates/api-cars.yaml": {
+            "Resources": {"LoadBalancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer"}},
+            "Outputs": {"LoadBalancerArn": {"Value": {"Ref": "LoadBalancer"}}},
+        },
+        "templates/edge.yaml": {
+            "Resources": {
+                "Acl": {
+                    "Type": "AWS::WAFv2::WebACL",
+                    "Properties": {"Arn": {"Fn::ImportValue": "api-cars-LoadBalancerArn"}},
+                }
+            }
+        },
+    }
+    arch = architecture.build(stacks, on_request=frozenset({"templates/edge.yaml"}))
+    drawn = {n.id: n.off for s in arch.stacks for n in s.nodes}
+    assert drawn == {"api_cars__LoadBalancer": None, "edge__Acl": architecture.ON_REQUEST}
+    assert set(edges(arch).values()) <= {"off"}
+    assert ("api_cars__LoadBalancer", "flow") in arch.entries
 
 
 def test_dot_draws_the_png_from_the_source(rendered, tmp_path):
