@@ -699,14 +699,14 @@ class SqliteDatabase:
         async with self._lock:
             await self._execute("begin_write", {})
             try:
+                if not await self._execute("claim_held", params):
+                    await self._execute("rollback", {})
+                    return (None,)  # as PostgreSQL's: a row whose id is NULL
                 row = (await self._execute(name, params))[0]
-                recorded = await self._execute(
+                await self._execute(
                     "record_created",
                     {**params, "car_id": row[0], "record": orjson.dumps(list(row)).decode()},
                 )
-                if not recorded:
-                    await self._execute("rollback", {})
-                    return (None,) * len(row)
                 await self._execute("commit", {})
             except BaseException:
                 with contextlib.suppress(Exception):
