@@ -21,6 +21,7 @@ import pytest
 from carkit import a_car, free_port, serve, unique_make
 
 from api.cars import idempotency, store
+from api.database import DatabaseUnavailable
 from tests.auth_issuer import SUBJECT
 from tests.redis_servers import ThrowawayRedis
 
@@ -378,3 +379,41 @@ async def test_fifty_concurrent_requests_to_two_worker_processes_create_one_car(
     assert len(originals) == 1
     assert [c["id"] for c in cars] == [originals[0].json()["id"]]
     assert all(a.content == originals[0].content for a in answers if a.status_code == 201)
+
+
+async def test_each_process_purges_expired_keys_periodically(client):
+    db = client.app.ctx.db
+    expired = store.Claim(SUBJECT, f"periodic-{unique_make()}", "x")
+    await store.claim_key(db, expired, fingerprint="f", lease_seconds=0, ttl_seconds=0)
+    params = {"principal": SUBJECT, "idempotency_key": expired.key}
+    purge = asyncio.create_task(idempotency.purge_forever(db, interval=0.01))
+    try:
+        deadline = time.monotonic() + 10
+        while await db.read_own_write("claim_held", {**params, "claim": "x"}) is not None:
+            assert time.monotonic() < deadline, "the expired key was not purged"
+            await asyncio.sleep(0.01)
+    finally:
+        purge.cancel()
+    assert client.app.ctx.purge is not None and not client.app.ctx.purge.done()
+
+
+async def test_a_request_that_fails_frees_its_key_for_the_retry_at_once(client, monkeypatch):
+    car = a_car()
+    real_insert = type(client.app.ctx.db).insert
+
+    async def unavailable(self, name, params):
+        raise DatabaseUnavailable("the database went away")
+
+    monkeypatch.setattr(type(client.app.ctx.db), "insert", unavailable)
+    failed = await client.post("/v1/cars", json=car, headers=keyed("failed-1"))
+    monkeypatch.setattr(type(client.app.ctx.db), "insert", real_insert)
+    assert failed.status_code == 503
+    deadline = time.monotonic() + 10
+    while True:  # the claim is released in the background, right after the 503
+        retry = await client.post("/v1/cars", json=car, headers=keyed("failed-1"))
+        if retry.status_code != 409 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.01)
+    assert retry.status_code == 201, retry.text
+    assert "idempotent-replayed" not in retry.headers
+    assert len(await cars_of(client, car["make"])) == 1
