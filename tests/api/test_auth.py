@@ -399,6 +399,30 @@ async def test_responses_to_an_allowed_origin_expose_etag_location_and_request_i
     assert {"ETag", "Location", "X-Request-ID"} <= exposed
 
 
+async def test_a_browser_may_send_an_idempotency_key_and_read_idempotent_replayed(
+    browser_api, issuer
+):
+    preflight = await browser_api.options(
+        "/v1/cars:batch",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "idempotency-key",
+        },
+    )
+    assert preflight.status_code == 204
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    allowed = {h.strip() for h in preflight.headers["access-control-allow-headers"].split(",")}
+    assert "Idempotency-Key" in allowed
+    headers = {"Origin": "https://app.example.com", "Idempotency-Key": "cors-1", **issuer.bearer()}
+    car = a_car()
+    await browser_api.post("/v1/cars", json=car, headers=headers)
+    replayed = await browser_api.post("/v1/cars", json=car, headers=headers)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    exposed = {h.strip() for h in replayed.headers["access-control-expose-headers"].split(",")}
+    assert "Idempotent-Replayed" in exposed
+
+
 async def test_without_allowed_origins_there_is_no_preflight(anonymous):
     response = await anonymous.options(
         "/v1/cars",
