@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import httpx
 import orjson
+import psycopg
 import pytest
 from carkit import a_car, free_port, serve, unique_make
 
@@ -417,3 +418,30 @@ async def test_a_request_that_fails_frees_its_key_for_the_retry_at_once(client, 
     assert retry.status_code == 201, retry.text
     assert "idempotent-replayed" not in retry.headers
     assert len(await cars_of(client, car["make"])) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_retry_while_the_first_request_is_still_inserting_is_a_409(
+    client, settings, backend
+):
+    car = a_car()
+    with psycopg.connect(settings.database_url) as blocker:
+        # Inserts into cars wait for this transaction: the first request holds its claim meanwhile.
+        blocker.execute("LOCK TABLE cars IN EXCLUSIVE MODE")
+        first = asyncio.ensure_future(client.post("/v1/cars", json=car, headers=keyed("slow-1")))
+        deadline = time.monotonic() + 10
+        while True:  # until the first request holds the key
+            stored = await store.get_key(client.app.ctx.db, principal=SUBJECT, key="slow-1")
+            if stored is not None:
+                break
+            assert time.monotonic() < deadline, "the first request never claimed its key"
+            await asyncio.sleep(0.01)
+        retry = await client.post("/v1/cars", json=car, headers=keyed("slow-1"))
+        assert not first.done()
+        blocker.rollback()
+    assert retry.status_code == 409
+    assert retry.headers["retry-after"] == "1"
+    assert (await first).status_code == 201
+    after = await client.post("/v1/cars", json=car, headers=keyed("slow-1"))
+    assert after.headers["idempotent-replayed"] == "true"
+    assert after.content == (await first).content
