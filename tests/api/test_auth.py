@@ -291,6 +291,21 @@ async def test_a_flood_of_unknown_kids_makes_one_key_fetch(watched, own_issuer):
     assert own_issuer.jwks_fetches - before == 1
 
 
+async def test_a_token_checked_just_as_the_key_fetch_finishes_is_accepted(own_issuer):
+    """The fetch is done but its callback has not run yet: a request arriving then (one of 50 at
+    start-up, tests/api/test_idempotency.py) must still see the keys, not refuse the token."""
+    verifier = auth.Verifier(Settings(**own_issuer.settings()))
+    keys = await asyncio.to_thread(verifier._fetch_keys)
+    fetch = asyncio.get_running_loop().create_future()
+    verifier._refreshing = fetch
+    fetch.add_done_callback(verifier._refreshed)
+    fetch.set_result(keys)  # done; the callback only scheduled
+    claims = await verifier.authorize(f"Bearer {own_issuer.token()}", WRITE_SCOPE)
+    assert claims["sub"] == SUBJECT
+    await asyncio.sleep(0)  # the callback, run late, changes nothing
+    assert verifier._refreshing is None and set(verifier._jwks) == set(keys)
+
+
 async def test_a_malformed_key_from_the_issuer_refuses_its_tokens_without_a_500(
     watched, own_issuer
 ):
