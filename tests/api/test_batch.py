@@ -6,6 +6,8 @@ the InsertBatcher together.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 from dataclasses import replace
 
@@ -14,7 +16,8 @@ import psycopg
 import pytest
 from carkit import a_car, serve, unique_make
 
-from api.cars import idempotency, store
+from api.cars import batch, idempotency, store
+from api.database import DatabaseUnavailable
 from tests.auth_issuer import SUBJECT
 
 BATCH = "/v1/cars:batch"
@@ -302,3 +305,36 @@ async def test_the_rows_of_a_batch_travel_together_through_the_insert_batcher(
     assert sum(per_transaction.values()) == 400
     # Far fewer commits than cars: the rows shared the batcher's multi-row transactions.
     assert len(per_transaction) <= 400 // 8, per_transaction
+
+
+async def test_a_database_failure_part_way_is_a_503_and_the_same_batch_again_finishes_once(
+    client, monkeypatch
+):
+    make = unique_make()
+    items = [{"idempotency_key": f"part-{make}-{n}", "car": a_car(make=make)} for n in range(10)]
+    database = type(client.app.ctx.db)
+    real_insert = database.insert
+    inserts = 0
+
+    async def fails_after_four(self, name, params):
+        nonlocal inserts
+        inserts += 1
+        if inserts > 4:
+            raise DatabaseUnavailable("the database went away")
+        return await real_insert(self, name, params)
+
+    monkeypatch.setattr(batch, "ROWS_AT_ONCE", 1)  # rows one after another: four get in
+    monkeypatch.setattr(database, "insert", fails_after_four)
+    failed = await client.post(BATCH, json={"items": items})
+    monkeypatch.setattr(database, "insert", real_insert)
+    assert failed.status_code == 503
+    assert len(await cars_of(client, make)) == 4
+    deadline = time.monotonic() + 10
+    while True:  # the failed rows' claims are released in the background, right after the 503
+        rows = (await client.post(BATCH, json={"items": items})).json()["results"]
+        if all(r["status"] == 201 for r in rows) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.01)
+    assert [r["status"] for r in rows] == [201] * 10
+    assert [r["replayed"] for r in rows] == [True] * 4 + [False] * 6
+    assert len(await cars_of(client, make)) == 10
