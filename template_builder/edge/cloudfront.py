@@ -29,6 +29,12 @@ TLS_ORIGIN = ["TLSv1.2"]
 VIEWER_TLS = "TLSv1.2_2021"
 CDN_ONLY = {"Condition": names.HAS_CDN}
 
+# The origin's error codes CloudFront caches whatever Cache-Control says, for ErrorCachingMinTTL
+# (10 s by default): a 503 of a database blip would be served on for 10 s after it ended. The
+# CloudFront Developer Guide, "How CloudFront processes HTTP 4xx and 5xx status codes from your
+# origin", lists exactly these; each gets a minimum of 0 (the API's errors say no-store).
+CACHED_ERROR_CODES = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
+
 
 @dataclass(frozen=True)
 class Edge:
@@ -159,6 +165,10 @@ def add_distribution(template: Template, params: EdgeParameters, secret: OriginS
                 ),
                 WebACLId=If(names.HAS_WEB_ACL, Ref(params.web_acl_arn), NoValue),
                 Origins=[origin],
+                CustomErrorResponses=[
+                    cloudfront.CustomErrorResponse(ErrorCode=code, ErrorCachingMinTTL=0)
+                    for code in CACHED_ERROR_CODES
+                ],
                 DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
                     TargetOriginId=ORIGIN_ID,
                     ViewerProtocolPolicy="redirect-to-https",

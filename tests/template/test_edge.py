@@ -100,6 +100,17 @@ def test_the_cache_policy_honours_the_origins_cache_control_with_a_minimum_ttl_o
     assert policy["DefaultTTL"] == 0
 
 
+@pytest.mark.parametrize("mode", ["public-alb", "vpc-origin"])
+def test_no_error_answer_is_cached_beyond_what_the_origin_says(render, mode):
+    config = _policy(
+        edge(render, **edge_modes(render)[mode]), names.DISTRIBUTION, "DistributionConfig"
+    )
+    cached = {400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}  # the ones CloudFront caches
+    assert {r["ErrorCode"]: r["ErrorCachingMinTTL"] for r in config["CustomErrorResponses"]} == {
+        code: 0 for code in cached
+    }
+
+
 def test_authorization_reaches_the_origin_through_the_cache_key(render):
     """CloudFront forwards Authorization only when the cache policy names it (an origin request
     policy naming it is refused with HTTP 400), which also keeps one caller's answers from
