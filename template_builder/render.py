@@ -13,6 +13,7 @@ from template_builder.data.stack import build_data_template
 from template_builder.data.stack_policy import stack_policy_text
 from template_builder.github_oidc import build_github_oidc_template
 from template_builder.identity.stack import build_identity_template
+from template_builder.imports.stack import build_import_template
 from template_builder.network_stack import build_network_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
@@ -25,6 +26,7 @@ BUILDERS: dict[str, Callable[[], Template]] = {
     names.DATA_TEMPLATE_FILE: build_data_template,
     names.IDENTITY_TEMPLATE_FILE: build_identity_template,
     names.NETWORK_TEMPLATE_FILE: build_network_template,
+    names.IMPORT_TEMPLATE_FILE: build_import_template,
 }
 # Other generated files: the data stack's policy, for `aws cloudformation set-stack-policy`.
 DOCUMENTS: dict[str, Callable[[], str]] = {names.DATA_STACK_POLICY_FILE: stack_policy_text}
@@ -39,6 +41,7 @@ TEMPLATE_BUDGETS: dict[str, int] = {
     names.SERVICE_TEMPLATE_FILE: 50_176,
     names.OIDC_TEMPLATE_FILE: 45_056,
     names.IDENTITY_TEMPLATE_FILE: 12_288,
+    names.IMPORT_TEMPLATE_FILE: 40_960,
 }
 
 
