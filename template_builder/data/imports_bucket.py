@@ -49,9 +49,7 @@ def add_import_bucket(template: Template) -> s3.Bucket:
             Status="Enabled",
             ExpirationInDays=Ref(days),
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
-            AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                DaysAfterInitiation=1
-            ),
+            AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
         )
         for prefix in (names.IMPORTS_PREFIX, names.REPORTS_PREFIX)
     ]

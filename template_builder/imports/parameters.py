@@ -41,7 +41,7 @@ def add_import_parameters(template: Template) -> ImportParameters:
             Type="String",
             Default=names.DEFAULT_DATA_STACK_NAME,
             AllowedPattern=STACK_NAME_PATTERN,
-            Description="Data stack whose ImportBucket (EnableImportBucket=true) the files land in.",
+            Description="Data stack whose ImportBucket (EnableImportBucket=true) takes the files.",
         ),
     )
     identity_stack = _add(

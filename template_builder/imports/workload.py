@@ -13,11 +13,21 @@ from typing import ClassVar
 
 from awacs import cognito_idp, logs, s3, sqs
 from awacs.aws import Allow, ArnEquals, Condition, Principal, Statement
-from troposphere import AWSProperty, If, Join, NoValue, Ref, Sub, Template, cloudwatch
+from troposphere import (
+    AWSProperty,
+    If,
+    Join,
+    NoValue,
+    Ref,
+    Sub,
+    Template,
+    awslambda,
+    cloudwatch,
+    iam,
+    serverless,
+)
 from troposphere import events as cfn_events
-from troposphere import awslambda, iam
 from troposphere import logs as cwlogs
-from troposphere import serverless
 from troposphere import sqs as cfn_sqs
 
 from template_builder import names, policies
@@ -213,9 +223,7 @@ def add_workload(template: Template, params: ImportParameters) -> tuple:
                     Queue=queue.GetAtt("Arn"),
                     BatchSize=1,
                     FunctionResponseTypes=["ReportBatchItemFailures"],
-                    ScalingConfig=ScalingConfig(
-                        MaximumConcurrency=Ref(params.maximum_concurrency)
-                    ),
+                    ScalingConfig=ScalingConfig(MaximumConcurrency=Ref(params.maximum_concurrency)),
                 )
             },
             Metadata=checkov_skips(
@@ -235,7 +243,9 @@ def add_workload(template: Template, params: ImportParameters) -> tuple:
             AlarmDescription="An import message failed 5 times (see the function's logs)",
             Namespace="AWS/SQS",
             MetricName="ApproximateNumberOfMessagesVisible",
-            Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=dead.GetAtt("QueueName"))],
+            Dimensions=[
+                cloudwatch.MetricDimension(Name="QueueName", Value=dead.GetAtt("QueueName"))
+            ],
             Statistic="Maximum",
             Period=300,
             EvaluationPeriods=1,
