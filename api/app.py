@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import re
@@ -14,6 +15,8 @@ from sanic import HTTPResponse, Request, Sanic
 
 from api import auth, cors, docs, health, openapi
 from api.cache import CarCache
+from api.cars import batch as cars_batch
+from api.cars import idempotency
 from api.cars import openapi as cars_openapi
 from api.cars import views as cars_views
 from api.config import ConfigError, Settings, settings_or_exit
@@ -79,6 +82,7 @@ def create_app(settings: Settings | object | None = None, *, migrate: bool | Non
 
     app.blueprint(health.bp)
     app.blueprint(cars_views.bp)
+    app.blueprint(cars_batch.bp)
     _add_openapi(app, settings)
     # After every route exists: a route nobody marked public needs a token for writes.
     auth.install(app, settings)
@@ -102,6 +106,20 @@ def _add_listeners(app: Sanic, settings: Settings, migrate: bool) -> None:
         if settings.redis_address is not None:
             app.ctx.cache = CarCache(settings)
             await app.ctx.cache.open()
+
+    @app.after_server_start
+    async def start_purging_keys(app: Sanic) -> None:
+        app.ctx.purge = asyncio.get_running_loop().create_task(
+            idempotency.purge_forever(app.ctx.db)
+        )
+
+    @app.before_server_stop
+    async def stop_purging_keys(app: Sanic) -> None:
+        purge = getattr(app.ctx, "purge", None)
+        if purge is not None:
+            purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purge
 
     @app.after_server_stop
     async def close_backends(app: Sanic) -> None:
@@ -160,7 +178,7 @@ def _add_openapi(app: Sanic, settings: Settings) -> None:
     docs.install(app)
     openapi.install(
         app,
-        cars_openapi.schemas(),
+        cars_openapi.schemas(settings.batch_max_items),
         version=settings.app_version,
         security=openapi.Security.from_settings(settings),
     )

@@ -437,6 +437,27 @@ VARIABLES: tuple[Variable, ...] = (
         _int_between(1024, 100 * 1024 * 1024),
     ),
     Variable(
+        "IDEMPOTENCY_TTL_SECONDS",
+        "86400",
+        "How long an `Idempotency-Key` (of `POST /v1/cars` or a batch row) is remembered, from its "
+        "first use: a retry within it answers the first outcome; after it the key is free again "
+        "(expired keys are ignored, and deleted every 5 minutes by each process).",
+        _int_between(1, 30 * 86400),
+    ),
+    Variable(
+        "BATCH_MAX_ITEMS",
+        "500",
+        "Most cars one `POST /v1/cars:batch` may carry (more: 422 for the whole request).",
+        _int_between(1, 10_000),
+    ),
+    Variable(
+        "BATCH_MAX_BYTES",
+        "1048576",
+        "Largest `POST /v1/cars:batch` body in bytes (more: 413); `REQUEST_MAX_SIZE` limits the "
+        "other routes.",
+        _int_between(1024, 100 * 1024 * 1024),
+    ),
+    Variable(
         "AUTH_ISSUER",
         "",
         "OAuth 2 / OpenID Connect issuer of the bearer tokens writes need (`https://...`; its "
@@ -532,6 +553,9 @@ class Settings:
     shutdown_drain_seconds: float = 0.0
     migrate_on_start: bool = True
     request_max_size: int = 65536
+    idempotency_ttl_seconds: int = 86400
+    batch_max_items: int = 500
+    batch_max_bytes: int = 1048576
     auth_issuer: str | None = None
     auth_audience: tuple[str, ...] = ()
     auth_write_scope: str = "cars:write"

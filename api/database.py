@@ -5,9 +5,9 @@ with aiosql's prepared text and parameter order: the same SQL, without a per-cal
 path (asyncpg still caches the prepared statements per connection).
 
 Both backends answer the same calls (``fetch_one``, ``fetch_all``, ``insert``, ``write_one``,
-``ping``) with rows as tuples in the column order of the SQL; the data layer (``api.cars.store``)
-turns them into cars. On PostgreSQL, inserts made at the same time travel together
-(``InsertBatcher``).
+``write_all``, ``read_own_write``, ``ping``) with rows as tuples in the column order of the SQL;
+the data layer (``api.cars.store``) turns them into cars. On PostgreSQL, inserts made at the same
+time travel together (``InsertBatcher``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import aiosql
 import asyncpg
+import orjson
 
 from api.config import Settings
 from api.outages import Outage
@@ -60,19 +61,33 @@ class Database(Protocol):
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]: ...
     async def insert(self, name: str, params: dict[str, Any]) -> Sequence[Any]: ...
     async def write_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None: ...
+    async def write_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]: ...
+    async def read_own_write(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None: ...
     async def ping(self) -> None: ...
 
 
+DIALECTS = {"asyncpg": "postgresql", "aiosqlite": "sqlite"}
+
+
 def load_statements(driver: str) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Every query in api/sql as {name: (driver-ready SQL, parameter names in driver order)}."""
-    queries = aiosql.from_path(SQL_DIR, driver, mandatory_parameters=False)
+    """Every query in api/sql as {name: (driver-ready SQL, parameter names in driver order)}.
+
+    ``<name>.sql`` files serve both databases; ``<name>.<dialect>.sql`` only that one, and a
+    query there replaces the portable one of the same name (PostgreSQL's ``insert_car`` writes
+    two tables in one statement, which SQLite cannot).
+    """
+    dialect = DIALECTS[driver]
+    own = sorted(SQL_DIR.glob(f"*.{dialect}.sql"))
+    portable = [p for p in sorted(SQL_DIR.glob("*.sql")) if p.suffixes[:-1] == []]
     statements = {}
-    for name in queries.available_queries:
-        if name.endswith("_cursor"):
-            continue
-        query = getattr(queries, name)
-        order = queries.driver_adapter.var_sorted[name] if driver == "asyncpg" else ()
-        statements[name] = (query.sql, tuple(order))
+    for path in [*portable, *own]:
+        queries = aiosql.from_path(path, driver, mandatory_parameters=False)
+        for name in queries.available_queries:
+            if name.endswith("_cursor"):
+                continue
+            query = getattr(queries, name)
+            order = queries.driver_adapter.var_sorted[name] if driver == "asyncpg" else ()
+            statements[name] = (query.sql, tuple(order))
     return statements
 
 
@@ -579,6 +594,9 @@ class PostgresDatabase:
     async def write_one(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None:
         return await self._run(self._writer, "fetchrow", name, params)
 
+    async def write_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]:
+        return await self._run(self._writer, "fetch", name, params)
+
     async def read_own_write(self, name: str, params: dict[str, Any]) -> Sequence[Any] | None:
         """A read that must see this process's last write: the primary, never the replica."""
         return await self._run(self._writer, "fetchrow", name, params)
@@ -623,6 +641,9 @@ class SqliteDatabase:
         self._statements = load_statements("aiosqlite")
         self._conn = None
         self.outage = Outage(log, "database")
+        # One statement at a time on the shared connection, so that a transaction (insert) holds
+        # it alone: another request's statement would otherwise run inside it.
+        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         import aiosqlite
@@ -641,6 +662,10 @@ class SqliteDatabase:
             self._conn = None
 
     async def _run(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]:
+        async with self._lock:
+            return await self._execute(name, params)
+
+    async def _execute(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]:
         sql = self._statements[name][0]
         converted = {key: _sqlite_param(value) for key, value in params.items()}
         try:
@@ -665,8 +690,32 @@ class SqliteDatabase:
     async def fetch_all(self, name: str, params: dict[str, Any]) -> list[Sequence[Any]]:
         return await self._run(name, params)
 
-    insert = fetch_one
+    async def insert(self, name: str, params: dict[str, Any]) -> Sequence[Any]:
+        """One row of an ``insert_*`` statement. With an idempotency claim (``claim``), the row
+        and its key's outcome are one transaction (PostgreSQL does both in its ``insert_car``);
+        a claim no longer held inserts nothing and answers a row of NULLs, as there."""
+        if params.get("claim") is None:
+            return await self.fetch_one(name, params)
+        async with self._lock:
+            await self._execute("begin_write", {})
+            try:
+                row = (await self._execute(name, params))[0]
+                recorded = await self._execute(
+                    "record_created",
+                    {**params, "car_id": row[0], "record": orjson.dumps(list(row)).decode()},
+                )
+                if not recorded:
+                    await self._execute("rollback", {})
+                    return (None,) * len(row)
+                await self._execute("commit", {})
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._execute("rollback", {})
+                raise
+        return row
+
     write_one = fetch_one
+    write_all = fetch_all
     read_own_write = fetch_one
 
     async def ping(self) -> None:

@@ -191,7 +191,9 @@ def build_document(
     paths: dict[str, dict[str, Any]] = {}
     for route in app.router.routes:
         handler = route.handler
-        path = "/" + _PARAM.sub(r"{\1}", route.path)
+        # A handler routed by a parameter that matches one literal path (``/v1/cars:batch``)
+        # names that path itself.
+        path = getattr(handler, "__openapi_path__", None) or "/" + _PARAM.sub(r"{\1}", route.path)
         if not hasattr(handler, "__openapi__"):
             raise RuntimeError(f"route {path} has no OpenAPI operation (use @operation)")
         if handler.__openapi__ is None:

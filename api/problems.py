@@ -27,6 +27,9 @@ class Problem(Exception):
     """An error the client should see: status, a one-line detail, optional per-field errors."""
 
     status = 500
+    # A URI naming the kind of problem when a client should tell it apart from others of its
+    # status (RFC 9457 3.1.1); about:blank otherwise: the status says it all.
+    type = "about:blank"
 
     def __init__(
         self,
@@ -34,11 +37,24 @@ class Problem(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
+        self.extensions = extensions or {}
+
+    def body(self, instance: str) -> dict[str, Any]:
+        """The problem details object, as a response body or inside one (a batch row)."""
+        return problem_body(
+            self.status,
+            self.detail,
+            instance,
+            errors=self.errors,
+            type_=self.type,
+            extensions=self.extensions,
+        )
 
 
 class BadRequest(Problem):
@@ -55,6 +71,10 @@ class Conflict(Problem):
 
 class PreconditionFailed(Problem):
     status = 412
+
+
+class ContentTooLarge(Problem):
+    status = 413
 
 
 class UnsupportedMediaType(Problem):
@@ -74,6 +94,29 @@ def field_error(field: str, detail: str, location: str = "body") -> dict[str, st
     return {"in": location, "field": field, "detail": detail}
 
 
+def problem_body(
+    status: int,
+    detail: str,
+    instance: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    type_: str = "about:blank",
+    extensions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors:
+        body["errors"] = errors
+    if extensions:
+        body.update(extensions)
+    return body
+
+
 def problem_response(
     request: Request | None,
     status: int,
@@ -81,16 +124,11 @@ def problem_response(
     *,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    type_: str = "about:blank",
+    extensions: dict[str, Any] | None = None,
 ) -> HTTPResponse:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "instance": request.path if request is not None else "",
-    }
-    if errors:
-        body["errors"] = errors
+    instance = request.path if request is not None else ""
+    body = problem_body(status, detail, instance, errors=errors, type_=type_, extensions=extensions)
     return HTTPResponse(
         orjson.dumps(body), status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE
     )
@@ -121,6 +159,8 @@ class ProblemErrorHandler(ErrorHandler):
                 exception.detail,
                 errors=exception.errors,
                 headers=exception.headers,
+                type_=exception.type,
+                extensions=exception.extensions,
             )
         if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
             status = exception.status_code

@@ -5,10 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from api.cars import model
+from api.cars import idempotency, model
 from api.openapi import empty_response, json_response, operation, problem
 
 CAR_REF = {"$ref": "#/components/schemas/Car"}
+CAR_INPUT_REF = {"$ref": "#/components/schemas/CarInput"}
 
 _TRIMMING = (
     "Surrounding whitespace (Unicode's, NBSP included) and invisible characters (zero-width "
@@ -91,8 +92,9 @@ def _input_properties() -> dict[str, Any]:
     }
 
 
-def schemas() -> dict[str, Any]:
-    """The named schemas (computed when the app is built: the latest year moves with time)."""
+def schemas(max_items: int = 500) -> dict[str, Any]:
+    """The named schemas (computed when the app is built: the latest year moves with time);
+    ``max_items``: BATCH_MAX_ITEMS."""
     return {
         "Car": {
             "type": "object",
@@ -152,6 +154,54 @@ def schemas() -> dict[str, Any]:
             "minProperties": 1,
             "properties": {**_input_properties(), **_READ_ONLY_INPUT},
         },
+        "CarBatch": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["items"],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": max_items,
+                    "items": _BATCH_ITEM,
+                }
+            },
+        },
+        "CarBatchResults": {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "results": {
+                    "type": "array",
+                    "description": "One per item, in the items' order.",
+                    "items": {
+                        "type": "object",
+                        "required": ["index", "status"],
+                        "properties": {
+                            "index": {"type": "integer", "minimum": 0},
+                            "status": {
+                                "type": "integer",
+                                "enum": [201, 409, 422],
+                                "description": "201 created (or replayed); 409 the VIN is "
+                                "taken (`problem.type` about:blank), or the row's key is in "
+                                "flight in another request (`problem.type` "
+                                f"`{idempotency.KeyInFlight.type}`: retry it); 422 invalid "
+                                "fields (`problem.errors`, as POST /v1/cars), or the key was "
+                                f"used with another car (`{idempotency.KeyReused.type}`).",
+                            },
+                            "id": {"type": "integer", "format": "int64"},
+                            "car": CAR_REF,
+                            "replayed": {
+                                "type": "boolean",
+                                "description": "201 only: true when the row's key had "
+                                "already created this car (nothing created now).",
+                            },
+                            "problem": {"$ref": "#/components/schemas/Problem"},
+                        },
+                    },
+                }
+            },
+        },
         "CarPage": {
             "type": "object",
             "additionalProperties": False,
@@ -201,6 +251,48 @@ _BAD_BODY_OR_IF_MATCH = problem(
     400, "Malformed JSON, an empty body, or an If-Match that is not `*` or a list of entity tags"
 )
 _CONFLICT = {"409": problem(409, "Another car has this VIN")}
+
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": 'Makes the create safe to retry (IETF httpapi draft "The Idempotency-Key '
+    'HTTP Header Field"): 1-255 visible ASCII characters, bare or in double quotes (the '
+    'draft\'s Structured Field String; `"k1"` and `k1` are the same key). The same key '
+    "with the same body (compared as parsed JSON: key order and spacing do not matter) "
+    "answers the first answer again (201 with the same car, `Location` and `ETag`, or the "
+    "same 409), with `Idempotent-Replayed: true`, and creates nothing; with another body it "
+    "is a 422; while the first request is still running, a 409 with `Retry-After`. Keys "
+    "belong to the caller (the token's subject) and are kept for IDEMPOTENCY_TTL_SECONDS "
+    "(24 h by default) from first use. Invalid bodies are not recorded.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 257},
+}
+_REPLAYED = {
+    "description": "`true` when this is the answer first given to the same Idempotency-Key "
+    "(nothing was created this time).",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+_KEY_RETRY_AFTER = {
+    "description": "Seconds to wait before retrying (a request with this key is in flight).",
+    "schema": {"type": "integer"},
+}
+
+_BATCH_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["car"],
+    "properties": {
+        "idempotency_key": {
+            "type": "string",
+            "nullable": True,
+            "pattern": idempotency.KEY_PATTERN,
+            "description": "Optional; as the Idempotency-Key header of POST /v1/cars, for this "
+            "row alone (the same keys: a row replays a POST's key and the reverse).",
+        },
+        "car": CAR_INPUT_REF,
+    },
+}
 
 
 def _car_body(schema: str, *media_types: str) -> dict[str, Any]:
@@ -276,21 +368,77 @@ document = SimpleNamespace(
         {
             "operationId": "createCar",
             "summary": "Create a car",
+            "description": "With an `Idempotency-Key`, exactly once: see the header. PUT, "
+            "PATCH and DELETE need no key: they are idempotent by definition (the same request "
+            "again leaves the car as the first one did).",
             "tags": ["cars"],
+            "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": _car_body("CarInput", "application/json"),
             "responses": {
                 "201": json_response(
-                    "Created",
+                    "Created (or, with `Idempotent-Replayed: true`, created by the first "
+                    "request with this Idempotency-Key)",
                     CAR_REF,
                     ETag=_ETAG,
                     Location={
                         "description": "URL path of the new car.",
                         "schema": {"type": "string"},
                     },
+                    **{"Idempotent-Replayed": _REPLAYED},
                 ),
                 **_JSON_BODY_ERRORS,
-                **_CONFLICT,
+                "400": problem(400, "Malformed JSON, an empty body, or an invalid Idempotency-Key"),
+                "409": problem(
+                    409,
+                    "Another car has this VIN (replayed: `Idempotent-Replayed: true`), or a "
+                    f"request with this Idempotency-Key is in flight (type "
+                    f"`{idempotency.KeyInFlight.type}`)",
+                    **{"Retry-After": _KEY_RETRY_AFTER, "Idempotent-Replayed": _REPLAYED},
+                ),
+                "422": problem(
+                    422,
+                    "Invalid or unknown fields (see `errors`), or the Idempotency-Key was used "
+                    f"with another body (type `{idempotency.KeyReused.type}`)",
+                ),
                 **_UNAVAILABLE,
+            },
+        }
+    ),
+    create_cars_batch=operation(
+        {
+            "operationId": "createCarsBatch",
+            "summary": "Create up to BATCH_MAX_ITEMS cars, each answered in order",
+            "description": "Each item is what POST /v1/cars would do with its `car` and its "
+            "`idempotency_key` (as that header): one result per item, in order, 201 with the "
+            "car's id, 409 or 422 with the problem POST /v1/cars would answer. A key given "
+            "twice in one batch: the later item answers the first one's result (`replayed`), "
+            "or is a 422 when its car differs. The body is at most BATCH_MAX_BYTES.",
+            "tags": ["cars"],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/CarBatch"}}
+                },
+            },
+            "responses": {
+                "200": json_response(
+                    "Every item's result, in order (whatever each one's status)",
+                    {"$ref": "#/components/schemas/CarBatchResults"},
+                ),
+                "400": problem(400, "Malformed JSON or an empty body"),
+                "413": problem(413, "Body larger than BATCH_MAX_BYTES"),
+                "415": problem(415, "Body is not application/json"),
+                "422": problem(
+                    422,
+                    "Not a valid batch: `items` missing, empty or longer than BATCH_MAX_ITEMS, "
+                    "an item that is not an object or has no `car` object, an unknown member, "
+                    "an invalid `idempotency_key` (see `errors`: `items/3/car` ...)",
+                ),
+                "503": problem(
+                    503,
+                    "The database is unavailable; rows finished before stay done: send the same "
+                    "batch again with the same keys",
+                ),
             },
         }
     ),

@@ -9,9 +9,12 @@ row's ``version`` (for the ETag); list items have none.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from api.database import Database
 
@@ -76,10 +79,103 @@ def _car_params(fields: dict[str, Any]) -> dict[str, Any]:
     return {**fields, "price": Decimal(fields["price"]), "now": now()}
 
 
-async def create_car(db: Database, *, fields: dict[str, Any]) -> dict[str, Any]:
-    """Insert a car; raises UniqueViolation("vin") for a VIN already in use."""
-    row = await db.insert("insert_car", _car_params(fields))
+# insert_car's idempotency parameters when the car has no key.
+_NO_CLAIM = {"principal": None, "idempotency_key": None, "claim": None}
+
+
+async def create_car(
+    db: Database, *, fields: dict[str, Any], claim: Claim | None = None
+) -> dict[str, Any] | None:
+    """Insert a car; raises UniqueViolation("vin") for a VIN already in use.
+
+    With ``claim`` (an idempotency key this request holds), the key's outcome is written with
+    the car, atomically; None when the claim is no longer held (nothing inserted).
+    """
+    keyed = _NO_CLAIM if claim is None else claim.params()
+    row = await db.insert("insert_car", {**_car_params(fields), **keyed})
+    if row[0] is None:
+        return None
     return _CONVERTERS[db.dialect](row)
+
+
+# --- idempotency keys ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An idempotency key of a caller, held by one request (``token``) while it creates."""
+
+    principal: str
+    key: str
+    token: str
+
+    def params(self) -> dict[str, Any]:
+        return {"principal": self.principal, "idempotency_key": self.key, "claim": self.token}
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    fingerprint: str
+    status: int | None  # None: a request holding the key is still creating
+    car_id: int | None
+    record: str | None  # 201: the created car's row (JSON array); 409: the problem answered
+
+
+async def claim_key(
+    db: Database, claim: Claim, *, fingerprint: str, lease_seconds: float, ttl_seconds: float
+) -> bool:
+    """Take the key for this request; False when it is held or answered (see ``get_key``)."""
+    moment = now()
+    row = await db.write_one(
+        "claim_key",
+        {
+            **claim.params(),
+            "fingerprint": fingerprint,
+            "now": moment,
+            "locked_until": moment + timedelta(seconds=lease_seconds),
+            "expires_at": moment + timedelta(seconds=ttl_seconds),
+        },
+    )
+    return row is not None
+
+
+async def get_key(db: Database, *, principal: str, key: str) -> StoredKey | None:
+    """The key's state from the primary; None when absent or expired."""
+    row = await db.read_own_write(
+        "get_key", {"principal": principal, "idempotency_key": key, "now": now()}
+    )
+    return None if row is None else StoredKey(*row)
+
+
+async def record_key(db: Database, claim: Claim, *, status: int, record: str) -> None:
+    """The outcome of a claim that created no car (a 409), answered again on replay."""
+    await db.write_one("record_key", {**claim.params(), "status": status, "record": record})
+
+
+async def release_key(db: Database, claim: Claim) -> None:
+    """Free a claim whose request created nothing (its outcome, if written, stays)."""
+    await db.write_one("release_key", claim.params())
+
+
+PURGE_BATCH = 1000
+
+
+async def purge_keys(db: Database) -> int:
+    """Delete the expired keys; how many."""
+    purged = 0
+    while True:
+        rows = await db.write_all("purge_keys", {"now": now(), "limit": PURGE_BATCH})
+        purged += len(rows)
+        if len(rows) < PURGE_BATCH:
+            return purged
+
+
+def car_from_record(dialect: str, record: str) -> dict[str, Any]:
+    """The car a key created, as it was answered then (its row as insert_car returned it)."""
+    row = orjson.loads(record)
+    if dialect == "postgresql":  # JSON has no timestamps: ISO 8601 text, as SQLite's are
+        row[9], row[10] = datetime.fromisoformat(row[9]), datetime.fromisoformat(row[10])
+    return _CONVERTERS[dialect](row)
 
 
 async def update_car(

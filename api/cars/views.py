@@ -11,10 +11,11 @@ from typing import Any
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
-from api.cars import model, store
+from api.cars import idempotency, model, store
 from api.cars.openapi import document
 from api.database import UniqueViolation
 from api.problems import (
+    PROBLEM_CONTENT_TYPE,
     BadRequest,
     Conflict,
     NotFound,
@@ -209,24 +210,43 @@ async def _list_page(request: Request, params: dict[str, Any]) -> bytes:
 @bp.post("", name="create_car")
 @document.create_car
 async def create_car(request: Request) -> HTTPResponse:
-    fields = model.validate_car(_json_body(request, JSON_TYPES), partial=False)
-    try:
-        car = await store.create_car(request.app.ctx.db, fields=fields)
-    except UniqueViolation as error:
-        raise _conflict(error, fields) from None
-    cache = request.app.ctx.cache
-    if cache is not None:
-        await cache.lists_changed()
-    return _car_response(car, 201, location=f"/v1/cars/{car['id']}")
+    key = idempotency.header_key(request)
+    payload = _json_body(request, JSON_TYPES)
+    fields = model.validate_car(payload, partial=False)
+    ctx = request.app.ctx
+    outcome = await idempotency.create(
+        ctx.db,
+        fields,
+        instance=request.path,
+        owner=idempotency.principal(request),
+        key=key,
+        body_hash=idempotency.fingerprint(payload) if key is not None else None,
+        ttl_seconds=ctx.settings.idempotency_ttl_seconds,
+    )
+    if outcome.status == 201:
+        # A replay too: the first answer's increment may have been lost with its process.
+        if ctx.cache is not None:
+            await ctx.cache.lists_changed()
+        car = outcome.car
+        headers = {"location": f"/v1/cars/{car['id']}"}
+        if outcome.replayed:
+            headers["idempotent-replayed"] = "true"
+        return _car_response(car, 201, **headers)
+    headers = {}
+    if outcome.problem.get("type") == idempotency.KeyInFlight.type:
+        headers["retry-after"] = str(idempotency.RETRY_AFTER_SECONDS)
+    if outcome.replayed:
+        headers["idempotent-replayed"] = "true"
+    return HTTPResponse(
+        orjson.dumps(outcome.problem),
+        status=outcome.status,
+        headers=headers,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 def _conflict(error: UniqueViolation, fields: dict[str, Any]) -> Conflict:
-    if error.column == "vin":
-        return Conflict(
-            f"Another car already has VIN {fields.get('vin')}.",
-            errors=[field_error("vin", "is already used by another car")],
-        )
-    return Conflict("The car conflicts with another one.")
+    return idempotency.conflict(error, fields)
 
 
 # --- one car -------------------------------------------------------------------------------------

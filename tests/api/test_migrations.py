@@ -33,7 +33,10 @@ def test_each_database_has_the_same_steps():
 
 def test_sqlite_migrates_once_then_is_up_to_date(tmp_path):
     settings = Settings(sqlite_path=str(tmp_path / "m.sqlite3"))
-    assert apply_migrations(settings) == ["0001_create_cars.sqlite"]
+    assert apply_migrations(settings) == [
+        "0001_create_cars.sqlite",
+        "0002_idempotency_keys.sqlite",
+    ]
     assert apply_migrations(settings) == []
     with sqlite3.connect(settings.sqlite_path) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(cars)")]
@@ -47,11 +50,14 @@ def test_concurrent_migrators_on_postgresql_apply_each_migration_once(fresh_pg_u
         m.stdout.close()
         m.stderr.close()
     assert [code for code, _, _ in results] == [0, 0, 0, 0], results
-    applied = [out for _, out, _ in results if out.startswith("Applied 1 migration")]
+    applied = [out for _, out, _ in results if out.startswith("Applied 2 migration")]
     assert len(applied) == 1, results
     with psycopg.connect(fresh_pg_url) as conn:
         rows = conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
-        assert rows == [("0001_create_cars.postgresql",)]
+        assert sorted(rows) == [
+            ("0001_create_cars.postgresql",),
+            ("0002_idempotency_keys.postgresql",),
+        ]
         assert conn.execute("SELECT count(*) FROM cars").fetchone() == (0,)
 
 

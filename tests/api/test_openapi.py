@@ -44,6 +44,7 @@ async def test_document_lists_every_route_and_method(spec, client):
         ("/v1/cars/{car_id}", "PUT"),
         ("/v1/cars/{car_id}", "PATCH"),
         ("/v1/cars/{car_id}", "DELETE"),
+        ("/v1/cars:batch", "POST"),
     }
 
 
