@@ -52,6 +52,10 @@ CHUNK_BYTES = 1024 * 1024
 HTTP_TIMEOUT_S = float(os.environ.get("HTTP_TIMEOUT_SECONDS", "30"))
 RETRY_DELAYS_S = tuple(float(s) for s in os.environ.get("RETRY_DELAYS", "0.5,1,2,4").split(","))
 _INTEGER = re.compile(r"^-?[0-9]{1,19}$")
+# The batch endpoint's row answer while another request holding the same key still runs (the
+# same message processed twice at once): not a refusal, the row is retried.
+IN_FLIGHT = "urn:api-cars:problem:idempotency-key-in-flight"
+IN_FLIGHT_RETRIES = 10
 
 
 class FileRejected(Exception):
@@ -422,15 +426,28 @@ def _send_rows(api: Api, report: Report, checksum: str, rows) -> None:
 
 
 def _send_batch(api: Api, report: Report, batch: list[tuple[int, dict]]) -> None:
-    results = api.send([item for _, item in batch])
-    for (line, _), result in zip(batch, results, strict=True):
-        if result["status"] == 201:
-            report.document["created"] += 1
-            report.document["replayed"] += bool(result.get("replayed"))
-        elif result["status"] >= 500:
-            raise Transient(f"line {line}: the API answered {result['status']}")
-        else:
-            report.refuse(line, _reason(result.get("problem") or {}), result["status"])
+    """Send the batch; rows whose key another request holds right now go again after the
+    problem's retry_after, and still held after IN_FLIGHT_RETRIES make the message retry."""
+    for _ in range(IN_FLIGHT_RETRIES):
+        results = api.send([item for _, item in batch])
+        held, wait = [], 0.0
+        for (line, item), result in zip(batch, results, strict=True):
+            problem = result.get("problem") or {}
+            if result["status"] == 201:
+                report.document["created"] += 1
+                report.document["replayed"] += bool(result.get("replayed"))
+            elif result["status"] == 409 and problem.get("type") == IN_FLIGHT:
+                held.append((line, item))
+                wait = max(wait, float(problem.get("retry_after") or 1))
+            elif result["status"] >= 500:
+                raise Transient(f"line {line}: the API answered {result['status']}")
+            else:
+                report.refuse(line, _reason(problem), result["status"])
+        if not held:
+            return
+        batch = held
+        time.sleep(min(wait, 5.0))
+    raise Transient(f"{len(batch)} rows still held by another import of the same content")
 
 
 # --- the queue --------------------------------------------------------------------------------

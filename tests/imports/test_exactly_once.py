@@ -17,8 +17,8 @@ ROWS = 10_000
 BAD = {
     "fields": set(range(10, ROWS, 100)),  # 100 rows a column short: refused by the function
     "year": set(range(20, ROWS, 100)),  # 100 rows the API refuses (422)
-    "price": set(range(30, 3000, 60)),  # 50 more 422s
-    "vin": set(range(5040, 10_000, 100)),  # 50 rows whose VIN row 1 has (409)
+    "price": set(range(35, 5000, 100)),  # 50 more 422s
+    "vin": set(range(5045, 10_000, 100)),  # 50 rows whose VIN row 1 has (409)
 }
 BAD_ROWS = set().union(*BAD.values())
 KEY = "imports/dealer-7/stock.csv"
@@ -60,8 +60,8 @@ def test_each_refused_row_has_its_line_and_reason(imported):
     assert sorted(refused) == sorted(row + 1 for row in BAD_ROWS)  # line 1 is the header
     assert refused[11]["reason"] == "6 fields, the header has 7" and "status" not in refused[11]
     assert refused[21]["status"] == 422 and "year" in refused[21]["reason"]
-    assert refused[31]["status"] == 422 and "price" in refused[31]["reason"]
-    assert refused[5041]["status"] == 409
+    assert refused[36]["status"] == 422 and "price" in refused[36]["reason"]
+    assert refused[5046]["status"] == 409
 
 
 def test_the_same_file_dropped_again_creates_nothing(imported, api):
