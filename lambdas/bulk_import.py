@@ -55,7 +55,7 @@ _INTEGER = re.compile(r"^-?[0-9]{1,19}$")
 # The batch endpoint's row answer while another request holding the same key still runs (the
 # same message processed twice at once): not a refusal, the row is retried.
 IN_FLIGHT = "urn:api-cars:problem:idempotency-key-in-flight"
-IN_FLIGHT_RETRIES = 10
+IN_FLIGHT_RETRIES = 5
 
 
 class FileRejected(Exception):
