@@ -180,7 +180,12 @@ def import_file(
         # One PUT (up to 5 GB) with its SHA-256: S3 checks the bytes, and keeps a full-object
         # checksum the function uses instead of reading the file twice.
         s3.put_object(
-            Bucket=bucket, Key=key, Body=body, ChecksumSHA256=checksum, ContentLength=size
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=checksum,
+            ContentLength=size,
         )
     uploaded = s3.head_object(Bucket=bucket, Key=key)["LastModified"]
     report_key = REPORTS_PREFIX + path.name + ".json"
