@@ -1,4 +1,4 @@
-"""Write each deploy-time variant of the data, identity, network and service templates, conditions
+"""Write each deploy-time variant of the data, identity, network, service and import templates, conditions
 decided, to a folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov
 sees a template with its Conditions only as one template; a variant is what CloudFormation acts on).
 
@@ -29,6 +29,7 @@ from conftest import (  # noqa: E402 (after the path set-up)
 )
 
 from template_builder import names  # noqa: E402
+from template_builder.imports.stack import build_import_template  # noqa: E402
 
 DATA = {
     f"data-readers{readers}-min{min_capacity}-cache{cache}": {
@@ -38,6 +39,7 @@ DATA = {
     }
     for readers, min_capacity, cache in itertools.product([0, 1], [0, 0.5], ["true", "false"])
 }
+DATA["data-import-bucket"] = {names.IMPORT_BUCKET_SWITCH: "true"}
 # What the GitHub OIDC stack's PermissionsBoundaryArn output looks like for the stack api-cars.
 BOUNDARY = {
     names.PERMISSIONS_BOUNDARY_ARN: "arn:aws:iam::123456789012:policy/api-cars-permissions-boundary"
@@ -98,6 +100,24 @@ SERVICE |= {
 }
 
 
+# The import stack: with the identity stack's machine client, or for a service with auth off;
+# with an alarm topic and the release roles' boundary.
+IMPORT_API = {names.API_URL: "https://cars.example.com"}
+IMPORT = {
+    "import-identity": IMPORT_API,
+    "import-auth-off": {**IMPORT_API, names.IDENTITY_STACK_NAME: ""},
+    "import-alarm-boundary": {
+        **IMPORT_API,
+        names.ALARM_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:pager",
+        **BOUNDARY,
+    },
+}
+
+
+def import_template() -> dict:
+    return build_import_template().to_dict()
+
+
 def main(folder: str) -> int:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,6 +128,7 @@ def main(folder: str) -> int:
         (identity_template, IDENTITY),
         (network_template, NETWORK),
         (service_template, SERVICE),
+        (import_template, IMPORT),
     )
     for build, variants in every:
         for name, parameters in variants.items():

@@ -1,0 +1,101 @@
+"""The import stack (templates/import.yaml, AWS SAM) and the data stack's import bucket."""
+
+import json
+
+from template_builder import names
+from template_builder.data.stack import build_data_template
+from template_builder.imports import workload
+from template_builder.imports.stack import build_import_template
+from template_builder.service_stack import build_template
+
+
+def _resources():
+    return build_import_template().to_dict()["Resources"]
+
+
+def test_the_stack_is_written_with_the_sam_transform():
+    template = build_import_template().to_dict()
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert template["Resources"][names.IMPORT_FUNCTION]["Type"] == "AWS::Serverless::Function"
+
+
+def test_the_queue_hides_a_message_six_function_timeouts_and_dead_letters_it_after_five():
+    resources = _resources()
+    function = resources[names.IMPORT_FUNCTION]["Properties"]
+    queue = resources[names.IMPORT_QUEUE]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": [names.IMPORT_DEAD_LETTER_QUEUE, "Arn"]
+    }
+
+
+def test_the_function_reports_batch_item_failures_under_a_concurrency_parameter():
+    event = _resources()[names.IMPORT_FUNCTION]["Properties"]["Events"]["Queue"]
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"] == {
+        "MaximumConcurrency": {"Ref": names.MAXIMUM_CONCURRENCY}
+    }
+
+
+def test_the_rule_takes_csv_and_jsonl_under_imports_of_the_data_stacks_bucket():
+    rule = _resources()[names.IMPORT_RULE]["Properties"]
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"]["key"] == [
+        {"wildcard": "imports/*.csv"},
+        {"wildcard": "imports/*.jsonl"},
+    ]
+    assert json.dumps(pattern["detail"]["bucket"]["name"]) == json.dumps(
+        [{"Fn::ImportValue": {"Fn::Sub": "${DataStackName}-ImportBucket"}}]
+    )
+
+
+def test_only_the_rule_may_send_to_the_queue():
+    policy = _resources()[names.IMPORT_QUEUE_POLICY]["Properties"]["PolicyDocument"]
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": ["events.amazonaws.com"]}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [names.IMPORT_RULE, "Arn"]}}
+    }
+
+
+def test_the_functions_role_reads_imports_writes_reports_and_nothing_else_of_the_bucket():
+    role = _resources()[names.IMPORT_ROLE]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    s3 = {
+        tuple(s["Action"]): json.dumps(s["Resource"]) for s in statements if "s3:" in s["Action"][0]
+    }
+    assert set(s3) == {("s3:GetObject",), ("s3:GetObject", "s3:PutObject"), ("s3:ListBucket",)}
+    assert "/imports/*" in s3[("s3:GetObject",)]
+    assert "/reports/*" in s3[("s3:GetObject", "s3:PutObject")]
+    assert not any(s["Resource"] == "*" or s["Resource"] == ["*"] for s in statements)
+
+
+def test_the_service_never_needs_the_import_stack():
+    assert "import" not in json.dumps(build_template().to_dict()).lower().replace("importvalue", "")
+
+
+def test_the_import_bucket_is_encrypted_private_tls_only_expiring_and_tells_eventbridge():
+    template = build_data_template().to_dict()
+    bucket = template["Resources"][names.IMPORT_BUCKET]
+    assert bucket["Condition"] == names.HAS_IMPORT_BUCKET
+    props = bucket["Properties"]
+    encryption = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms"}
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    assert props["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+    prefixes = {rule["Prefix"] for rule in props["LifecycleConfiguration"]["Rules"]}
+    assert prefixes == {"imports/", "reports/"}
+    policy = template["Resources"][names.IMPORT_BUCKET_POLICY]["Properties"]["PolicyDocument"]
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert template["Parameters"][names.IMPORT_BUCKET_SWITCH]["Default"] == "false"
+
+
+def test_the_function_code_is_the_handler_in_lambdas():
+    code = _resources()[names.IMPORT_FUNCTION]["Properties"]["InlineCode"]
+    assert "def handler(event, context=None, s3=None, api=None):" in code
+    assert workload.MAX_FILE_BYTES == 2 * 1024**3
