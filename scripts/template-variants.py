@@ -1,6 +1,7 @@
-"""Write each deploy-time variant of the data, identity, network, service and import templates, conditions
-decided, to a folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov
-sees a template with its Conditions only as one template; a variant is what CloudFormation acts on).
+"""Write each deploy-time variant of the data, identity, network, service and import templates,
+conditions decided, to a folder, so that `make lint-cfn` runs checkov on every parameter
+combination (checkov sees a template with its Conditions only as one template; a variant is what
+CloudFormation acts on).
 
 The variants come from tests/template/conftest.py (`variant`, cloud-radar), the same ones the
 cfn-lint tests check: `python scripts/template-variants.py DIR`.
