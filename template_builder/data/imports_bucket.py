@@ -101,7 +101,6 @@ def add_import_bucket(template: Template) -> s3.Bucket:
             | guard_skips(
                 s3_bucket_logging_enabled_check="Needs a second bucket; CloudTrail covers it.",
                 s3_bucket_object_lock_enabled_check="Files expire by lifecycle; a lock blocks it.",
-                s3_bucket_replication_enabled_check="Imports are transient inputs, not a copy.",
             ),
         )
     )

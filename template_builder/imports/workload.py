@@ -71,6 +71,7 @@ def _queues(template: Template) -> tuple[cfn_sqs.Queue, cfn_sqs.Queue]:
             QueueName=_name(names.IMPORT_DLQ_NAME),
             MessageRetentionPeriod=14 * 24 * 3600,
             SqsManagedSseEnabled=True,
+            Metadata=guard_skips(sqs_dlq_check="It is the dead-letter queue."),
         )
     )
     queue = template.add_resource(
@@ -83,6 +84,10 @@ def _queues(template: Template) -> tuple[cfn_sqs.Queue, cfn_sqs.Queue]:
             SqsManagedSseEnabled=True,
             RedrivePolicy=cfn_sqs.RedrivePolicy(
                 deadLetterTargetArn=dead.GetAtt("Arn"), maxReceiveCount=MAX_RECEIVE_COUNT
+            ),
+            Metadata=guard_skips(
+                sqs_dlq_check="RedrivePolicy names the DLQ by GetAtt, which the rule does not "
+                "resolve; every variant, the ARN resolved, passes."
             ),
         )
     )
@@ -190,6 +195,7 @@ def add_workload(template: Template, params: ImportParameters) -> tuple:
             )
             | guard_skips(
                 cloudwatch_log_group_encrypted_check="AWS-owned keys; no secrets are logged.",
+                cloudwatch_log_group_retention_period_check="LogRetentionDays decides.",
             ),
         )
     )
@@ -253,6 +259,7 @@ def add_workload(template: Template, params: ImportParameters) -> tuple:
             ComparisonOperator="GreaterThanThreshold",
             TreatMissingData="notBreaching",
             AlarmActions=If(names.HAS_ALARM_TOPIC, [Ref(params.alarm_topic)], NoValue),
+            Metadata=guard_skips(cloudwatch_alarm_action_check="Notifies with AlarmTopicArn only."),
         )
     )
     return function, queue, dead
