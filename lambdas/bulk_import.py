@@ -277,7 +277,9 @@ def report_key(key: str) -> str:
 
 def _reason(problem: dict) -> str:
     errors = problem.get("errors") or []
-    fields = "; ".join(f"{e.get('field', '?')}: {e.get('message', e)}" for e in errors[:5])
+    fields = "; ".join(
+        f"{e.get('field', '?')}: {e.get('detail') or e.get('message') or e}" for e in errors[:5]
+    )
     text = problem.get("detail") or problem.get("title") or "refused"
     return f"{text} ({fields})" if fields else text
 
