@@ -50,9 +50,10 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> ob
 
 
 class Api:
-    """`python -m api` on a free port, writes open (the function without a token)."""
+    """`python -m api` on a free port, writes open unless ``auth`` names an issuer."""
 
-    def __init__(self, database_url: str, log: Path):
+    def __init__(self, database_url: str, log: Path, auth: dict[str, str] | None = None):
+        """``auth``: the API's AUTH_* settings (default: AUTH_DISABLED=true)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -61,7 +62,8 @@ class Api:
             for k, v in os.environ.items()
             if not k.startswith(("PG", "DATABASE_", "AUTH_", "REDIS_", "CORS_"))
         }
-        env |= {"PORT": str(self.port), "DATABASE_URL": database_url, "AUTH_DISABLED": "true"}
+        env |= {"PORT": str(self.port), "DATABASE_URL": database_url}
+        env |= auth if auth is not None else {"AUTH_DISABLED": "true"}
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "api"], cwd=REPO, env=env, stdout=out,
