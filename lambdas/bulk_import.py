@@ -47,6 +47,10 @@ INTEGER_FIELDS = ("year", "mileage_km")
 MAX_FILE_BYTES = int(os.environ.get("MAX_FILE_BYTES", str(2 * 1024**3)))
 MAX_LINE_BYTES = 64 * 1024
 BATCH_SIZE = int(os.environ.get("BATCH_SIZE", "250"))
+# The batch endpoint takes at most 1 MiB (BATCH_MAX_BYTES); a car's fields are at most 64
+# characters of text (the API's limits), so a row over MAX_ROW_BYTES can only be refused.
+BATCH_BYTES = 512 * 1024
+MAX_ROW_BYTES = 4096
 REFUSED_LISTED = 1000  # the report lists at most this many refused rows (all are counted)
 CHUNK_BYTES = 1024 * 1024
 HTTP_TIMEOUT_S = float(os.environ.get("HTTP_TIMEOUT_SECONDS", "30"))
@@ -413,16 +417,27 @@ def import_file(s3, api: Api, bucket: str, key: str) -> dict:
 
 
 def _send_rows(api: Api, report: Report, checksum: str, rows) -> None:
+    """Rows in batches of BATCH_SIZE, or fewer when they would pass BATCH_BYTES (the API refuses
+    a body over 1 MiB whole); a row larger than any car can be is refused here."""
     batch: list[tuple[int, dict]] = []
+    size = 0
     for line, row, car in rows:
         report.document["rows_read"] += 1
         if isinstance(car, str):
             report.refuse(line, car)
             continue
+        length = len(json.dumps(car))
+        if length > MAX_ROW_BYTES:
+            report.refuse(line, f"{length} bytes as JSON: no car is larger than {MAX_ROW_BYTES}")
+            continue
+        if batch and size + length > BATCH_BYTES:
+            _send_batch(api, report, batch)
+            batch, size = [], 0
         batch.append((line, {"idempotency_key": f"import:{checksum}:{row}", "car": car}))
+        size += length + 100  # the key and the envelope
         if len(batch) == BATCH_SIZE:
             _send_batch(api, report, batch)
-            batch = []
+            batch, size = [], 0
     if batch:
         _send_batch(api, report, batch)
 

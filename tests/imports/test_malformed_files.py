@@ -126,3 +126,14 @@ def test_the_file_is_streamed_never_read_whole():
     next(lines)
     assert body.chunks == 1
     assert isinstance(io.StringIO(next(lines)).read(), str)
+
+
+def test_rows_larger_than_any_car_are_refused_and_the_batch_stays_under_the_api_limit(aws, api):
+    make = f"Big{secrets.token_hex(4)}"
+    good = {"make": make, "model": "Golf", "year": 2020, "price": "9000", "mileage_km": 1}
+    lines = [json.dumps({**good, "model": "x" * 60_000})] * 3 + [json.dumps(good)]
+    aws.drop("imports/huge-rows.jsonl", "\n".join(lines).encode())
+    assert run(aws, api, aws.messages()) == {"batchItemFailures": []}
+    report = aws.report("imports/huge-rows.jsonl")
+    assert (report["status"], report["created"], report["refused"]) == ("done", 1, 3)
+    assert "no car is larger than 4096" in report["refused_rows"][0]["reason"]
