@@ -241,18 +241,25 @@ class Verifier:
         if self._refreshing is None:
             self._attempted_at = self.clock()
             self._refreshing = asyncio.ensure_future(asyncio.to_thread(self._fetch_keys))
-            # Runs before any waiter resumes (callbacks run in the order they were added).
+            # Applied by the first waiter to resume, or by this callback (a background refresh).
             self._refreshing.add_done_callback(self._refreshed)
         return self._refreshing
 
     async def _refresh(self) -> None:
         """Fetch the key set once for everyone waiting; a failure keeps the keys held (the
         callback has recorded it: the waiters look at ``_failed``)."""
+        fetch = self._start_fetch()
         # Shielded: a caller that goes away does not cancel the others' fetch.
         with contextlib.suppress(Exception):
-            await asyncio.shield(self._start_fetch())
+            await asyncio.shield(fetch)
+        # A caller that came when the fetch had just finished, its callback only scheduled,
+        # resumes at once (shield hands back a done future as it is): apply it here, or that
+        # caller would see no keys and refuse a valid token.
+        self._refreshed(fetch)
 
     def _refreshed(self, future: asyncio.Future) -> None:
+        if self._refreshing is not future:
+            return  # already applied (by a waiter, or this callback)
         self._refreshing = None
         error = future.exception() if not future.cancelled() else IssuerUnavailable("cancelled")
         if error is not None:

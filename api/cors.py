@@ -20,7 +20,7 @@ from api.config import Settings
 ALLOWED_HEADERS = (
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
 )
-EXPOSED_HEADERS = "ETag, Location, X-Request-ID, Retry-After, WWW-Authenticate"
+EXPOSED_HEADERS = "ETag, Location, X-Request-ID, Retry-After, WWW-Authenticate, Idempotent-Replayed"
 # How long a browser may reuse a preflight's answer (Chromium caps it at 7200).
 MAX_AGE_SECONDS = 600
 

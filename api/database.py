@@ -72,9 +72,9 @@ DIALECTS = {"asyncpg": "postgresql", "aiosqlite": "sqlite"}
 def load_statements(driver: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Every query in api/sql as {name: (driver-ready SQL, parameter names in driver order)}.
 
-    ``<name>.sql`` files serve both databases; ``<name>.<dialect>.sql`` only that one, and a
-    query there replaces the portable one of the same name (PostgreSQL's ``insert_car`` writes
-    two tables in one statement, which SQLite cannot).
+    ``<name>.sql`` files serve both databases; ``<name>.<dialect>.sql`` only that one (a query
+    there would replace a portable one of the same name): PostgreSQL's ``insert_car_keyed``
+    writes two tables in one statement, which SQLite cannot.
     """
     dialect = DIALECTS[driver]
     own = sorted(SQL_DIR.glob(f"*.{dialect}.sql"))
@@ -538,6 +538,8 @@ class PostgresDatabase:
         settings = self._settings
         # database_url None: asyncpg connects with libpq's variables (PGHOST ...).
         self._writer = self._pool(settings.database_url)
+        # One batcher per insert statement (insert_car, insert_car_keyed): each sends its own
+        # rows together, with up to MAX_INSERT_BATCHES_IN_FLIGHT batches of its own on their way.
         self._inserts = {
             name: InsertBatcher(self._writer, sql)
             for name, (sql, _) in self._statements.items()
@@ -699,14 +701,14 @@ class SqliteDatabase:
         async with self._lock:
             await self._execute("begin_write", {})
             try:
+                if not await self._execute("claim_held", params):
+                    await self._execute("rollback", {})
+                    return (None,)  # as PostgreSQL's: a row whose id is NULL
                 row = (await self._execute(name, params))[0]
-                recorded = await self._execute(
+                await self._execute(
                     "record_created",
                     {**params, "car_id": row[0], "record": orjson.dumps(list(row)).decode()},
                 )
-                if not recorded:
-                    await self._execute("rollback", {})
-                    return (None,) * len(row)
                 await self._execute("commit", {})
             except BaseException:
                 with contextlib.suppress(Exception):

@@ -254,8 +254,7 @@ async def _measure(
             # A unique VIN per car (no check digit: the API validates it, the table does not).
             params = {"make": "Bench", "model": "Insert", "year": 2024, "color": None,
                       "price": Decimal("19999.00"), "mileage_km": 0,
-                      "vin": f"BENCH{next(created):012d}", "now": datetime.now(UTC),
-                      "principal": None, "idempotency_key": None, "claim": None}  # fmt: skip
+                      "vin": f"BENCH{next(created):012d}", "now": datetime.now(UTC)}  # fmt: skip
             return [params[key] for key in insert_order]
 
         def ours_insert():

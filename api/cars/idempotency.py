@@ -43,7 +43,8 @@ log = logging.getLogger("api.idempotency")
 HEADER = "Idempotency-Key"
 KEY_MAX_LENGTH = 255
 # Visible ASCII, 1-255 characters; in the header bare, or as the draft's Structured Field String
-# (in double quotes, which are not part of the key; a key with `"` or `\` is sent bare).
+# (in double quotes, which are not part of the key). A header value starting with `"` is read as
+# such a string, so a key with `"` or `\` is sent bare and must not start with `"`.
 KEY_PATTERN = rf"^[\x21-\x7e]{{1,{KEY_MAX_LENGTH}}}$"
 _KEY = re.compile(KEY_PATTERN)
 _QUOTED_KEY = re.compile(rf'"([\x21\x23-\x5b\x5d-\x7e]{{1,{KEY_MAX_LENGTH}}})"')
@@ -96,8 +97,11 @@ def header_key(request) -> str | None:
         return None
     if len(values) == 1:
         value = values[0].strip()
-        quoted = _QUOTED_KEY.fullmatch(value)
-        key = quoted.group(1) if quoted else value
+        if value.startswith('"'):  # a Structured Field String
+            quoted = _QUOTED_KEY.fullmatch(value)
+            key = quoted.group(1) if quoted else ""
+        else:
+            key = value
         if _KEY.match(key):
             return key
         detail = f"must be 1-{KEY_MAX_LENGTH} visible ASCII characters (0x21-0x7E)"

@@ -79,10 +79,6 @@ def _car_params(fields: dict[str, Any]) -> dict[str, Any]:
     return {**fields, "price": Decimal(fields["price"]), "now": now()}
 
 
-# insert_car's idempotency parameters when the car has no key.
-_NO_CLAIM = {"principal": None, "idempotency_key": None, "claim": None}
-
-
 async def create_car(
     db: Database, *, fields: dict[str, Any], claim: Claim | None = None
 ) -> dict[str, Any] | None:
@@ -91,10 +87,12 @@ async def create_car(
     With ``claim`` (an idempotency key this request holds), the key's outcome is written with
     the car, atomically; None when the claim is no longer held (nothing inserted).
     """
-    keyed = _NO_CLAIM if claim is None else claim.params()
-    row = await db.insert("insert_car", {**_car_params(fields), **keyed})
-    if row[0] is None:
-        return None
+    if claim is None:
+        row = await db.insert("insert_car", _car_params(fields))
+    else:
+        row = await db.insert("insert_car_keyed", {**_car_params(fields), **claim.params()})
+        if row[0] is None:
+            return None
     return _CONVERTERS[db.dialect](row)
 
 

@@ -1,12 +1,13 @@
--- PostgreSQL's own version of a statement of cars.sql (api.database loads it instead there).
+-- PostgreSQL's own statements (api.database loads them there, beside cars.sql's).
 
--- name: insert_car
--- Every car insert (POST, and the rows of POST /v1/cars:batch), through the InsertBatcher. With
--- an idempotency key (:claim set), the car is inserted only while this request still holds the
--- key's claim (the key's row locked meanwhile), and the key's outcome (201, the car's id and row)
--- is written by the same statement, so in the same transaction: a car never exists without it.
--- Without a key (:claim NULL) it is the plain insert. Always exactly one row (NULLs when the claim
--- was lost): the batcher pairs each row sent with one row back.
+-- name: insert_car_keyed
+-- A car created under an idempotency key's claim (api.cars.idempotency), through its own
+-- InsertBatcher: the car is inserted only while this request still holds the claim (the key's
+-- row locked meanwhile), and the key's outcome (201, the car's id and row) is written by the same
+-- statement, so in the same transaction: a car never exists without it. Always exactly one row
+-- (NULLs when the claim was lost): the batcher pairs each row sent with one row back. Keyless
+-- creates keep insert_car: a statement of this shape cost PostgreSQL about a third more per row
+-- (140 us against 105 us, batches of 64, this machine), which keyless POSTs need not pay.
 WITH claimed AS (
     SELECT claim
       FROM idempotency_keys
@@ -19,7 +20,7 @@ WITH claimed AS (
     SELECT CAST(:make AS TEXT), CAST(:model AS TEXT), CAST(:year AS INTEGER),
            CAST(:color AS TEXT), CAST(:price AS NUMERIC), CAST(:mileage_km AS BIGINT),
            CAST(:vin AS TEXT), 1, CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ)
-     WHERE CAST(:claim AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM claimed)
+      FROM claimed
     RETURNING id, make, model, year, color, CAST(price AS TEXT) AS price_text, mileage_km, vin,
               version, created_at, updated_at
 ), recorded AS (

@@ -31,6 +31,14 @@ UPDATE idempotency_keys
    AND status IS NULL
 RETURNING status;
 
+-- name: claim_held
+-- SQLite only (PostgreSQL checks inside insert_car): whether the claim is still this request's,
+-- in the transaction that then inserts the car.
+SELECT claim
+  FROM idempotency_keys
+ WHERE principal = :principal AND idempotency_key = :idempotency_key AND claim = :claim
+   AND status IS NULL;
+
 -- name: record_created
 -- SQLite only (PostgreSQL does this inside insert_car): the car this claim created, written in
 -- the car's own transaction.

@@ -291,6 +291,21 @@ async def test_a_flood_of_unknown_kids_makes_one_key_fetch(watched, own_issuer):
     assert own_issuer.jwks_fetches - before == 1
 
 
+async def test_a_token_checked_just_as_the_key_fetch_finishes_is_accepted(own_issuer):
+    """The fetch is done but its callback has not run yet: a request arriving then (one of 50 at
+    start-up, tests/api/test_idempotency.py) must still see the keys, not refuse the token."""
+    verifier = auth.Verifier(Settings(**own_issuer.settings()))
+    keys = await asyncio.to_thread(verifier._fetch_keys)
+    fetch = asyncio.get_running_loop().create_future()
+    verifier._refreshing = fetch
+    fetch.add_done_callback(verifier._refreshed)
+    fetch.set_result(keys)  # done; the callback only scheduled
+    claims = await verifier.authorize(f"Bearer {own_issuer.token()}", WRITE_SCOPE)
+    assert claims["sub"] == SUBJECT
+    await asyncio.sleep(0)  # the callback, run late, changes nothing
+    assert verifier._refreshing is None and set(verifier._jwks) == set(keys)
+
+
 async def test_a_malformed_key_from_the_issuer_refuses_its_tokens_without_a_500(
     watched, own_issuer
 ):
@@ -397,6 +412,30 @@ async def test_responses_to_an_allowed_origin_expose_etag_location_and_request_i
     assert response.headers["access-control-allow-origin"] == "https://app.example.com"
     exposed = {h.strip() for h in response.headers["access-control-expose-headers"].split(",")}
     assert {"ETag", "Location", "X-Request-ID"} <= exposed
+
+
+async def test_a_browser_may_send_an_idempotency_key_and_read_idempotent_replayed(
+    browser_api, issuer
+):
+    preflight = await browser_api.options(
+        "/v1/cars:batch",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "idempotency-key",
+        },
+    )
+    assert preflight.status_code == 204
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    allowed = {h.strip() for h in preflight.headers["access-control-allow-headers"].split(",")}
+    assert "Idempotency-Key" in allowed
+    headers = {"Origin": "https://app.example.com", "Idempotency-Key": "cors-1", **issuer.bearer()}
+    car = a_car()
+    await browser_api.post("/v1/cars", json=car, headers=headers)
+    replayed = await browser_api.post("/v1/cars", json=car, headers=headers)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    exposed = {h.strip() for h in replayed.headers["access-control-expose-headers"].split(",")}
+    assert "Idempotent-Replayed" in exposed
 
 
 async def test_without_allowed_origins_there_is_no_preflight(anonymous):
