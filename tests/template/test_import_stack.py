@@ -99,3 +99,10 @@ def test_the_function_code_is_the_handler_in_lambdas():
     code = _resources()[names.IMPORT_FUNCTION]["Properties"]["InlineCode"]
     assert "def handler(event, context=None, s3=None, api=None):" in code
     assert workload.MAX_FILE_BYTES == 2 * 1024**3
+
+
+def test_the_bucket_is_exported_under_the_name_the_import_stack_imports(render):
+    outputs = render.resolve(
+        render.data(), stack_name="api-cars-data", **{names.IMPORT_BUCKET_SWITCH: "true"}
+    )["Outputs"]
+    assert outputs[names.OUTPUT_IMPORT_BUCKET]["Export"]["Name"] == "api-cars-data-ImportBucket"
