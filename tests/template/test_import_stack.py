@@ -106,3 +106,60 @@ def test_the_bucket_is_exported_under_the_name_the_import_stack_imports(render):
         render.data(), stack_name="api-cars-data", **{names.IMPORT_BUCKET_SWITCH: "true"}
     )["Outputs"]
     assert outputs[names.OUTPUT_IMPORT_BUCKET]["Export"]["Name"] == "api-cars-data-ImportBucket"
+
+
+BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/api-cars-permissions-boundary"
+
+
+def _import_role(render, **parameters):
+    resolved = render.resolve(
+        build_import_template().to_dict(),
+        "api-cars-import",
+        ApiUrl="https://cars.example.com",
+        **parameters,
+    )
+    return resolved["Resources"][names.IMPORT_ROLE]["Properties"]
+
+
+def test_with_the_boundary_set_the_functions_role_carries_it(render):
+    role = _import_role(render, PermissionsBoundaryArn=BOUNDARY_ARN)
+    assert role["PermissionsBoundary"] == BOUNDARY_ARN
+    assert "PermissionsBoundary" not in _import_role(render)
+
+
+def test_the_boundary_allows_every_action_the_functions_role_is_granted(render):
+    boundary = render.oidc()["Resources"][names.PERMISSIONS_BOUNDARY]
+    allowed = {
+        action
+        for s in boundary["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+        for action in s["Action"]
+    }
+    granted = {
+        action
+        for policy in _import_role(render)["Policies"]
+        for s in policy["PolicyDocument"]["Statement"]
+        for action in s["Action"]
+    }
+    assert "cognito-idp:DescribeUserPoolClient" in granted
+    assert granted <= allowed, granted - allowed
+
+
+def test_the_cloudformation_role_manages_the_queues_rule_and_mapping_of_the_import_stack(render):
+    role = render.oidc()["Resources"][names.CLOUDFORMATION_ROLE]["Properties"]
+    (policy,) = [p for p in role["Policies"] if p["PolicyName"] == "manage-import-stack"]
+    actions = {a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert {
+        "sqs:CreateQueue",
+        "sqs:SetQueueAttributes",
+        "events:PutRule",
+        "events:PutTargets",
+        "lambda:CreateEventSourceMapping",
+        "lambda:DeleteEventSourceMapping",
+    } <= actions
+    (create,) = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Action"] == ["lambda:CreateEventSourceMapping"]
+    ]
+    assert "function:${Stack}-import" in json.dumps(create["Condition"])
