@@ -51,6 +51,9 @@ BATCH_SIZE = int(os.environ.get("BATCH_SIZE", "250"))
 # characters of text (the API's limits), so a row over MAX_ROW_BYTES can only be refused.
 BATCH_BYTES = 512 * 1024
 MAX_ROW_BYTES = 4096
+# Stop and continue in a new message when less than this is left of the invocation: the last
+# batch's retries (4 x 30 s timeouts at most, plus backoff) fit in it.
+TIME_MARGIN_MS = int(os.environ.get("TIME_MARGIN_MS", "150000"))
 REFUSED_LISTED = 1000  # the report lists at most this many refused rows (all are counted)
 CHUNK_BYTES = 1024 * 1024
 HTTP_TIMEOUT_S = float(os.environ.get("HTTP_TIMEOUT_SECONDS", "30"))
@@ -70,6 +73,22 @@ class Transient(Exception):
     """What a retry may cure: the message goes back to the queue."""
 
 
+class OutOfTime(Exception):
+    """The invocation's time is nearly up: the file goes on in a continuation message."""
+
+    def __init__(self, resume: dict):
+        super().__init__("out of time")
+        self.resume = resume
+
+
+class Position:
+    """How far the stream has been read: bytes of complete lines, and lines."""
+
+    def __init__(self, offset: int = 0, line: int = 0):
+        self.offset = offset
+        self.line = line
+
+
 class ImportFailed(Exception):
     """Neither the file's fault nor curable by retrying now (credentials, a refused envelope):
     reported, and the message returned so it ends in the dead-letter queue for a redrive."""
@@ -82,28 +101,36 @@ def _s3():
 # --- the file ---------------------------------------------------------------------------------
 
 
-def text_lines(body, limit: int = MAX_LINE_BYTES):
+def text_lines(body, limit: int = MAX_LINE_BYTES, position: Position | None = None):
     """The object's lines as text (newlines kept), decoded as they stream: never the whole file
-    in memory, never a line longer than ``limit``."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    in memory, never a line longer than ``limit``. ``position`` follows each line yielded (a
+    continuation reads from its offset on)."""
+    position = position or Position()
+    start = position.offset == 0
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if start else "utf-8")()
     pending = ""
-    line_number = 0
     for chunk in body.iter_chunks(CHUNK_BYTES):
+        if start and chunk.startswith(codecs.BOM_UTF8):
+            position.offset += len(codecs.BOM_UTF8)
+        start = False
         try:
             pending += decoder.decode(chunk)
         except UnicodeDecodeError:
-            raise FileRejected(f"not UTF-8 text (after line {line_number})") from None
+            raise FileRejected(f"not UTF-8 text (after line {position.line})") from None
         *complete, pending = pending.split("\n")
         for line in complete:
-            line_number += 1
+            position.line += 1
+            position.offset += len(line.encode()) + 1
             yield line + "\n"
         if len(pending) > limit:
-            raise FileRejected(f"line {line_number + 1} is longer than {limit} bytes")
+            raise FileRejected(f"line {position.line + 1} is longer than {limit} bytes")
     try:
         pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise FileRejected(f"not UTF-8 text (after line {line_number})") from None
+        raise FileRejected(f"not UTF-8 text (after line {position.line})") from None
     if pending:
+        position.line += 1
+        position.offset += len(pending.encode())
         yield pending
 
 
@@ -118,17 +145,23 @@ def _car_from_csv(header: list[str], values: list[str]) -> dict:
     return car
 
 
-def csv_rows(lines):
+def csv_rows(lines, state: dict):
     """(line, row, car or refusal reason) per data row; the header first must name the cars'
-    columns."""
+    columns. ``state``: where a continuation starts (``header``, ``line``, ``row``); the header
+    read is kept in it."""
     reader = csv.reader(lines)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise FileRejected("empty file: no header") from None
-    except csv.Error as error:
-        raise FileRejected(f"not CSV: {error}") from None
-    header = [name.strip() for name in header]
+    if state.get("header"):
+        header = state["header"]
+    else:
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise FileRejected("empty file: no header") from None
+        except csv.Error as error:
+            raise FileRejected(f"not CSV: {error}") from None
+        header = [name.strip() for name in header]
+    state["header"] = header
+    first_line = state.get("line", 0)
     unknown = [name for name in header if name not in FIELDS]
     missing = [name for name in REQUIRED if name not in header]
     if unknown or missing or len(set(header)) != len(header):
@@ -145,26 +178,28 @@ def csv_rows(lines):
                 if part
             )
         )
-    row = 0
+    row = state.get("row", 0)
     while True:
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
-            raise FileRejected(f"not CSV at line {reader.line_num}: {error}") from None
+            line = first_line + reader.line_num
+            raise FileRejected(f"not CSV at line {line}: {error}") from None
         if not values:
             continue
         row += 1
+        line = first_line + reader.line_num
         if len(values) != len(header):
-            yield reader.line_num, row, f"{len(values)} fields, the header has {len(header)}"
+            yield line, row, f"{len(values)} fields, the header has {len(header)}"
         else:
-            yield reader.line_num, row, _car_from_csv(header, values)
+            yield line, row, _car_from_csv(header, values)
 
 
-def jsonl_rows(lines):
-    row = 0
-    for line_number, line in enumerate(lines, 1):
+def jsonl_rows(lines, state: dict):
+    row = state.get("row", 0)
+    for line_number, line in enumerate(lines, state.get("line", 0) + 1):
         if not line.strip():
             continue
         row += 1
@@ -179,8 +214,8 @@ def jsonl_rows(lines):
             yield line_number, row, car
 
 
-def rows_of(fmt: str, lines):
-    return csv_rows(lines) if fmt == "csv" else jsonl_rows(lines)
+def rows_of(fmt: str, lines, state: dict):
+    return csv_rows(lines, state) if fmt == "csv" else jsonl_rows(lines, state)
 
 
 # --- the API ----------------------------------------------------------------------------------
@@ -303,6 +338,24 @@ class Report:
             "refused_rows": [],
         }
 
+    COUNTS = ("rows_read", "created", "refused", "replayed")
+
+    def counts(self) -> dict:
+        """What the report says at a resume point (restored if the next slice must be retried)."""
+        return {k: self.document[k] for k in self.COUNTS} | {
+            "listed": len(self.document["refused_rows"])
+        }
+
+    @classmethod
+    def resumed(cls, document: dict) -> "Report":
+        report = cls(document["bucket"], document["file"])
+        report.started -= document.get("duration_seconds", 0)
+        report.document = {k: v for k, v in document.items() if k not in ("resume", "error")}
+        counts = document["resume"]["counts"]
+        report.document |= {k: counts[k] for k in cls.COUNTS}
+        report.document["refused_rows"] = report.document["refused_rows"][: counts["listed"]]
+        return report
+
     def refuse(self, line: int, reason: str, status: int | None = None) -> None:
         self.document["refused"] += 1
         if len(self.document["refused_rows"]) < REFUSED_LISTED:
@@ -357,9 +410,26 @@ def _head(s3, bucket: str, key: str):
     return key, None
 
 
-def import_file(s3, api: Api, bucket: str, key: str) -> dict:
+def _continue(s3, api: Api, bucket: str, key: str, checksum: str, out_of_time) -> dict:
+    """A continuation: the report's resume point, if it is still this content's."""
+    try:
+        document = json.load(s3.get_object(Bucket=bucket, Key=report_key(key))["Body"])
+    except s3.exceptions.NoSuchKey:
+        return {"status": "stale", "file": key}
+    if (
+        document.get("status") not in ("continuing", "retrying", "failed")
+        or "resume" not in document
+        or document.get("sha256") != checksum
+    ):
+        return {"status": "stale", "file": key}  # replaced, or finished by another delivery
+    report = Report.resumed(document)
+    return _import_rows(s3, api, report, document["resume"], out_of_time)
+
+
+def import_file(s3, api: Api, bucket: str, key: str, out_of_time=lambda: False) -> dict:
     """Import one object; return its report (also written to reports/). Raises Transient or
-    ImportFailed (after writing a report saying so) for the message to be retried."""
+    ImportFailed (after writing a report saying so) for the message to be retried; a report
+    with status "continuing" when ``out_of_time()`` said so between two batches."""
     report = Report(bucket, key)
     fmt = next((f for suffix, f in FORMATS.items() if key.endswith(suffix)), None)
     if not key.startswith(IMPORTS_PREFIX) or fmt is None:
@@ -393,16 +463,33 @@ def import_file(s3, api: Api, bucket: str, key: str) -> dict:
             note=f"this content was imported before as {done['file']}; nothing sent",
             refused=done["refused"],
         )
+    resume = {"etag": head["ETag"], "format": fmt, "offset": 0, "line": 0, "row": 0}
+    resume["counts"] = report.counts()
+    return _import_rows(s3, api, report, resume, out_of_time)
+
+
+def _import_rows(s3, api: Api, report: Report, resume: dict, out_of_time) -> dict:
+    bucket, key = report.document["bucket"], report.document["file"]
+    checksum = report.document["sha256"]
+    state = dict(resume)
+    position = Position(resume["offset"], resume["line"])
     try:
-        body = s3.get_object(Bucket=bucket, Key=key, IfMatch=head["ETag"])["Body"]
-        _send_rows(api, report, checksum, rows_of(fmt, text_lines(body)))
+        if position.offset < report.document["bytes"]:
+            body = s3.get_object(
+                Bucket=bucket, Key=key, IfMatch=resume["etag"], Range=f"bytes={position.offset}-"
+            )["Body"]
+            rows = rows_of(resume["format"], text_lines(body, position=position), state)
+            _send_rows(api, report, checksum, rows, position, state, out_of_time)
+    except OutOfTime as stop:
+        return report.write(s3, "continuing", resume=resume | stop.resume)
     except FileRejected as error:
         return report.write(s3, "rejected", error=str(error))
     except ImportFailed as error:
-        report.write(s3, "failed", error=str(error))
+        report.write(s3, "failed", error=str(error), resume=resume)
         raise
     except Transient as error:
-        report.write(s3, "retrying", error=str(error))
+        # The slice's own resume point: a retried continuation starts it again, counts as then.
+        report.write(s3, "retrying", error=str(error), resume=resume)
         raise
     if report.document["rows_read"] == 0:
         return report.write(s3, "rejected", error="no rows: the file holds a header only")
@@ -416,13 +503,23 @@ def import_file(s3, api: Api, bucket: str, key: str) -> dict:
     return document
 
 
-def _send_rows(api: Api, report: Report, checksum: str, rows) -> None:
+def _send_rows(
+    api: Api,
+    report: Report,
+    checksum: str,
+    rows,
+    position: Position | None = None,
+    state: dict | None = None,
+    out_of_time=lambda: False,
+) -> None:
     """Rows in batches of BATCH_SIZE, or fewer when they would pass BATCH_BYTES (the API refuses
     a body over 1 MiB whole); a row larger than any car can be is refused here."""
     batch: list[tuple[int, dict]] = []
     size = 0
     for line, row, car in rows:
         report.document["rows_read"] += 1
+        if state is not None:
+            state["row"] = row
         if isinstance(car, str):
             report.refuse(line, car)
             continue
@@ -438,6 +535,17 @@ def _send_rows(api: Api, report: Report, checksum: str, rows) -> None:
         if len(batch) == BATCH_SIZE:
             _send_batch(api, report, batch)
             batch, size = [], 0
+            if position is not None and out_of_time():
+                # Everything up to here is sent or refused: go on from the next byte.
+                raise OutOfTime(
+                    {
+                        "offset": position.offset,
+                        "line": position.line,
+                        "row": row,
+                        "header": state.get("header"),
+                        "counts": report.counts(),
+                    }
+                )
     if batch:
         _send_batch(api, report, batch)
 
@@ -470,11 +578,31 @@ def _send_batch(api: Api, report: Report, batch: list[tuple[int, dict]]) -> None
 # --- the queue --------------------------------------------------------------------------------
 
 
+def _send_continuation(bucket: str, key: str, checksum: str) -> None:
+    """The rest of the file in a new message on the function's own queue (a new receive count:
+    a long file is never pushed into the dead-letter queue by its own length)."""
+    queue = os.environ.get("QUEUE_URL")
+    if not queue:
+        raise Transient("out of time, and no QUEUE_URL to continue through")
+    body = {"continuation": {"bucket": bucket, "key": key, "sha256": checksum}}
+    boto3.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+
+
 def objects_of(message_body: str):
-    """(bucket, key) of an EventBridge S3 "Object Created" event in an SQS message."""
+    """(bucket, key, None) of an EventBridge S3 "Object Created" event in an SQS message, or
+    (bucket, key, sha256) of a continuation the function sent itself."""
     event = json.loads(message_body)
+    if "continuation" in event:
+        go_on = event["continuation"]
+        return go_on["bucket"], go_on["key"], go_on["sha256"]
     detail = event["detail"]
-    return detail["bucket"]["name"], detail["object"]["key"]
+    return detail["bucket"]["name"], detail["object"]["key"], None
+
+
+def _out_of_time(context):
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return lambda: False
+    return lambda: context.get_remaining_time_in_millis() < TIME_MARGIN_MS
 
 
 def handler(event, context=None, s3=None, api=None):
@@ -482,14 +610,20 @@ def handler(event, context=None, s3=None, api=None):
     s3 = s3 or _s3()
     api = api or Api()
     failures = []
+    out_of_time = _out_of_time(context)
     for record in event.get("Records", []):
         try:
-            bucket, key = objects_of(record["body"])
+            bucket, key, continuing = objects_of(record["body"])
         except (ValueError, KeyError, TypeError) as error:
             LOG.error("message %s is no S3 event (dropped): %s", record.get("messageId"), error)
             continue
         try:
-            document = import_file(s3, api, bucket, key)
+            if continuing:
+                document = _continue(s3, api, bucket, key, continuing, out_of_time)
+            else:
+                document = import_file(s3, api, bucket, key, out_of_time)
+            if document.get("status") == "continuing":
+                _send_continuation(bucket, key, document["sha256"])
             LOG.info(
                 "%s: %s",
                 key,

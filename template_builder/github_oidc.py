@@ -563,7 +563,7 @@ def _import_role_bounds() -> list:
     bucket = "arn:${AWS::Partition}:s3:::" + IMPORT_BUCKET
     return [
         policies.allow(
-            [sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes],
+            [sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes, sqs.SendMessage],
             _arn("sqs", f"{IMPORT_STACK}-*"),
         ),
         policies.allow(

@@ -158,8 +158,14 @@ def _role(template: Template, params: ImportParameters, bucket, queue, log_group
                     policies.allow(
                         [logs.CreateLogStream, logs.PutLogEvents], log_group.GetAtt("Arn")
                     ),
+                    # SendMessage: the rest of a long file, in a continuation message.
                     policies.allow(
-                        [sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes],
+                        [
+                            sqs.ReceiveMessage,
+                            sqs.DeleteMessage,
+                            sqs.GetQueueAttributes,
+                            sqs.SendMessage,
+                        ],
                         queue.GetAtt("Arn"),
                     ),
                     policies.allow([s3.GetObject], imports),
@@ -220,6 +226,7 @@ def add_workload(template: Template, params: ImportParameters) -> tuple:
             Environment=serverless.Environment(
                 Variables={
                     "API_URL": Ref(params.api_url),
+                    "QUEUE_URL": Ref(queue),
                     "BATCH_SIZE": Ref(params.rows_per_request),
                     "MAX_FILE_BYTES": str(MAX_FILE_BYTES),
                     "USER_POOL_ID": _from_identity(names.OUTPUT_USER_POOL_ID),
