@@ -106,8 +106,8 @@ def _section(results: dict[str, list[float]], rows: int, rounds: int, command: s
         lines.append(f"| {name} | {median:,.0f} | {median / baseline:.2f} | {each} |")
     lines += [
         "",
-        "A 2 GiB file (the function's maximum) at the batch rate above takes longer than the "
-        'function\'s 15 minutes; see docs/architecture.md, "Bulk import", for what that means.',
+        "A file longer than one invocation's 15 minutes at these rates continues in further "
+        'invocations from where it stopped (docs/architecture.md, "Bulk import").',
         END,
     ]
     return "\n".join(lines) + "\n"

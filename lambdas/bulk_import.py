@@ -14,6 +14,10 @@ Never a crash loop: what is wrong with the *file* (not CSV or JSONL, wrong colum
 5xx, timeouts, throttling) returns the message to the queue (``batchItemFailures``), after its
 own retries with backoff.
 
+Longer than one invocation: between two batches, near the end of its time, the function writes
+where it is into the report and sends itself a continuation message; the next invocation reads
+on from that byte.
+
 Standard library and boto3 only (the Lambda runtime's), so the code is inlined in the template.
 """
 
