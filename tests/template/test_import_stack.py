@@ -163,3 +163,14 @@ def test_the_cloudformation_role_manages_the_queues_rule_and_mapping_of_the_impo
         if s["Action"] == ["lambda:CreateEventSourceMapping"]
     ]
     assert "function:${Stack}-import" in json.dumps(create["Condition"])
+
+
+def test_the_function_may_send_only_to_its_own_queue_for_a_continuation():
+    resources = _resources()
+    function = resources[names.IMPORT_FUNCTION]["Properties"]
+    assert function["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": names.IMPORT_QUEUE}
+    statements = resources[names.IMPORT_ROLE]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    (sending,) = [s for s in statements if "sqs:SendMessage" in s["Action"]]
+    assert sending["Resource"] == [{"Fn::GetAtt": [names.IMPORT_QUEUE, "Arn"]}]
