@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .PHONY: help init dev run test lint lint-py lint-cfn \
         lint-docker lint-shell lint-actions lint-compose fmt migrate seed bench template \
         guard-tools image-size-estimate deploy release rollback status destroy clean docs-assets chromium \
-        rehearsal haproxy varnish graphviz
+        rehearsal haproxy varnish graphviz test-imports-10k
 
 PYTHON  ?= python3.11
 VENV    ?= .venv
@@ -133,6 +133,7 @@ seed: $(API_STAMP) ## Load a few hundred realistic sample cars
 
 bench: $(DEV_STAMP) $(DOCS_ASSETS) ## Benchmark the API against a bare Sanic baseline; writes docs/benchmarks.md
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.imports
 
 # The whole life of the service on this machine with live traffic: moto plays AWS, HAProxy the ALB
 # (docs/rehearsal.md). REHEARSAL_ARGS="--fast 0.1" scales the template's timings;
@@ -144,6 +145,11 @@ rehearsal: $(DEV_STAMP) $(DOCS_ASSETS) haproxy ## Rehearse launch, deploy (moto)
 # --- tests and linters --------------------------------------------------------------------------
 test: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium haproxy varnish graphviz ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The bulk import's proofs at the issue's size: a 10,000-row file (make test takes 2,000 rows, the
+# same shapes). CI runs it after make test.
+test-imports-10k: $(DEV_STAMP) ## The bulk-import tests with the 10,000-row file (about a minute)
+	IMPORT_TEST_ROWS=10000 $(BIN)/pytest tests/imports $(PYTEST_ARGS)
 
 # A pattern rule: a new folder under tests/ is a new target without editing this file.
 test-%: $(DEV_STAMP) $(DOCS_ASSETS) $(GUARD_STAMP) chromium haproxy varnish graphviz ## Run one suite: make test-api, test-api_ops, test-lambdas, test-template, test-stack ...

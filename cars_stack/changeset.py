@@ -20,6 +20,9 @@ from template_builder.names import (
 )
 
 CAPABILITIES = ["CAPABILITY_IAM"]
+# A template with a Transform (the import stack's AWS SAM) is a macro CloudFormation expands.
+TRANSFORM_CAPABILITIES = [*CAPABILITIES, "CAPABILITY_AUTO_EXPAND"]
+_TRANSFORM = re.compile(r'^(Transform:|  "Transform":)', re.MULTILINE)
 # CloudFormation's two wordings for "this change set changes nothing".
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 
@@ -120,7 +123,9 @@ def create(
         "ChangeSetName": name,
         "ChangeSetType": change_type,
         "Parameters": parameters,
-        "Capabilities": CAPABILITIES,
+        "Capabilities": TRANSFORM_CAPABILITIES
+        if template_body and _TRANSFORM.search(template_body)
+        else CAPABILITIES,
         "Description": description[:1024],
     }
     if template_body is None:

@@ -24,14 +24,14 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from cars_stack import deploy, destroy, release, status
+from cars_stack import deploy, destroy, imports, release, status
 from cars_stack.errors import EXIT_ABORTED, EXIT_FAILED, EXIT_REFUSED, CarsStackError
 from cars_stack.protection import ALLOW_DATA_LOSS_FLAG
 from cars_stack.replacement import ALLOW_REPLACEMENT_FLAG
 from cars_stack.runtime import Answer, Context, Runtime
 from cars_stack.stack import is_missing_stack
 from cars_stack.template import default_template_path
-from template_builder.names import DEFAULT_STACK_NAME
+from template_builder.names import DATA_STACK_SUFFIX, DEFAULT_STACK_NAME
 
 _CREDENTIAL_CODES = {
     "ExpiredToken",
@@ -249,6 +249,7 @@ def _parser() -> argparse.ArgumentParser:
             "cars-stack deploy --param DesiredCount=3       # one parameter, the rest kept",
             "cars-stack deploy --only data --data-param ReaderCount=1",
             "cars-stack deploy --only network --network-param VpcName=prod",
+            "cars-stack deploy --only import --import-param MaximumConcurrency=4",
             "cars-stack deploy --only identity --identity-param AuthIssuer=https://x.eu.auth0.com/ "
             "...",
             "cars-stack deploy --edge --param CloudFrontOrigin=public-alb   # CloudFront in front",
@@ -364,6 +365,20 @@ def _parser() -> argparse.ArgumentParser:
         help="the edge-global stack in us-east-1 (default: the stack name + '-edge-global')",
     )
     cmd.add_argument(
+        "--import-template-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the import stack's template (default: templates/import.yaml)",
+    )
+    cmd.add_argument(
+        "--import-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an import-stack parameter (repeatable), e.g. MaximumConcurrency=4",
+    )
+    cmd.add_argument(
         "--image-tag",
         metavar="VERSION",
         help=f"set ImageTag to VERSION ({_VERSION_FORMAT}), an image in ECR; a new stack needs it",
@@ -475,6 +490,29 @@ def _parser() -> argparse.ArgumentParser:
         "edge",
     )
     cmd = command(
+        "import",
+        "upload a CSV or JSONL file of cars to the import bucket, and follow it to its report",
+        "Upload FILE (.csv with a header naming the cars' columns, or .jsonl: one car object a "
+        "line) to imports/ of the data stack's import bucket, with its SHA-256. The import "
+        "stack's function creates each row once (re-uploading the same file creates nothing) "
+        "and writes reports/<name>.json. With --wait, poll that report and print the summary "
+        "and the first refused rows; exit 1 when the file was rejected.",
+        _examples(
+            "cars-stack import stock.csv --wait",
+            "cars-stack import stock.jsonl --data-stack-name api-cars-staging-data",
+        ),
+        "data",
+    )
+    cmd.add_argument("file", type=Path, metavar="FILE", help="the .csv or .jsonl file")
+    cmd.add_argument("--wait", action="store_true", help="follow the file to its report")
+    cmd.add_argument(
+        "--wait-timeout",
+        type=_positive,
+        default=900,
+        metavar="SECONDS",
+        help="how long --wait polls for the report (default: %(default)s)",
+    )
+    cmd = command(
         "destroy",
         "delete the service stack (type its name to confirm); the data and identity stacks stay",
         "Delete the service stack and its resources after you type its name; the load "
@@ -527,6 +565,8 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             network_template_path=args.network_template_file,
             network_params=args.network_param,
             network_stack_name=args.network_stack_name,
+            import_template_path=args.import_template_file,
+            import_params=args.import_param,
             permissions_boundary_arn=args.permissions_boundary_arn,
             edge=args.edge,
             edge_template_path=args.edge_template_file,
@@ -560,6 +600,14 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             timeout_minutes=args.timeout,
             allow_data_loss=args.allow_data_loss,
             allow_replacement=args.allow_replacement,
+        )
+    if args.command == "import":
+        return imports.import_file(
+            ctx,
+            args.file,
+            data_name=args.data_stack_name or args.stack_name + DATA_STACK_SUFFIX,
+            wait=args.wait,
+            timeout_seconds=args.wait_timeout,
         )
     if args.command == "status":
         return status.status(

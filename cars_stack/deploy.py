@@ -16,6 +16,7 @@ from cars_stack import (
     edge,
     identity,
     images,
+    imports,
     network,
     protection,
     release,
@@ -48,11 +49,13 @@ from template_builder.names import (
     ENABLE_CACHE,
     IDENTITY_STACK_NAME,
     IMAGE_TAG,
+    IMPORT_STACK_SUFFIX,
     LOAD_BALANCER_DELETION_PROTECTION,
     NETWORK_STACK_NAME,
     NETWORK_STACK_SUFFIX,
     ORIGIN_PUBLIC_ALB,
     OUTPUT_ACCESS_LOG_BUCKET,
+    OUTPUT_IMPORT_BUCKET,
     PERMISSIONS_BOUNDARY_ARN,
     PERMISSIONS_BOUNDARY_POLICY_NAME,
     READER_COUNT,
@@ -83,6 +86,8 @@ class DeployOptions:
     identity_template_path: Path | None = None
     identity_params: list[str] = field(default_factory=list)
     identity_stack_name: str | None = None
+    import_template_path: Path | None = None
+    import_params: list[str] = field(default_factory=list)
     # --permissions-boundary-arn; deploy() fills it in from --cfn-role-arn when not given.
     permissions_boundary_arn: str | None = None
     # The edge stacks (cars_stack/edge.py): deployed only when asked.
@@ -99,8 +104,10 @@ class DeployOptions:
 
 
 # The stacks `deploy` deploys, in this order: a stack's exports exist before a later one imports
-# them. The service comes last; the others are what it imports (and outlive it).
-STACKS = ("network", "data", "identity", "service")
+# them. The service comes after what it imports (and outlives it).
+# The import stack after the service, whose URL it takes (without the data stack's import bucket
+# it is left out).
+STACKS = ("network", "data", "identity", "service", "import")
 # Deployed only when asked (--edge, --edge-global, their params, or --only): edge-global (us-east-1)
 # before the service, edge after it (or between two service change sets: cars_stack/edge.py).
 EDGE_STACKS = ("edge-global", "edge")
@@ -288,7 +295,7 @@ def _refuse_unwirable(template: Template, data_name: str) -> None:
 
 def _wire_to_data_stack(
     ctx: Context, template: Template, given: dict[str, str], data_name: str
-) -> None:
+) -> Stack | None:
     """DataStackName, DataStackHasCache and DataStackHasReaders from the data stack, unless given
     on the command line.
 
@@ -296,10 +303,10 @@ def _wire_to_data_stack(
     service as a parameter copied from the data stack's own EnableCache.
     """
     if DATA_STACK_NAME not in template.parameters:
-        return  # a service template from before the data stack, deployed alone
+        return None  # a service template from before the data stack, deployed alone
     name = given.setdefault(DATA_STACK_NAME, data_name)
     if not name or DATA_STACK_HAS_CACHE in given:
-        return  # an explicitly empty DataStackName: a service without a data stack
+        return None  # an explicitly empty DataStackName: a service without a data stack
     data_stack = describe(ctx.client("cloudformation"), name)
     if data_stack is None or data_stack.status not in _USABLE_DATA_STATUSES:
         state = data_stack.status if data_stack else "missing"
@@ -316,6 +323,7 @@ def _wire_to_data_stack(
         # Reads go to the reader endpoint only when there are readers (data_link.py).
         readers = data_stack.parameters.get(READER_COUNT, "0")
         given[DATA_STACK_HAS_READERS] = "true" if readers not in ("", "0") else "false"
+    return data_stack
 
 
 def _refuse_logs_without_the_data_stacks_bucket(
@@ -354,6 +362,7 @@ def _refuse_misplaced_flags(options: DeployOptions) -> None:
             "--edge-global and --edge-global-param",
             bool(options.edge_global or options.edge_global_params),
         ),
+        "import": ("--import-param", bool(options.import_params)),
     }
     if options.only is None:
         return
@@ -411,7 +420,11 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
         "identity": (identity_name, identity.deploy_identity),
     }
     document: dict[str, Any] = {}
-    for position, stack in enumerate(STACKS[:-1]):
+    if options.only == "import":
+        result = _deploy_imports(ctx, options, data_name, identity_name)
+        ctx.emit(result)
+        return 0
+    for position, stack in enumerate(STACKS[:-2]):
         if options.only not in (None, stack):
             continue
         if stack == "identity" and options.only is None and skip_identity:
@@ -432,7 +445,7 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
             ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
             return 0
     assert service_template is not None and given is not None
-    _wire_to_data_stack(ctx, service_template, given, data_name)
+    data_stack = _wire_to_data_stack(ctx, service_template, given, data_name)
     _wire_to_network_stack(service_template, given, network_name)
     identity.wire(ctx, service_template, given, identity_name, off=auth_off)
     if options.only is None and edge.is_global_wanted(options):
@@ -455,6 +468,10 @@ def deploy(ctx: Context, options: DeployOptions) -> int:
             f"Edge stack {edge.edge_name(ctx, options)} not deployed yet: it waits for the "
             "service; once that change set is executed: cars-stack deploy --only edge"
         )
+    # The import stack when the data stack has its bucket (EnableImportBucket=true).
+    has_bucket = data_stack is not None and OUTPUT_IMPORT_BUCKET in data_stack.outputs
+    if options.only is None and has_bucket and data.is_ready(service_result):
+        document["import"] = _deploy_imports(ctx, options, data_name, identity_name)
     ctx.emit({**service_result, **document})
     return 0
 
@@ -496,6 +513,18 @@ def _deploy_service_around_the_edge(
     )
     ctx.emit({"stack_name": ctx.stack_name, "action": "deploy", **document})
     return 0
+
+
+def _deploy_imports(
+    ctx: Context, options: DeployOptions, data_name: str, identity_name: str
+) -> dict[str, Any]:
+    return imports.deploy_import(
+        ctx.for_stack(ctx.stack_name + IMPORT_STACK_SUFFIX),
+        options,
+        service_name=ctx.stack_name,
+        data_name=data_name,
+        identity_name=identity_name,
+    )
 
 
 def _deploy_service(

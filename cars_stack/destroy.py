@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cars_stack import data, deletion_protection
+from cars_stack import data, deletion_protection, imports
 from cars_stack.errors import Aborted, DeploymentFailed, Refused
 from cars_stack.events import follow, newest_event_id
 from cars_stack.runtime import Context
@@ -21,6 +21,7 @@ from template_builder.names import (
     EDGE_GLOBAL_STACK_SUFFIX,
     EDGE_STACK_SUFFIX,
     IDENTITY_STACK_NAME,
+    IMPORT_STACK_SUFFIX,
     LOAD_BALANCER,
     LOAD_BALANCER_DELETION_PROTECTION,
     OUTPUT_LOAD_BALANCER_ARN,
@@ -132,8 +133,10 @@ def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
     ctx.say(
         f"Stack {stack.name} ({stack.status}) in {ctx.region} will be deleted with its resources."
     )
+    import_name = stack.name + IMPORT_STACK_SUFFIX
     ctx.confirm_by_typing(stack.name, f"delete stack {stack.name}")
     edge_result = _delete_edge(ctx, edge, timeout_minutes=timeout_minutes) if edge else None
+    imports.delete_stack(ctx.for_stack(import_name), timeout_minutes=timeout_minutes)
     _lift_load_balancer_protection(ctx, stack, timeout_minutes)
     marker = newest_event_id(ctx, stack.stack_id)
     request = {"StackName": stack.stack_id}

@@ -1,6 +1,7 @@
-"""Write each deploy-time variant of the data, identity, network and service templates, conditions
-decided, to a folder, so that `make lint-cfn` runs checkov on every parameter combination (checkov
-sees a template with its Conditions only as one template; a variant is what CloudFormation acts on).
+"""Write each deploy-time variant of the data, identity, network, service and import templates,
+conditions decided, to a folder, so that `make lint-cfn` runs checkov on every parameter
+combination (checkov sees a template with its Conditions only as one template; a variant is what
+CloudFormation acts on).
 
 The variants come from tests/template/conftest.py (`variant`, cloud-radar), the same ones the
 cfn-lint tests check: `python scripts/template-variants.py DIR`.
@@ -35,6 +36,7 @@ from conftest import (  # noqa: E402 (after the path set-up)
 )
 
 from template_builder import names  # noqa: E402
+from template_builder.imports.stack import build_import_template  # noqa: E402
 
 DATA = {
     f"data-readers{readers}-min{min_capacity}-cache{cache}": {
@@ -44,6 +46,7 @@ DATA = {
     }
     for readers, min_capacity, cache in itertools.product([0, 1], [0, 0.5], ["true", "false"])
 }
+DATA["data-import-bucket"] = {names.IMPORT_BUCKET_SWITCH: "true"}
 # What the GitHub OIDC stack's PermissionsBoundaryArn output looks like for the stack api-cars.
 BOUNDARY = {
     names.PERMISSIONS_BOUNDARY_ARN: "arn:aws:iam::123456789012:policy/api-cars-permissions-boundary"
@@ -167,6 +170,22 @@ EDGE_GLOBAL = {
         names.HOSTED_ZONE_ID: "Z0123456789ABCDEFGHIJ",
     },
 }
+# The import stack: with the identity stack's machine client, or for a service with auth off;
+# with an alarm topic and the release roles' boundary.
+IMPORT_API = {names.API_URL: "https://cars.example.com"}
+IMPORT = {
+    "import-identity": IMPORT_API,
+    "import-auth-off": {**IMPORT_API, names.IDENTITY_STACK_NAME: ""},
+    "import-alarm-boundary": {
+        **IMPORT_API,
+        names.ALARM_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:pager",
+        **BOUNDARY,
+    },
+}
+
+
+def import_template() -> dict:
+    return build_import_template().to_dict()
 
 
 def main(folder: str) -> int:
@@ -181,6 +200,7 @@ def main(folder: str) -> int:
         (service_template, SERVICE),
         (edge_template, EDGE),
         (edge_global_template, EDGE_GLOBAL),
+        (import_template, IMPORT),
     )
     for build, variants in every:
         for name, parameters in variants.items():

@@ -31,6 +31,7 @@ from awacs import (
     ecs,
     elasticache,
     elasticloadbalancing,
+    events,
     iam,
     kms,
     logs,
@@ -38,12 +39,13 @@ from awacs import (
     route53,
     s3,
     secretsmanager,
+    sqs,
     ssm,
     sts,
     wafv2,
 )
 from awacs import awslambda as lambda_
-from awacs.aws import Action, Condition, StringEquals, StringNotEquals
+from awacs.aws import Action, ArnLike, Condition, StringEquals, StringNotEquals
 from troposphere import Equals, If, Output, Parameter, Ref, Sub, Template
 from troposphere import iam as cfn_iam
 
@@ -74,15 +76,24 @@ CLUSTER = names.CLUSTER_NAME.format(stack="${Stack}")
 TASK_FAMILY = names.TASK_FAMILY.format(stack="${Stack}")
 # The network stack (`${Stack}-network`): the one stack with a Lambda function cars-stack deploys.
 NETWORK_STACK = "${Stack}" + names.NETWORK_STACK_SUFFIX
+STACK_PREFIX = "${Stack}-*"
+# The import stack (`${Stack}-import`, SAM): its function is named like the stack.
+IMPORT_STACK = "${Stack}" + names.IMPORT_STACK_SUFFIX
+IMPORT_FUNCTION = names.IMPORT_FUNCTION_NAME.format(stack=IMPORT_STACK)
+# The functions' log groups: the network stack's (/aws/lambda/${Stack}-network/...) and the
+# import stack's (/aws/lambda/${Stack}-import), both under one pattern.
 LOG_GROUPS = (
     names.API_LOG_GROUP_NAME.format(stack="${Stack}"),
-    names.FUNCTION_LOG_GROUP_PREFIX.format(stack=NETWORK_STACK) + "*",
+    "/aws/lambda/" + STACK_PREFIX,
 )
-STACK_PREFIX = "${Stack}-*"
 # The data stack of this service (names.py): `${Stack}-data`, and its physical names.
 DATA_STACK = "${Stack}" + names.DATA_STACK_SUFFIX
 # Its access-log bucket: `<data stack>-alb-<account>-<region>-<8 characters of the stack ID>`.
 ACCESS_LOG_BUCKET = names.ACCESS_LOG_BUCKET_NAME_PATTERN.format(
+    stack=DATA_STACK, account="${AWS::AccountId}", region="${AWS::Region}", id="*"
+)
+# Its bulk-import bucket (EnableImportBucket=true), named alike.
+IMPORT_BUCKET = names.IMPORT_BUCKET_NAME_PATTERN.format(
     stack=DATA_STACK, account="${AWS::AccountId}", region="${AWS::Region}", id="*"
 )
 # The identity stack of this service: `${Stack}-identity`.
@@ -420,6 +431,8 @@ def _data_stack_resources() -> list:
                 s3.PutBucketPublicAccessBlock,
                 s3.PutBucketOwnershipControls,
                 s3.PutLifecycleConfiguration,
+                s3.PutBucketVersioning,
+                s3.PutBucketNotification,
                 s3.PutBucketTagging,
                 s3.TagResource,
                 s3.UntagResource,
@@ -447,7 +460,7 @@ def _data_stack_resources() -> list:
                 s3.GetBucketAbac,
                 s3.GetBucketMetadataTableConfiguration,
             ],
-            _sub("arn:${AWS::Partition}:s3:::" + ACCESS_LOG_BUCKET),
+            [_sub("arn:${AWS::Partition}:s3:::" + b) for b in (ACCESS_LOG_BUCKET, IMPORT_BUCKET)],
         ),
         # First use of RDS and of ElastiCache in an account creates their linked roles.
         _service_linked_roles("rds.amazonaws.com", "elasticache.amazonaws.com"),
@@ -563,9 +576,10 @@ def _identity_stack_arn():
 
 
 def _identity_stack_change_sets(*actions) -> list:
-    """Change sets on the identity stack; DescribeStacks also serves cars-stack status, which reads
-    its Issuer, and deploy, which checks it before wiring the service to it."""
-    return [policies.allow(list(actions), _identity_stack_arn())]
+    """Change sets on the identity stack and the import stack; DescribeStacks also serves
+    cars-stack status, which reads its Issuer, and deploy, which checks it before wiring the
+    service to it."""
+    return [policies.allow(list(actions), [_identity_stack_arn(), _import_stack_arn()])]
 
 
 def _identity_stack_resources() -> list:
@@ -612,6 +626,79 @@ def _identity_stack_resources() -> list:
             ],
             policies.ANY_RESOURCE,
         ),
+    ]
+
+
+def _import_stack_arn():
+    return _arn("cloudformation", f"stack/{IMPORT_STACK}/*")
+
+
+# The AWS SAM transform the import stack's change sets run (a macro AWS owns, in each Region).
+SAM_TRANSFORM_ARN = Sub(
+    "arn:${AWS::Partition}:cloudformation:${AWS::Region}:aws:transform/"
+    + names.SAM_TRANSFORM.removeprefix("AWS::")
+)
+
+
+def _import_stack_resources() -> list:
+    """What CloudFormation's handlers need for the import stack's queues, rule and event source
+    mapping (its function, role, log group and alarm fall under the service stack's grants on
+    `${Stack}-*` names)."""
+    queues = _arn("sqs", f"{IMPORT_STACK}-*")
+    return [
+        policies.allow(
+            [
+                sqs.CreateQueue,
+                sqs.DeleteQueue,
+                sqs.GetQueueAttributes,
+                sqs.SetQueueAttributes,
+                sqs.GetQueueUrl,
+                sqs.TagQueue,
+                sqs.UntagQueue,
+                sqs.ListQueueTags,
+            ],
+            queues,
+        ),
+        policies.allow(
+            [
+                events.PutRule,
+                events.DeleteRule,
+                events.DescribeRule,
+                events.PutTargets,
+                events.RemoveTargets,
+                events.ListTargetsByRule,
+            ],
+            _arn("events", f"rule/{IMPORT_STACK}-*"),
+        ),
+        # CreateEventSourceMapping names no mapping yet: "*", for this stack's function only.
+        policies.allow(
+            [lambda_.CreateEventSourceMapping],
+            policies.ANY_RESOURCE,
+            Condition(ArnLike("lambda:FunctionArn", _arn("lambda", f"function:{IMPORT_FUNCTION}"))),
+        ),
+        policies.allow(
+            [
+                lambda_.GetEventSourceMapping,
+                lambda_.UpdateEventSourceMapping,
+                lambda_.DeleteEventSourceMapping,
+            ],
+            _arn("lambda", "event-source-mapping:*"),
+        ),
+    ]
+
+
+def _import_role_bounds() -> list:
+    """The import function's grants (template_builder/imports/workload.py), within the boundary."""
+    bucket = "arn:${AWS::Partition}:s3:::" + IMPORT_BUCKET
+    return [
+        policies.allow(
+            [sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes, sqs.SendMessage],
+            _arn("sqs", f"{IMPORT_STACK}-*"),
+        ),
+        policies.allow(
+            [s3.GetObject, s3.PutObject, s3.ListBucket], [_sub(bucket), _sub(bucket + "/*")]
+        ),
+        policies.allow([cognito_idp.DescribeUserPoolClient], _arn("cognito-idp", "userpool/*")),
     ]
 
 
@@ -676,6 +763,7 @@ def _permissions_boundary(template: Template) -> cfn_iam.ManagedPolicy:
                     policies.ecr_repository_arn(Ref(names.REPOSITORY_NAME)),
                 ),
                 policies.allow([logs.CreateLogStream, logs.PutLogEvents], log_streams),
+                *_import_role_bounds(),
                 policies.allow(
                     [secretsmanager.GetSecretValue],
                     any_account("secretsmanager", "secret:*"),
@@ -970,6 +1058,7 @@ def _cloudformation_role(template: Template, boundary: cfn_iam.ManagedPolicy) ->
                 policies.inline_policy("manage-data-stack", *_data_stack_resources()),
                 policies.inline_policy("manage-identity-stack", *_identity_stack_resources()),
                 policies.inline_policy("manage-edge-stacks", *_edge_stack_resources()),
+                policies.inline_policy("manage-import-stack", *_import_stack_resources()),
             ],
             Metadata=checkov_skips(
                 CKV_AWS_111='Writes on "*" are only those AWS cannot scope: task-definition '
@@ -1044,6 +1133,8 @@ def _publish_role(template: Template, provider_arn, cfn_role: cfn_iam.Role) -> c
                         cloudformation.GetTemplate,
                         cloudformation.GetTemplateSummary,
                     ),
+                    # The import stack's change sets run the AWS SAM transform.
+                    policies.allow([cloudformation.CreateChangeSet], SAM_TRANSFORM_ARN),
                     _pass_role(cfn_role),
                 )
             ],

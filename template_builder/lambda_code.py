@@ -15,6 +15,8 @@ import ast
 from pathlib import Path
 
 HANDLERS = ("vpc_lookup", "image_check")
+# Handlers that are no custom resource: inlined alone, without the protocol (the bulk import).
+STANDALONE = ("bulk_import",)
 PROTOCOL_MODULE = "lambdas.protocol"
 # AWS::Lambda::Function Code.ZipFile's maxLength in the CloudFormation resource schema.
 ZIPFILE_LIMIT = 4 * 1024 * 1024
@@ -47,7 +49,10 @@ def _is_protocol_import(node: ast.stmt) -> bool:
 
 
 def combined_module(name: str) -> ast.Module:
-    """The protocol's statements followed by the handler's, minus its protocol import."""
+    """The protocol's statements followed by the handler's, minus its protocol import (a
+    STANDALONE handler: its own statements only)."""
+    if name in STANDALONE:
+        return ast.parse((LAMBDAS_DIR / f"{name}.py").read_text(), f"{name}.py")
     if name not in HANDLERS:
         raise InlineSourceError(f"unknown handler {name!r}; expected one of {', '.join(HANDLERS)}")
     protocol = ast.parse((LAMBDAS_DIR / "protocol.py").read_text(), "protocol.py")
@@ -91,7 +96,7 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
 
 
 def inline_source(name: str) -> str:
-    """The self-contained source of handler ``name`` ("vpc_lookup" | "image_check")."""
+    """The self-contained source of handler ``name`` (HANDLERS, STANDALONE)."""
     source = ast.unparse(_without_docstrings(combined_module(name))) + "\n"
     compile(source, "index.py", "exec")
     size = len(source.encode())

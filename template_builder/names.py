@@ -359,9 +359,6 @@ OUTPUT_ALB_SECURITY_GROUP = "AlbSecurityGroup"
 
 EDGE_TEMPLATE_FILE = "templates/edge.yaml"
 EDGE_GLOBAL_TEMPLATE_FILE = "templates/edge-global.yaml"
-# Stacks a default deploy does not create (cars-stack deploys them when asked): the picture draws
-# them as options that are off.
-ON_REQUEST_TEMPLATE_FILES = frozenset({EDGE_TEMPLATE_FILE, EDGE_GLOBAL_TEMPLATE_FILE})
 EDGE_STACK_SUFFIX = "-edge"
 EDGE_GLOBAL_STACK_SUFFIX = "-edge-global"
 DEFAULT_EDGE_STACK_NAME = DEFAULT_STACK_NAME + EDGE_STACK_SUFFIX
@@ -420,3 +417,47 @@ OUTPUT_DISTRIBUTION_DOMAIN = "DistributionDomainName"
 OUTPUT_WEB_ACL_ARN = "WebAclArn"
 OUTPUT_CERTIFICATE_ARN = "CertificateArn"
 OUTPUT_EDGE_MODE = "OriginMode"
+
+# The bulk-import bucket, an option of the data stack (its files outlive a service teardown as the
+# database does), and the import stack (templates/import.yaml) that consumes its events.
+IMPORT_BUCKET_SWITCH = "EnableImportBucket"  # data-stack parameter: "true" creates the bucket
+HAS_IMPORT_BUCKET = "HasImportBucket"
+IMPORT_RETENTION_DAYS = "ImportRetentionDays"
+IMPORT_BUCKET = "ImportBucket"
+IMPORT_BUCKET_POLICY = "ImportBucketPolicy"
+OUTPUT_IMPORT_BUCKET = "ImportBucket"
+# <data stack>-imports-<account>-<region>-<first 8 characters of the stack ID>, like the log bucket.
+IMPORT_BUCKET_NAME_PATTERN = "{stack}-imports-{account}-{region}-{id}"
+IMPORTS_PREFIX = "imports/"
+REPORTS_PREFIX = "reports/"
+IMPORT_TEMPLATE_FILE = "templates/import.yaml"
+IMPORT_STACK_SUFFIX = "-import"
+DEFAULT_IMPORT_STACK_NAME = DEFAULT_STACK_NAME + IMPORT_STACK_SUFFIX
+# Stacks a default deploy does not create (cars-stack deploys them when asked, the import stack
+# when the data stack has its bucket): the picture draws them as options that are off.
+ON_REQUEST_TEMPLATE_FILES = frozenset(
+    {EDGE_TEMPLATE_FILE, EDGE_GLOBAL_TEMPLATE_FILE, IMPORT_TEMPLATE_FILE}
+)
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+# Import-stack parameters
+API_URL = "ApiUrl"
+MAXIMUM_CONCURRENCY = "MaximumConcurrency"
+ROWS_PER_REQUEST = "RowsPerRequest"
+HAS_ISSUER = "HasIssuer"
+# Import-stack logical IDs and physical names ({stack}: the import stack's name)
+IMPORT_QUEUE = "ImportQueue"
+IMPORT_DEAD_LETTER_QUEUE = "ImportDeadLetterQueue"
+IMPORT_QUEUE_POLICY = "ImportQueuePolicy"
+IMPORT_RULE = "ImportRule"
+IMPORT_FUNCTION = "ImportFunction"
+IMPORT_ROLE = "ImportRole"
+IMPORT_LOG_GROUP = "ImportLogGroup"
+IMPORT_DLQ_ALARM = "ImportDeadLetterAlarm"
+IMPORT_FUNCTION_NAME = "{stack}"
+IMPORT_QUEUE_NAME = "{stack}-queue"
+IMPORT_DLQ_NAME = "{stack}-dlq"
+IMPORT_RULE_NAME = "{stack}-objects"
+OUTPUT_IMPORT_QUEUE = "QueueUrl"
+OUTPUT_IMPORT_DLQ = "DeadLetterQueueUrl"
+OUTPUT_IMPORT_FUNCTION = "FunctionName"
+OUTPUT_IMPORT_BUCKET_NAME = "BucketName"

@@ -16,6 +16,7 @@ from template_builder.edge.global_stack import build_edge_global_template
 from template_builder.edge.stack import build_edge_template
 from template_builder.github_oidc import build_github_oidc_template
 from template_builder.identity.stack import build_identity_template
+from template_builder.imports.stack import build_import_template
 from template_builder.network_stack import build_network_template
 from template_builder.registry import build_registry_template
 from template_builder.service_stack import build_template
@@ -30,6 +31,7 @@ BUILDERS: dict[str, Callable[[], Template]] = {
     names.NETWORK_TEMPLATE_FILE: build_network_template,
     names.EDGE_TEMPLATE_FILE: build_edge_template,
     names.EDGE_GLOBAL_TEMPLATE_FILE: build_edge_global_template,
+    names.IMPORT_TEMPLATE_FILE: build_import_template,
 }
 # Other generated files: the data stack's policy, for `aws cloudformation set-stack-policy`.
 DOCUMENTS: dict[str, Callable[[], str]] = {names.DATA_STACK_POLICY_FILE: stack_policy_text}
@@ -46,6 +48,7 @@ TEMPLATE_BUDGETS: dict[str, int] = {
     names.IDENTITY_TEMPLATE_FILE: 12_288,
     names.EDGE_TEMPLATE_FILE: 40_960,
     names.EDGE_GLOBAL_TEMPLATE_FILE: 40_960,
+    names.IMPORT_TEMPLATE_FILE: 40_960,
 }
 
 

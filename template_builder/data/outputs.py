@@ -16,6 +16,7 @@ def add_data_outputs(
     cache: Cache,
     network: DataNetwork,
     access_log_bucket: s3.Bucket,
+    import_bucket: s3.Bucket,
 ) -> None:
     cluster = database.cluster
     with_cache = {"Condition": names.HAS_CACHE}
@@ -76,6 +77,12 @@ def add_data_outputs(
                 names.OUTPUT_ACCESS_LOG_BUCKET,
                 "Bucket of the load balancer's access logs (kept when the stack is deleted)",
                 Ref(access_log_bucket),
+            ),
+            _exported(
+                names.OUTPUT_IMPORT_BUCKET,
+                "Bulk-import bucket (imports/, reports/; kept when the stack is deleted)",
+                Ref(import_bucket),
+                Condition=names.HAS_IMPORT_BUCKET,
             ),
         ]
     )

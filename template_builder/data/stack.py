@@ -6,6 +6,7 @@ from troposphere import Template
 from template_builder.access_logs import add_access_log_bucket, add_access_log_retention_parameter
 from template_builder.data.aurora import add_database
 from template_builder.data.cache import add_cache
+from template_builder.data.imports_bucket import add_import_bucket
 from template_builder.data.network import add_data_network
 from template_builder.data.outputs import add_data_outputs
 from template_builder.data.parameters import add_data_parameters
@@ -27,5 +28,6 @@ def build_data_template() -> Template:
     access_log_bucket = add_access_log_bucket(
         template, add_access_log_retention_parameter(template)
     )
-    add_data_outputs(template, database, cache, network, access_log_bucket)
+    import_bucket = add_import_bucket(template)
+    add_data_outputs(template, database, cache, network, access_log_bucket, import_bucket)
     return template

@@ -34,7 +34,8 @@ expected-statuses = ["2xx", "3xx", "400", "404", "409", "412"]
 [[operations]]
 include-path = "/v1/cars"
 include-method = "POST"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "404", "409", "412", "422"]
+[operations.checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", "400", "404", "409", "412", "422"]
 """
 MAX_EXAMPLES = 30
 # Fixed, so that a failure is reproducible with the command it prints.

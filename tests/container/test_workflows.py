@@ -68,6 +68,7 @@ def test_ci_runs_lint_and_test_and_fails_when_templates_drift(ci):
     for command in (
         "make lint",
         "make test",
+        "make test-imports-10k",
         "make template",
         "git diff --exit-code -- templates/",
     ):

@@ -57,6 +57,7 @@ DATA_STACK_OUTPUTS = {
     names.OUTPUT_CLIENT_SECURITY_GROUP: "sg-0ccccccccccccccc1",
     names.OUTPUT_DATA_VPC_ID: "vpc-0da7a0da7a0da7a00",
     names.OUTPUT_ACCESS_LOG_BUCKET: f"api-cars-data-alb-{ACCOUNT_ID}-{REGION}-2d3fb730",
+    names.OUTPUT_IMPORT_BUCKET: f"api-cars-data-imports-{ACCOUNT_ID}-{REGION}-2d3fb730",
 }
 # What an identity stack named api-cars-identity exports (a Cognito pool's shapes).
 IDENTITY_STACK_OUTPUTS = {

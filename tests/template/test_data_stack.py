@@ -242,8 +242,9 @@ def test_every_output_is_exported_under_the_name_the_service_imports(render, cac
         names.OUTPUT_CACHE_PORT,
         names.OUTPUT_CACHE_SECRET_ARN,
     }
+    # The import bucket is exported only with EnableImportBucket=true (test_import_stack.py).
     expected = set(render.data_outputs) - (set() if cache == "true" else cache_outputs)
-    assert set(outputs) == expected
+    assert set(outputs) == expected - {names.OUTPUT_IMPORT_BUCKET}
     for name, output in outputs.items():
         assert output["Export"]["Name"] == f"api-cars-data-{name}"
 

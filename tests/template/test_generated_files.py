@@ -57,6 +57,7 @@ def test_write_mode_creates_missing_templates(monkeypatch, tmp_path):
         "edge.yaml",
         "github-oidc.yaml",
         "identity.yaml",
+        "import.yaml",
         "network.yaml",
         "registry.yaml",
     ]

@@ -10,6 +10,8 @@ from template_builder import names
 # only ones any policy here may grant on "*".
 MAY_USE_ANY_RESOURCE = {
     "ecr:GetAuthorizationToken",
+    # A mapping has no ARN before it exists (the grant is conditioned on the import function).
+    "lambda:CreateEventSourceMapping",
     "cloudformation:ListExports",
     "ec2:DescribeVpcs",
     "ec2:DescribeSubnets",
@@ -319,14 +321,26 @@ def test_change_sets_are_allowed_on_the_service_and_the_stacks_it_uses_only(rend
         f"{prefix}api-cars-edge/*",
         # The edge-global stack: CloudFront's Region, whichever the service's.
         f"arn:aws:cloudformation:us-east-1:{render.account_id}:stack/api-cars-edge-global/*",
+        f"{prefix}api-cars-import/*",
     }
-    for role in (names.PUBLISH_ROLE, names.DEPLOY_ROLE):
+    # The import stack's change sets run the AWS SAM transform, a macro of AWS's own account.
+    transform = f"arn:aws:cloudformation:{render.region}:aws:transform/Serverless-2016-10-31"
+    for role, expected in ((names.PUBLISH_ROLE, stacks | {transform}), (names.DEPLOY_ROLE, stacks)):
         found = set()
         for statement in statements(oidc[role]):
             actions = set(statement["Action"])
             if actions & {"cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"}:
                 found.update(as_list(statement["Resource"]))
-        assert found == stacks, role
+        assert found == expected, role
+
+
+def test_the_transform_grant_is_create_change_set_alone(render, oidc):
+    transform = f"arn:aws:cloudformation:{render.region}:aws:transform/Serverless-2016-10-31"
+    granted = [
+        s for s in statements(oidc[names.PUBLISH_ROLE]) if transform in as_list(s["Resource"])
+    ]
+    assert [as_list(s["Action"]) for s in granted] == [["cloudformation:CreateChangeSet"]]
+    assert [as_list(s["Resource"]) for s in granted] == [[transform]]
 
 
 def test_only_the_deploy_role_executes_data_stack_change_sets_and_protects_it(render, oidc):
@@ -459,7 +473,10 @@ def test_data_stack_writes_are_scoped_to_its_names(render, oidc):
     assert f"arn:aws:elasticache:{where}:serverlesscache:api-cars-data" in resources
     # S3 ARNs name no account or Region: the bucket's name carries both.
     buckets = {r for r in resources if r.startswith("arn:aws:s3:::")}
-    assert buckets == {f"arn:aws:s3:::api-cars-data-alb-{render.account_id}-{render.region}-*"}
+    assert buckets == {
+        f"arn:aws:s3:::api-cars-data-{kind}-{render.account_id}-{render.region}-*"
+        for kind in ("alb", "imports")
+    }
     linked = [
         s
         for s in data["PolicyDocument"]["Statement"]
@@ -651,7 +668,10 @@ def test_only_the_deploy_role_executes_identity_stack_change_sets(render, oidc):
 
     def on_identity(role):
         return {
-            a for s in statements(oidc[role]) if s["Resource"] == [identity] for a in s["Action"]
+            a
+            for s in statements(oidc[role])
+            if identity in as_list(s["Resource"])
+            for a in s["Action"]
         }
 
     assert "cloudformation:ExecuteChangeSet" in on_identity(names.DEPLOY_ROLE)
