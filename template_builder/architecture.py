@@ -10,6 +10,7 @@ Edges point the way a request goes: client -> CDN -> WAF -> load balancer -> tas
 docs/architecture.md ("The picture") explains the choices.
 """
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -503,7 +504,9 @@ def build(
     parameters = parameters or {}
     loaded = []
     for path in sorted(templates):
-        body = templates[path]
+        # Keys sorted as in the committed YAML: where two references disagree on a direction the
+        # last one read wins, so the reading order must not depend on how the dict was built.
+        body = json.loads(json.dumps(templates[path], sort_keys=True, default=str))
         values = _Values(body, stack_name_of(path), parameters.get(path, {}))
         refs = {
             logical_id: list(references(resource.get("Properties", {}), values))

@@ -162,7 +162,7 @@ def test_the_cloudformation_role_manages_the_queues_rule_and_mapping_of_the_impo
         for s in policy["PolicyDocument"]["Statement"]
         if s["Action"] == ["lambda:CreateEventSourceMapping"]
     ]
-    assert "function:${Stack}-import" in json.dumps(create["Condition"])
+    assert "function:${StackName}-import" in json.dumps(create["Condition"])
 
 
 def test_the_function_may_send_only_to_its_own_queue_for_a_continuation():
