@@ -37,7 +37,7 @@ include-method = "POST"
 [operations.checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "400", "404", "409", "412", "422"]
 """
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 20
 # Fixed, so that a failure is reproducible with the command it prints.
 SEED = 20261128
 

@@ -59,20 +59,29 @@ def parameters(render, *choices: dict) -> dict:
 
 
 def _combinations():
-    """Every HTTPS x database x secrets choice with a plain scaling choice on demand; Spot and the
-    scaling options over each HTTPS choice of the default stack (they touch nothing the database
-    and secrets choices touch, and the full product took minutes of cfn-lint)."""
-    plain = ("autoscaling", "fixed-count")
-    for https, scaling, secrets, data in itertools.product(HTTPS, plain, SECRETS, DATA):
+    """Every choice meets every other choice it could interact with, not the full product (each
+    case is a cfn-lint run): each database x secrets choice over HTTPS with auto scaling and over
+    HTTP with a fixed count; each HTTPS x plain scaling pair on Spot and on demand; each scaling
+    option on demand and on Spot."""
+    for secrets, data in itertools.product(SECRETS, DATA):
         if data == "no-data-stack" and secrets == "no-secrets":
             # No database at all: only the demo, which the Rules pin to one fixed on-demand task.
-            if scaling == "fixed-count":
-                yield https, scaling, "demo", data, "on-demand"
+            yield "http", "fixed-count", "demo", data, "on-demand"
+            yield "https", "fixed-count", "demo", data, "on-demand"
             continue
-        yield https, scaling, secrets, data, "on-demand"
-    for https, scaling, spot in itertools.product(HTTPS, SCALING, SPOT):
-        if spot == "spot" or scaling not in plain:
-            yield https, scaling, "no-secrets", "data-stack-with-cache", spot
+        yield "https", "autoscaling", secrets, data, "on-demand"
+        yield "http", "fixed-count", secrets, data, "on-demand"
+    plain = ("autoscaling", "fixed-count")
+    for https, scaling in itertools.product(HTTPS, plain):  # each pair, on Spot, and on demand
+        yield https, scaling, "no-secrets", "data-stack-with-cache", "spot"
+    yield "http", "autoscaling", "no-secrets", "data-stack-with-cache", "on-demand"
+    yield "https", "fixed-count", "no-secrets", "data-stack-with-cache", "on-demand"
+    # The scaling options read neither HTTPS nor the database: each on demand and on Spot, the
+    # scheme alternating.
+    options = [name for name in SCALING if name not in plain]
+    for number, (scaling, spot) in enumerate(itertools.product(options, SPOT)):
+        https = ("https", "http")[number % 2]
+        yield https, scaling, "no-secrets", "data-stack-with-cache", spot
 
 
 @pytest.mark.parametrize(("https", "scaling", "secrets", "data", "spot"), list(_combinations()))
