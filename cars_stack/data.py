@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from cars_stack import deletion_protection, protection
 from cars_stack import deploy as deploying
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
-from cars_stack.events import follow, newest_event_id
+from cars_stack.events import delete_and_follow
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, physical_ids
 from cars_stack.template import Template, default_template_path
@@ -205,15 +205,9 @@ def delete_data_stack(ctx: Context, stack: Stack, *, timeout_minutes: float) -> 
     # A stack policy governs updates only: the delete itself needs no lifting of it.
     protection.lift_termination_protection(ctx)
     ctx.say(f"Termination protection off for {stack.name}; deleting it")
-    marker = newest_event_id(ctx, stack.stack_id)
-    request = {"StackName": stack.stack_id}
-    if ctx.cfn_role_arn:
-        request["RoleARN"] = ctx.cfn_role_arn
-    cfn.delete_stack(**request)
-    outcome = follow(ctx, stack.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
-    if outcome.status != "DELETE_COMPLETE":
-        cause = f": {outcome.first_failure}" if outcome.first_failure else ""
-        raise DeploymentFailed(f"data stack {stack.name} ended {outcome.status}{cause}")
+    outcome = delete_and_follow(
+        ctx, stack, timeout_minutes=timeout_minutes, what=f"data stack {stack.name}"
+    )
     ctx.say(f"Data stack {stack.name} deleted.")
     result: dict[str, Any] = {"stack_name": stack.name, "deleted": True, "cluster": cluster_id}
     log_bucket = ids.get(ACCESS_LOG_BUCKET)

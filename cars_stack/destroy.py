@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from cars_stack import data, deletion_protection, imports
-from cars_stack.errors import Aborted, DeploymentFailed, Refused
-from cars_stack.events import follow, newest_event_id
+from cars_stack.errors import Aborted, Refused
+from cars_stack.events import delete_and_follow
 from cars_stack.runtime import Context
 from cars_stack.stack import Stack, describe, physical_ids
 from cars_stack.template import Template
@@ -97,19 +97,14 @@ def _edge_stack(ctx: Context, service: Stack) -> Stack | None:
 
 
 def _delete_edge(ctx: Context, edge: Stack, *, timeout_minutes: float) -> dict[str, Any]:
-    cfn = ctx.client("cloudformation")
     ctx.say(f"Deleting edge stack {edge.name} first (it imports the load balancer's exports)")
-    marker = newest_event_id(ctx, edge.stack_id)
-    request = {"StackName": edge.stack_id}
-    if ctx.cfn_role_arn:
-        request["RoleARN"] = ctx.cfn_role_arn
-    cfn.delete_stack(**request)
-    outcome = follow(ctx, edge.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
-    if outcome.status != "DELETE_COMPLETE":
-        cause = f": {outcome.first_failure}" if outcome.first_failure else ""
-        raise DeploymentFailed(
-            f"edge stack {edge.name} ended {outcome.status}{cause}; the service was not touched"
-        )
+    delete_and_follow(
+        ctx,
+        edge,
+        timeout_minutes=timeout_minutes,
+        what=f"edge stack {edge.name}",
+        then="; the service was not touched",
+    )
     ctx.say(f"Edge stack {edge.name} deleted.")
     return {"stack_name": edge.name, "deleted": True}
 
@@ -138,13 +133,8 @@ def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
     edge_result = _delete_edge(ctx, edge, timeout_minutes=timeout_minutes) if edge else None
     imports.delete_stack(ctx.for_stack(import_name), timeout_minutes=timeout_minutes)
     _lift_load_balancer_protection(ctx, stack, timeout_minutes)
-    marker = newest_event_id(ctx, stack.stack_id)
-    request = {"StackName": stack.stack_id}
-    if ctx.cfn_role_arn:
-        request["RoleARN"] = ctx.cfn_role_arn
-    cfn.delete_stack(**request)
     try:
-        outcome = follow(ctx, stack.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
+        delete_and_follow(ctx, stack, timeout_minutes=timeout_minutes, what=f"stack {stack.name}")
     except KeyboardInterrupt:
         raise Aborted(
             "stopped following",
@@ -155,9 +145,6 @@ def _destroy_service(ctx: Context, *, timeout_minutes: float) -> dict[str, Any]:
                 f"--region {ctx.region}",
             ),
         ) from None
-    if outcome.status != "DELETE_COMPLETE":
-        cause = f": {outcome.first_failure}" if outcome.first_failure else ""
-        raise DeploymentFailed(f"stack {stack.name} ended {outcome.status}{cause}")
     ctx.say(f"Stack {stack.name} deleted.")
     if stays:
         ctx.say("Kept by design:")

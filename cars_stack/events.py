@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cars_stack import render
+from cars_stack.errors import DeploymentFailed
 from cars_stack.runtime import Context
-from cars_stack.stack import SUCCESS_STATUSES, describe, is_terminal
+from cars_stack.stack import SUCCESS_STATUSES, Stack, describe, is_terminal
 
 # Follow-on failures that only say another resource failed first; the first real cause is wanted.
 _KNOCK_ON = ("Resource creation cancelled", "Resource update cancelled", "cancelled")
@@ -118,3 +119,21 @@ def follow(
 def _past_the_point_of_cancelling(status: str) -> bool:
     """A rollback or a clean-up is already on its way to a final status: keep following it."""
     return "ROLLBACK" in status or "CLEANUP" in status
+
+
+def delete_and_follow(
+    ctx: Context, stack: Stack, *, timeout_minutes: float, what: str, then: str = ""
+) -> Outcome:
+    """DeleteStack (through the CloudFormation role when one is given) followed to its end; a
+    deletion that ends anywhere but DELETE_COMPLETE raises, naming `what` and its first failure
+    (`then`: what that leaves, e.g. "; the service was not touched")."""
+    marker = newest_event_id(ctx, stack.stack_id)
+    request = {"StackName": stack.stack_id}
+    if ctx.cfn_role_arn:
+        request["RoleARN"] = ctx.cfn_role_arn
+    ctx.client("cloudformation").delete_stack(**request)
+    outcome = follow(ctx, stack.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
+    if outcome.status != "DELETE_COMPLETE":
+        cause = f": {outcome.first_failure}" if outcome.first_failure else ""
+        raise DeploymentFailed(f"{what} ended {outcome.status}{cause}{then}")
+    return outcome

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from cars_stack import deploy as deploying
 from cars_stack.errors import BadInput, DeploymentFailed, Refused
-from cars_stack.events import follow, newest_event_id
+from cars_stack.events import delete_and_follow
 from cars_stack.runtime import Context
 from cars_stack.stack import describe
 from cars_stack.template import Template, default_template_path
@@ -88,15 +88,9 @@ def delete_stack(ctx: Context, *, timeout_minutes: float) -> dict[str, Any] | No
     if stack is None:
         return None
     stack.refuse_if_busy()
-    marker = newest_event_id(ctx, stack.stack_id)
-    request = {"StackName": stack.stack_id}
-    if ctx.cfn_role_arn:
-        request["RoleARN"] = ctx.cfn_role_arn
-    cfn.delete_stack(**request)
-    outcome = follow(ctx, stack.stack_id, after_event=marker, timeout_minutes=timeout_minutes)
-    if outcome.status != "DELETE_COMPLETE":
-        cause = f": {outcome.first_failure}" if outcome.first_failure else ""
-        raise DeploymentFailed(f"import stack {stack.name} ended {outcome.status}{cause}")
+    delete_and_follow(
+        ctx, stack, timeout_minutes=timeout_minutes, what=f"import stack {stack.name}"
+    )
     ctx.say(f"Import stack {stack.name} deleted (its bucket stays with the data stack).")
     return {"stack_name": stack.name, "deleted": True}
 

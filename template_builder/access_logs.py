@@ -7,13 +7,12 @@ own (the name carries the stack ID's first eight characters), so a stack created
 collides with a bucket kept from before. The service writes under `<stack>/AWSLogs/<account>/`.
 """
 
-from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement
-from awacs.s3 import Action as S3Action
+from awacs.aws import Allow, Principal, Statement
 from awacs.s3 import PutObject
 from troposphere import Condition as ConditionRef
 from troposphere import Equals, If, Or, Parameter, Ref, Select, Split, Sub, Template, s3
 
-from template_builder import names
+from template_builder import buckets, names
 from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.parameters import add_grouped
 from template_builder.policies import document
@@ -124,15 +123,7 @@ def add_access_log_bucket(template: Template, retention_days: Parameter) -> s3.B
                     )
                 ]
             ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
+            **buckets.private(),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
                     s3.LifecycleRule(
@@ -175,14 +166,7 @@ def add_access_log_bucket(template: Template, retention_days: Parameter) -> s3.B
                 "rule reads no Fn::Sub variable map.",
             ),
             PolicyDocument=document(
-                Statement(
-                    Sid="TlsOnly",
-                    Effect=Deny,
-                    Principal=Principal("*"),
-                    Action=[S3Action("*")],
-                    Resource=[arn, Sub("${Arn}/*", Arn=arn)],
-                    Condition=Condition(Bool("aws:SecureTransport", "false")),
-                ),
+                buckets.tls_only(arn),
                 Statement(
                     Sid="ElbLogDelivery",
                     Effect=Allow,

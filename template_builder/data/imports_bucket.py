@@ -8,11 +8,9 @@ Off by default, so an existing data stack changes nothing. Object Created events
 import stack's rule picks ``imports/*.csv`` and ``imports/*.jsonl``.
 """
 
-from awacs.aws import Bool, Condition, Deny, Principal, Statement
-from awacs.s3 import Action as S3Action
 from troposphere import Equals, Parameter, Ref, Select, Split, Sub, Template, s3
 
-from template_builder import names
+from template_builder import buckets, names
 from template_builder.metadata import checkov_skips, guard_skips
 from template_builder.parameters import add_grouped, boolean_parameter
 from template_builder.policies import document
@@ -80,15 +78,7 @@ def add_import_bucket(template: Template) -> s3.Bucket:
                     )
                 ]
             ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
+            **buckets.private(),
             VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
             LifecycleConfiguration=s3.LifecycleConfiguration(Rules=expire),
             NotificationConfiguration=s3.NotificationConfiguration(
@@ -115,14 +105,7 @@ def add_import_bucket(template: Template) -> s3.Bucket:
                 "rule reads no Fn::Sub variable map.",
             ),
             PolicyDocument=document(
-                Statement(
-                    Sid="TlsOnly",
-                    Effect=Deny,
-                    Principal=Principal("*"),
-                    Action=[S3Action("*")],
-                    Resource=[arn, Sub("${Arn}/*", Arn=arn)],
-                    Condition=Condition(Bool("aws:SecureTransport", "false")),
-                ),
+                buckets.tls_only(arn),
             ),
         )
     )
