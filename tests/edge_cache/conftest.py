@@ -14,7 +14,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.api_ops.conftest import ApiProcess
+from tests.api_process import ApiProcess
 from tests.auth_issuer import READ_SCOPE, Issuer
 from tests.edge_cache.edge import ORIGINS, Edge
 from tests.edge_cache.varnish import Varnish

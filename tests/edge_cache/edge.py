@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.api_ops.conftest import ApiProcess
+from tests.api_process import ApiProcess
 from tests.auth_issuer import READ_SCOPE, WRITE_SCOPE, Issuer
 from tests.edge_cache.varnish import Varnish
 

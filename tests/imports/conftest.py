@@ -5,16 +5,10 @@ database of this branch's own (api_cars_import_<run>)."""
 from __future__ import annotations
 
 import csv
-import http.client
 import io
 import json
-import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -25,64 +19,24 @@ from moto import mock_aws
 from lambdas import bulk_import
 from template_builder import names
 from template_builder.imports.stack import build_import_template
+from tests.api_process import ApiProcess
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 BUCKET = "api-cars-data-imports-123456789012-eu-west-1-5b0c3a10"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-STARTUP_TIMEOUT_S = 30.0
 VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.02)
-    return value
-
-
-class Api:
-    """`python -m api` on a free port, writes open unless ``auth`` names an issuer."""
+class Api(ApiProcess):
+    """`python -m api` on a free port (tests/api_process.py) on `database_url`, writes open
+    unless ``auth`` (the API's AUTH_* settings) names an issuer; started at once."""
 
     def __init__(self, database_url: str, log: Path, auth: dict[str, str] | None = None):
-        """``auth``: the API's AUTH_* settings (default: AUTH_DISABLED=true)."""
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__({"DATABASE_URL": database_url, **(auth or {})}, log)
+        self.url = self.base_url
         self.database_url = database_url
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PG", "DATABASE_", "AUTH_", "REDIS_", "CORS_"))
-        }
-        env |= {"PORT": str(self.port), "DATABASE_URL": database_url}
-        env |= auth if auth is not None else {"AUTH_DISABLED": "true"}
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "api"], cwd=REPO, env=env, stdout=out,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        self.log = log
-        wait_until(self._healthy, STARTUP_TIMEOUT_S, "the API to start")
-
-    def _healthy(self) -> bool:
-        if self.proc.poll() is not None:
-            pytest.fail(f"the API exited:\n{self.log.read_text()[-3000:]}")
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-        try:
-            conn.request("GET", "/health")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+        self.start()
 
     def count(self, make_prefix: str = "") -> int:
         with psycopg.connect(self.database_url) as conn:
@@ -97,13 +51,6 @@ class Api:
                 "UPDATE idempotency_keys SET locked_until = now() - interval '1 second'"
                 " WHERE status IS NULL"
             )
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 @pytest.fixture(scope="session")

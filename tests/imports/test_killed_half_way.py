@@ -15,7 +15,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from lambdas import bulk_import
-from tests.imports.conftest import REGION, REPO, Aws, cars_csv, free_port, run, wait_until
+from tests.api_process import free_port, wait_until
+from tests.imports.conftest import REGION, REPO, Aws, cars_csv, run
 
 ROWS = int(os.environ.get("IMPORT_TEST_ROWS", "2000"))
 KEY = "imports/killed.csv"
